@@ -1,0 +1,39 @@
+"""Wiring of the API function: services built once per process from the settings."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from functions.delivery.queue import SqsDeliveryQueue
+from functions.dlq.repository import DlqRepository
+from functions.messages.publish import PublishLimits
+from functions.messages.repository import MessageRepository
+from functions.messages.service import MessageService
+from functions.shared.config import get_settings
+from functions.shared.secrets import get_json_secret
+
+
+@cache
+def message_service() -> MessageService:
+    settings = get_settings()
+    return MessageService(
+        messages=MessageRepository(settings.messages_table),
+        dlq=DlqRepository(settings.dlq_table),
+        queue=SqsDeliveryQueue(settings.delivery_queue_url),
+        limits=PublishLimits(
+            default_retries=settings.default_retries,
+            max_retries=settings.max_retries,
+            max_body_bytes=settings.max_body_bytes,
+            allow_loopback=settings.allow_loopback_destinations,
+        ),
+        retention_s=settings.message_retention_seconds,
+    )
+
+
+def api_tokens() -> list[str]:
+    """The tokens that may call the API (`token`, and `tokens` for rotation), from the secret (cached)."""
+    settings = get_settings()
+    secret = get_json_secret(settings.auth_secret_id, settings.secret_cache_seconds)
+    tokens = [secret["token"]] if secret.get("token") else []
+    tokens += [t for t in secret.get("tokens", []) if isinstance(t, str) and t]
+    return tokens

@@ -1,0 +1,76 @@
+"""`python -m functions.local` (also `postbox-local`): run Postbox on this machine.
+
+postbox-local                 # moto backend + HTTP front door on 127.0.0.1:8080 + worker loop
+postbox-local worker          # only a worker loop, for the backend named by AWS_ENDPOINT_URL & co.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from functions.local.runtime import LocalMode, make_worker_loop
+
+
+def _wait_for_signal() -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    stop.wait()
+
+
+def _banner(local: LocalMode) -> str:
+    assert local.backend is not None
+    keys = local.backend.signing_keys
+    return f"""
+Postbox is running locally.
+
+  Base URL           {local.url}
+  Token              {local.backend.token}
+  Signing key        {keys["current"]}
+  Next signing key   {keys["next"]}
+  AWS backend (moto) {local.backend.endpoint}   (aws --endpoint-url {local.backend.endpoint} ...)
+
+  export QSTASH_URL={local.url}
+  export QSTASH_TOKEN={local.backend.token}
+  export QSTASH_CURRENT_SIGNING_KEY={keys["current"]}
+  export QSTASH_NEXT_SIGNING_KEY={keys["next"]}
+
+  curl -X POST "{local.url}/v2/publish/http://127.0.0.1:9000/hook" \\
+       -H "Authorization: Bearer $QSTASH_TOKEN" -H "Content-Type: application/json" -d '{{"hello":"world"}}'
+
+Ctrl-C stops it.
+"""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="postbox-local", description="Run Postbox locally against moto.")
+    parser.add_argument("command", nargs="?", default="dev", choices=["dev", "worker"])
+    parser.add_argument("--port", type=int, default=8080, help="front door port on 127.0.0.1 (default 8080)")
+    parser.add_argument("--moto-port", type=int, default=4566, help="moto server port on 127.0.0.1 (default 4566)")
+    parser.add_argument("--no-worker", action="store_true", help="do not run the worker loop in this process")
+    args = parser.parse_args(argv)
+
+    if args.command == "worker":
+        loop = make_worker_loop()
+        print(f"postbox worker polling {loop.queue_url}", flush=True)
+        loop.start()
+        _wait_for_signal()
+        loop.stop()
+        return 0
+
+    local = LocalMode(port=args.port, moto_port=args.moto_port, worker=not args.no_worker)
+    local.start()
+    print(_banner(local), flush=True)
+    try:
+        _wait_for_signal()
+    finally:
+        print("stopping...", flush=True)
+        local.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The embedded AWS backend of local mode: a moto server on 127.0.0.1 holding Postbox's tables, queues, secrets.
+
+Why a server and not in-process `mock_aws`: in-process is faster, but a server lets the worker run as a
+separate process (killed and restarted in the crash tests, as a Lambda environment would be) and lets users
+inspect the state with the AWS CLI (`aws --endpoint-url http://127.0.0.1:4566 dynamodb scan ...`).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass
+
+import boto3
+from moto.server import ThreadedMotoServer
+
+from functions.shared.resources import DELIVERY_QUEUE, DLQ_TABLE, MESSAGES_TABLE, TABLES
+
+REGION = "us-east-1"
+PREFIX = "postbox-local"
+# The QStash dev server's default credentials: SDK users' local setups keep working unchanged.
+DEFAULT_TOKEN = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0="
+DEFAULT_SIGNING_KEYS = {"current": "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r", "next": "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs"}
+AUTH_SECRET = f"{PREFIX}/api-token"
+SIGNING_SECRET = f"{PREFIX}/signing-keys"
+
+# The process environment every AWS SDK client of local mode needs (fake credentials, never a real account).
+AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+
+
+@dataclass(frozen=True)
+class LocalBackend:
+    endpoint: str
+    token: str
+    signing_keys: dict[str, str]
+    env: dict[str, str]
+
+
+def function_env(endpoint: str) -> dict[str, str]:
+    """Environment of the handlers in local mode: what the CDK stack sets on the Lambda functions, plus the
+    endpoint of the embedded backend and the local-only switches."""
+    queue_url = f"{endpoint}/123456789012/{PREFIX}-delivery"
+    return {
+        **AWS_ENV,
+        "AWS_ENDPOINT_URL": endpoint,
+        MESSAGES_TABLE.env_var: f"{PREFIX}-messages",
+        DLQ_TABLE.env_var: f"{PREFIX}-dlq",
+        DELIVERY_QUEUE.env_var: queue_url,
+        "AUTH_SECRET_ID": AUTH_SECRET,
+        "SIGNING_KEYS_SECRET_ID": SIGNING_SECRET,
+        "ALLOW_LOOPBACK_DESTINATIONS": "true",
+        "ATTEMPT_TIMEOUT_SECONDS": "10",
+        "CLAIM_MARGIN_SECONDS": "2",
+        "SECRET_CACHE_SECONDS": "5",
+        "POWERTOOLS_SERVICE_NAME": "postbox",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "INFO"),
+    }
+
+
+def start_moto(port: int) -> tuple[ThreadedMotoServer, str]:
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call is just noise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    host, bound = server.get_host_and_port()
+    return server, f"http://{host}:{bound}"
+
+
+def provision(endpoint: str, token: str, signing_keys: dict[str, str]) -> LocalBackend:
+    """Create Postbox's resources in the backend at `endpoint` from the definitions the CDK stack uses."""
+    env = function_env(endpoint)
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+    for table in TABLES:
+        dynamodb.create_table(**table.create_table_kwargs(env[table.env_var]))
+
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    redrive_url = sqs.create_queue(QueueName=f"{PREFIX}-delivery-redrive")["QueueUrl"]
+    redrive_arn = sqs.get_queue_attributes(QueueUrl=redrive_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    queue_url = sqs.create_queue(
+        QueueName=f"{PREFIX}-delivery",
+        Attributes={
+            "VisibilityTimeout": str(DELIVERY_QUEUE.visibility_timeout_seconds),
+            "MessageRetentionPeriod": str(DELIVERY_QUEUE.retention_seconds),
+            "RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": redrive_arn, "maxReceiveCount": str(DELIVERY_QUEUE.max_receive_count)}
+            ),
+        },
+    )["QueueUrl"]
+    env[DELIVERY_QUEUE.env_var] = queue_url
+    env["LOCAL_REDRIVE_QUEUE_URL"] = redrive_url
+
+    secrets = session.client("secretsmanager", endpoint_url=endpoint)
+    secrets.create_secret(Name=AUTH_SECRET, SecretString=json.dumps({"token": token}))
+    secrets.create_secret(Name=SIGNING_SECRET, SecretString=json.dumps(signing_keys))
+    return LocalBackend(endpoint=endpoint, token=token, signing_keys=dict(signing_keys), env=env)

@@ -1,0 +1,119 @@
+"""Local mode as a library: start the embedded backend, the front door and the worker loop; stop them."""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Any
+
+from functions.local.backend import (
+    DEFAULT_SIGNING_KEYS,
+    DEFAULT_TOKEN,
+    REGION,
+    LocalBackend,
+    provision,
+    start_moto,
+)
+from functions.local.frontdoor import FrontDoor
+from functions.local.worker_loop import WorkerLoop
+
+
+def reset_process_caches() -> None:
+    """Forget settings, clients and secrets read so far: the environment just changed."""
+    from functions.shared import aws
+    from functions.shared.config import get_settings
+    from functions.shared.secrets import reset_secrets
+
+    get_settings.cache_clear()
+    aws.reset_clients()
+    reset_secrets()
+    for module in ("functions.api.dependencies", "functions.worker.dependencies"):
+        imported = __import__(module, fromlist=["_"])
+        for name in ("message_service", "delivery_service"):
+            if hasattr(imported, name):
+                getattr(imported, name).cache_clear()
+
+
+def receive_visibility_timeout() -> int:
+    """Visibility timeout of the local worker's receives: just over the claim lease, so a record whose worker died
+    comes back as soon as its claim may be taken over (the deployed queue uses the longer Lambda-sized one)."""
+    from functions.shared.config import get_settings
+
+    return math.ceil(get_settings().claim_lease_seconds) + 3
+
+
+def make_worker_loop() -> WorkerLoop:
+    """A worker loop for this process's environment (used by local mode and by `postbox-local worker`)."""
+    from functions.shared import aws
+    from functions.shared.config import get_settings
+    from functions.worker.handler import lambda_handler
+
+    return WorkerLoop(
+        handler=lambda_handler,
+        sqs=aws.sqs(),
+        queue_url=get_settings().delivery_queue_url,
+        visibility_timeout_s=receive_visibility_timeout(),
+        region=REGION,
+    )
+
+
+class LocalMode:
+    def __init__(
+        self,
+        port: int = 8080,
+        moto_port: int = 4566,
+        worker: bool = True,
+        token: str | None = None,
+        signing_keys: dict[str, str] | None = None,
+    ) -> None:
+        self.port = port
+        self.moto_port = moto_port
+        self.with_worker = worker
+        self.token = token or os.environ.get("POSTBOX_TOKEN") or DEFAULT_TOKEN
+        self.signing_keys = signing_keys or DEFAULT_SIGNING_KEYS
+        self.backend: LocalBackend | None = None
+        self.front_door: FrontDoor | None = None
+        self.worker: WorkerLoop | None = None
+        self._moto: Any = None
+        self._saved_env: dict[str, str | None] = {}
+
+    @property
+    def url(self) -> str:
+        assert self.front_door is not None, "local mode is not started"
+        return self.front_door.url
+
+    def start(self) -> LocalMode:
+        self._moto, endpoint = start_moto(self.moto_port)
+        self.backend = provision(endpoint, self.token, self.signing_keys)
+        self._saved_env = {name: os.environ.get(name) for name in self.backend.env}
+        os.environ.update(self.backend.env)
+        reset_process_caches()
+
+        from functions.api.handler import lambda_handler as api_handler
+
+        self.front_door = FrontDoor(api_handler, self.port)
+        self.front_door.start()
+        if self.with_worker:
+            self.worker = make_worker_loop()
+            self.worker.start()
+        return self
+
+    def stop(self) -> None:
+        if self.worker:
+            self.worker.stop()
+        if self.front_door:
+            self.front_door.stop()
+        if self._moto:
+            self._moto.stop()
+        for name, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        reset_process_caches()
+
+    def __enter__(self) -> LocalMode:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,100 @@
+"""The message domain: what a published message is and the states it moves through."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class MessageState(StrEnum):
+    """Lifecycle states, named as QStash's log names them."""
+
+    CREATED = "CREATED"
+    ACTIVE = "ACTIVE"
+    RETRY = "RETRY"
+    DELIVERED = "DELIVERED"
+    FAILED = "FAILED"
+    CANCEL_REQUESTED = "CANCEL_REQUESTED"
+    CANCELED = "CANCELED"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (MessageState.DELIVERED, MessageState.FAILED, MessageState.CANCELED)
+
+
+class MessageRequest(BaseModel):
+    """What the publisher asked for: written once, never updated."""
+
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    url: str
+    method: str = "POST"
+    header: dict[str, list[str]] = Field(default_factory=dict, description="headers sent to the destination")
+    body: bytes = b""
+    content_type: str | None = None
+    max_retries: int = 3
+    not_before_ms: int
+    created_at_ms: int
+    caller_ip: str | None = None
+    label: str | None = None
+
+
+class MessageStatus(BaseModel):
+    """Where a message stands: small, rewritten by every state change."""
+
+    model_config = ConfigDict(frozen=True)
+
+    state: MessageState
+    attempt: int = Field(0, description="number of the next (or current) attempt; 0 = first; = Upstash-Retried")
+    next_delivery_at_ms: int
+    updated_at_ms: int
+    claim_until_ms: int | None = None
+    last_response_status: int | None = None
+    last_error: str | None = None
+    last_latency_ms: int | None = None
+    dlq_id: str | None = None
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    request: MessageRequest
+    status: MessageStatus
+
+
+class AttemptResult(BaseModel):
+    """The outcome of one HTTP call to the destination."""
+
+    model_config = ConfigDict(frozen=True)
+
+    status: int | None = None
+    header: dict[str, list[str]] = Field(default_factory=dict)
+    body: bytes = b""
+    error: str | None = None
+    latency_ms: int = 0
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+
+class DlqEntry(BaseModel):
+    """A message whose retries are spent, with the last response it got."""
+
+    model_config = ConfigDict(frozen=True)
+
+    dlq_id: str
+    request: MessageRequest
+    response: AttemptResult
+    created_at_ms: int
+
+
+class DeliveryTask(BaseModel):
+    """The body of a delivery-queue record: which message, and which attempt the record is for."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    message_id: str = Field(alias="messageId", min_length=1, max_length=64)
+    attempt: int = Field(ge=0)

@@ -1,0 +1,165 @@
+"""Turning a publish request (destination path, headers, body) into a message. No AWS types here."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
+
+from functions.messages.models import MessageRequest
+from functions.shared.errors import BadRequestError, PayloadTooLargeError
+
+METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
+FORWARD_PREFIX = "upstash-forward-"
+_DURATION = re.compile(r"(\d+)([smhd])")
+_DURATION_FULL = re.compile(r"(?:\d+[smhd])+")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_COLLAPSED_SCHEME = re.compile(r"^(https?):/(?!/)", re.IGNORECASE)
+_HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+# Query parameters that configure Postbox rather than belong to the destination.
+_OWN_QUERY_PARAMS = ("qstash_token", "upstash-")
+
+
+@dataclass(frozen=True)
+class PublishLimits:
+    default_retries: int
+    max_retries: int
+    max_body_bytes: int
+    allow_loopback: bool
+
+
+def destination_from_path(path_tail: str, raw_query: str) -> str:
+    """Rebuild the destination URL from the raw path after `/v2/publish/` and the raw query string.
+
+    SDKs put the destination into the path unencoded, so its own query arrives as the request's query.
+    A proxy may collapse `https://` to `https:/`; an encoded destination (`https%3A%2F%2F...`) is accepted too.
+    """
+    tail = path_tail
+    if tail[:8].lower().startswith(("http%3a", "https%3a")):
+        tail = unquote(tail)
+    tail = _COLLAPSED_SCHEME.sub(lambda m: f"{m.group(1)}://", tail)
+    kept = [
+        (k, v) for k, v in parse_qsl(raw_query, keep_blank_values=True) if not k.lower().startswith(_OWN_QUERY_PARAMS)
+    ]
+    if kept and len(kept) == len(parse_qsl(raw_query, keep_blank_values=True)):
+        return f"{tail}?{raw_query}"  # nothing of ours in it: keep the destination's query byte for byte
+    return f"{tail}?{urlencode(kept)}" if kept else tail
+
+
+def validate_destination(url: str, *, allow_loopback: bool) -> str:
+    """Return the URL if it is an absolute http(s) URL Postbox may call, else raise BadRequestError."""
+    if not url or any(ch.isspace() or ord(ch) < 0x20 for ch in url):
+        raise BadRequestError("invalid destination: must be an absolute http(s) URL")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        _ = parts.port  # raises ValueError for a bad port
+    except ValueError as exc:
+        raise BadRequestError(f"invalid destination URL: {exc}") from exc
+    if parts.scheme.lower() not in ("http", "https") or not hostname:
+        raise BadRequestError(f"invalid destination {url!r}: must be an absolute http(s) URL")
+    if not allow_loopback and _is_loopback(hostname):
+        raise BadRequestError(f"invalid destination {url!r}: loopback addresses are not allowed")
+    return url
+
+
+def _is_loopback(hostname: str) -> bool:
+    if hostname.lower() in ("localhost", "localhost.") or hostname.lower().endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(hostname.strip("[]"))
+    except ValueError:
+        return False
+    return address.is_loopback or address.is_unspecified
+
+
+def parse_duration(value: str, header: str) -> int:
+    """`10s`, `1h30m`, `2d` (or a bare number of seconds) to seconds."""
+    text = value.strip().lower()
+    if text.isdigit():
+        return int(text)
+    if not _DURATION_FULL.fullmatch(text):
+        raise BadRequestError(f"invalid {header} header {value!r}: expected a duration like 10s, 5m, 1h30m or 2d")
+    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION.findall(text))
+
+
+def canonical_header_name(name: str) -> str:
+    """`x-foo-bar` -> `X-Foo-Bar`, as Go's CanonicalHeaderKey (and so QStash) spells it."""
+    return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
+
+
+def forwarded_headers(headers: Mapping[str, str]) -> dict[str, list[str]]:
+    forwarded: dict[str, list[str]] = {}
+    for name, value in headers.items():
+        lowered = name.lower()
+        if lowered.startswith(FORWARD_PREFIX):
+            target = lowered[len(FORWARD_PREFIX) :]
+            if not target or not _HEADER_NAME.match(target):
+                raise BadRequestError(f"invalid forwarded header name {name!r}")
+            if "\r" in value or "\n" in value:
+                raise BadRequestError(f"invalid value for header {name!r}")
+            forwarded.setdefault(canonical_header_name(target), []).append(value)
+    return forwarded
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    text = raw.strip()
+    if not text.lstrip("-").isdigit():
+        raise BadRequestError(f"invalid {canonical_header_name(name)} header {raw!r}: expected an integer")
+    return int(text)
+
+
+def build_message(
+    *,
+    message_id: str,
+    destination: str,
+    headers: Mapping[str, str],
+    body: bytes,
+    caller_ip: str | None,
+    now_ms: int,
+    limits: PublishLimits,
+) -> MessageRequest:
+    """Validate a publish request and build the message it asks for. `headers` keys are lower case."""
+    url = validate_destination(destination, allow_loopback=limits.allow_loopback)
+    if len(body) > limits.max_body_bytes:
+        raise PayloadTooLargeError(f"body of {len(body)} bytes exceeds the limit of {limits.max_body_bytes} bytes")
+
+    method = headers.get("upstash-method", "POST").strip().upper()
+    if method not in METHODS:
+        raise BadRequestError(f"invalid Upstash-Method {method!r}: expected one of {', '.join(sorted(METHODS))}")
+
+    retries = _int_header(headers, "upstash-retries")
+    if retries is None:
+        retries = limits.default_retries
+    if not 0 <= retries <= limits.max_retries:
+        raise BadRequestError(f"invalid Upstash-Retries {retries}: must be between 0 and {limits.max_retries}")
+
+    not_before_s = _int_header(headers, "upstash-not-before")
+    if not_before_s is not None:
+        if not_before_s < 0:
+            raise BadRequestError("invalid Upstash-Not-Before: must be a unix timestamp in seconds")
+        not_before_ms = max(now_ms, not_before_s * 1000)
+    elif "upstash-delay" in headers:
+        not_before_ms = now_ms + parse_duration(headers["upstash-delay"], "Upstash-Delay") * 1000
+    else:
+        not_before_ms = now_ms
+
+    label = headers.get("upstash-label") or None
+    return MessageRequest(
+        message_id=message_id,
+        url=url,
+        method=method,
+        header=forwarded_headers(headers),
+        body=body,
+        content_type=headers.get("content-type") or None,
+        max_retries=retries,
+        not_before_ms=not_before_ms,
+        created_at_ms=now_ms,
+        caller_ip=caller_ip,
+        label=label.strip() if label else None,
+    )

@@ -1,0 +1,102 @@
+"""Wire shapes of the QStash v2 API (seed pages 000-002) and how domain objects map onto them."""
+
+from __future__ import annotations
+
+import base64
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.messages.models import DlqEntry, Message, MessageRequest
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, serialize_by_alias=True)
+
+
+class PublishResponse(_Wire):
+    message_id: str = Field(alias="messageId")
+    url: str
+    deduplicated: bool | None = None
+
+
+class MessageView(_Wire):
+    """`Message` of GET /v2/messages/{messageId}: optional fields are left out when they do not apply."""
+
+    message_id: str = Field(alias="messageId")
+    url: str
+    topic_name: str | None = Field(None, alias="topicName")
+    endpoint_name: str | None = Field(None, alias="endpointName")
+    method: str
+    header: dict[str, list[str]]
+    body: str | None = None
+    body_base64: str | None = Field(None, alias="bodyBase64")
+    max_retries: int = Field(alias="maxRetries")
+    not_before: int = Field(alias="notBefore")
+    created_at: int = Field(alias="createdAt")
+    callback: str | None = None
+    failure_callback: str | None = Field(None, alias="failureCallback")
+    queue_name: str | None = Field(None, alias="queueName")
+    schedule_id: str | None = Field(None, alias="scheduleId")
+    caller_ip: str | None = Field(None, alias="callerIP")
+    label: str | None = None
+    flow_control_key: str | None = Field(None, alias="flowControlKey")
+    rate: int | None = None
+    period: int | None = None
+    parallelism: int | None = None
+
+
+class DlqMessageView(MessageView):
+    """`DLQMessage` of GET /v2/dlq/{dlqId}: the message plus the last failed attempt's response."""
+
+    dlq_id: str = Field(alias="dlqId")
+    response_status: int = Field(alias="responseStatus")
+    response_header: dict[str, list[str]] = Field(alias="responseHeader")
+    response_body: str | None = Field(None, alias="responseBody")
+    response_body_base64: str | None = Field(None, alias="responseBodyBase64")
+
+
+class ErrorView(_Wire):
+    error: str
+
+
+def text_or_base64(data: bytes) -> tuple[str | None, str | None]:
+    """(text, None) when the bytes are valid UTF-8, else (None, base64)."""
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError:
+        return None, base64.b64encode(data).decode()
+
+
+def _request_fields(request: MessageRequest) -> dict[str, object]:
+    body, body_base64 = text_or_base64(request.body)
+    return {
+        "message_id": request.message_id,
+        "url": request.url,
+        "method": request.method,
+        "header": request.header,
+        "body": body,
+        "body_base64": body_base64,
+        "max_retries": request.max_retries,
+        "not_before": request.not_before_ms,
+        "created_at": request.created_at_ms,
+        "caller_ip": request.caller_ip,
+        "label": request.label,
+    }
+
+
+def message_view(message: Message) -> MessageView:
+    return MessageView.model_validate(_request_fields(message.request))
+
+
+def dlq_message_view(entry: DlqEntry) -> DlqMessageView:
+    response_body, response_body_base64 = text_or_base64(entry.response.body)
+    return DlqMessageView.model_validate(
+        {
+            **_request_fields(entry.request),
+            "dlq_id": entry.dlq_id,
+            "response_status": entry.response.status or 0,
+            "response_header": entry.response.header,
+            "response_body": response_body,
+            "response_body_base64": response_body_base64,
+        }
+    )

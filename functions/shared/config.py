@@ -1,0 +1,46 @@
+"""Configuration: every environment variable Postbox reads, validated once per process."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Settings(BaseModel):
+    """Runtime settings of the Lambda functions (and of local mode, which sets the same variables)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    messages_table: str = Field(alias="MESSAGES_TABLE", min_length=1)
+    dlq_table: str = Field(alias="DLQ_TABLE", min_length=1)
+    delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=1)
+    auth_secret_id: str = Field(alias="AUTH_SECRET_ID", min_length=1, description="secret holding the API token(s)")
+    signing_keys_secret_id: str = Field(alias="SIGNING_KEYS_SECRET_ID", min_length=1)
+
+    default_retries: int = Field(3, alias="DEFAULT_RETRIES", ge=0)
+    max_retries: int = Field(20, alias="MAX_RETRIES", ge=0)
+    attempt_timeout_seconds: float = Field(30.0, alias="ATTEMPT_TIMEOUT_SECONDS", gt=0)
+    max_body_bytes: int = Field(256 * 1024, alias="MAX_BODY_BYTES", gt=0)
+    message_retention_seconds: int = Field(3 * 86400, alias="MESSAGE_RETENTION_SECONDS", gt=0)
+    dlq_retention_seconds: int = Field(7 * 86400, alias="DLQ_RETENTION_SECONDS", gt=0)
+    secret_cache_seconds: int = Field(300, alias="SECRET_CACHE_SECONDS", ge=0)
+    allow_loopback_destinations: bool = Field(False, alias="ALLOW_LOOPBACK_DESTINATIONS")
+
+    claim_margin_seconds: float = Field(30.0, alias="CLAIM_MARGIN_SECONDS", ge=0)
+
+    @property
+    def claim_lease_seconds(self) -> float:
+        """How long a worker owns an attempt; a claim older than this may be taken over by another worker.
+
+        It must stay below the delivery queue's visibility timeout, so that a record that reappears
+        after a worker died finds the claim expired.
+        """
+        return self.attempt_timeout_seconds + self.claim_margin_seconds
+
+
+@cache
+def get_settings() -> Settings:
+    """The process's settings, read from the environment on first use."""
+    return Settings.model_validate(os.environ)

@@ -1,0 +1,36 @@
+"""Identifiers: UUIDv7 (RFC 9562), time-ordered so that sort keys list newest/oldest first."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+import uuid
+
+
+class _Uuid7:
+    """Strictly increasing UUIDv7s within a process: a 12-bit counter in `rand_a` orders ids of one millisecond."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last_ms = 0
+        self._counter = 0
+
+    def __call__(self, now_ms: int | None = None) -> str:
+        ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+        with self._lock:
+            if ms <= self._last_ms:
+                self._counter += 1
+                if self._counter > 0xFFF:  # counter exhausted within one millisecond: borrow the next one
+                    self._last_ms += 1
+                    self._counter = 0
+                ms = self._last_ms
+            else:
+                self._last_ms, self._counter = ms, int.from_bytes(os.urandom(2)) & 0x3FF
+            counter = self._counter
+        rand_b = int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)
+        value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | counter << 64 | 0b10 << 62 | rand_b
+        return str(uuid.UUID(int=value))
+
+
+uuid7 = _Uuid7()

@@ -1,0 +1,110 @@
+"""One definition of every table and queue, shared by the CDK stack, local mode and the tests.
+
+Plain data: no CDK and no boto3 here, so the Lambda functions can import it at no cost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+AttrType = Literal["S", "N", "B"]
+
+
+@dataclass(frozen=True)
+class Key:
+    name: str
+    type: AttrType = "S"
+
+
+@dataclass(frozen=True)
+class Index:
+    name: str
+    partition_key: Key
+    sort_key: Key | None = None
+
+
+@dataclass(frozen=True)
+class TableDef:
+    logical_id: str
+    env_var: str
+    partition_key: Key
+    sort_key: Key | None = None
+    indexes: tuple[Index, ...] = ()
+    ttl_attribute: str | None = None
+
+    def create_table_kwargs(self, table_name: str) -> dict[str, Any]:
+        """Arguments for `dynamodb.create_table` (local mode, tests) matching what the CDK stack deploys."""
+        keys = [self.partition_key, *([self.sort_key] if self.sort_key else [])]
+        for index in self.indexes:
+            keys += [index.partition_key, *([index.sort_key] if index.sort_key else [])]
+        attributes = {key.name: key.type for key in keys}
+        kwargs: dict[str, Any] = {
+            "TableName": table_name,
+            "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": _key_schema(self.partition_key, self.sort_key),
+            "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in attributes.items()],
+        }
+        if self.indexes:
+            kwargs["GlobalSecondaryIndexes"] = [
+                {
+                    "IndexName": index.name,
+                    "KeySchema": _key_schema(index.partition_key, index.sort_key),
+                    "Projection": {"ProjectionType": "ALL"},
+                }
+                for index in self.indexes
+            ]
+        return kwargs
+
+
+def _key_schema(partition_key: Key, sort_key: Key | None) -> list[dict[str, str]]:
+    schema = [{"AttributeName": partition_key.name, "KeyType": "HASH"}]
+    if sort_key:
+        schema.append({"AttributeName": sort_key.name, "KeyType": "RANGE"})
+    return schema
+
+
+@dataclass(frozen=True)
+class QueueDef:
+    logical_id: str
+    env_var: str
+    visibility_timeout_seconds: int
+    max_receive_count: int
+    redrive_logical_id: str
+    retention_seconds: int = 14 * 86400
+    attributes: dict[str, str] = field(default_factory=dict)
+
+
+# Messages: two items per message. `request` (url, headers, body: written once) and `state` (small,
+# rewritten on every transition), because DynamoDB bills a write by the larger of the old and new item.
+MESSAGES_TABLE = TableDef(
+    logical_id="MessagesTable",
+    env_var="MESSAGES_TABLE",
+    partition_key=Key("pk"),
+    sort_key=Key("sk"),
+    ttl_attribute="expiresAt",
+)
+
+# DLQ entries, one item each; `byTime` lists them newest/oldest first (dlqIds are UUIDv7).
+DLQ_TABLE = TableDef(
+    logical_id="DlqTable",
+    env_var="DLQ_TABLE",
+    partition_key=Key("dlqId"),
+    indexes=(Index("byTime", partition_key=Key("listing"), sort_key=Key("dlqId")),),
+    ttl_attribute="expiresAt",
+)
+
+TABLES = (MESSAGES_TABLE, DLQ_TABLE)
+
+# The worker's visibility timeout must exceed its Lambda timeout (AWS requires >= and recommends 6x for
+# batching windows); records the worker cannot even parse land in the redrive queue after max_receive_count.
+DELIVERY_QUEUE = QueueDef(
+    logical_id="DeliveryQueue",
+    env_var="DELIVERY_QUEUE_URL",
+    visibility_timeout_seconds=360,
+    max_receive_count=5,
+    redrive_logical_id="DeliveryRedriveQueue",
+)
+
+WORKER_TIMEOUT_SECONDS = 60
+MAX_SQS_DELAY_SECONDS = 900

@@ -1,0 +1,42 @@
+"""Worker function: SQS delivery-queue batches -> delivery service, reporting partial batch failures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import ValidationError
+
+from functions.messages.models import DeliveryTask
+from functions.shared.observability import logger, metrics, tracer
+from functions.worker.dependencies import delivery_service
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+class PoisonRecordError(Exception):
+    """A record that is not a delivery task: after the queue's max receives it moves to the redrive queue."""
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> str:
+    try:
+        task = DeliveryTask.model_validate_json(record.body)
+    except ValidationError as exc:
+        logger.error(
+            "poison record", sqs_message_id=record.message_id, receive_count=record.attributes.approximate_receive_count
+        )
+        raise PoisonRecordError(f"record {record.message_id} is not a delivery task") from exc
+    outcome = delivery_service().process(task)
+    metrics.add_metric(name=f"Delivery_{outcome.value}", unit="Count", value=1)
+    return outcome.value
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
