@@ -43,16 +43,14 @@ class LocalBackend:
     env: dict[str, str]
 
 
-def function_env(endpoint: str) -> dict[str, str]:
+def function_env(endpoint: str | None) -> dict[str, str]:
     """Environment of the handlers in local mode: what the CDK stack sets on the Lambda functions, plus the
-    endpoint of the embedded backend and the local-only switches."""
-    queue_url = f"{endpoint}/123456789012/{PREFIX}-delivery"
+    endpoint of the embedded backend (None: in-process `mock_aws`) and the local-only switches."""
     return {
         **AWS_ENV,
-        "AWS_ENDPOINT_URL": endpoint,
+        **({"AWS_ENDPOINT_URL": endpoint} if endpoint else {}),
         MESSAGES_TABLE.env_var: f"{PREFIX}-messages",
         DLQ_TABLE.env_var: f"{PREFIX}-dlq",
-        DELIVERY_QUEUE.env_var: queue_url,
         "AUTH_SECRET_ID": AUTH_SECRET,
         "SIGNING_KEYS_SECRET_ID": SIGNING_SECRET,
         "ALLOW_LOOPBACK_DESTINATIONS": "true",
@@ -74,8 +72,9 @@ def start_moto(port: int) -> tuple[ThreadedMotoServer, str]:
     return server, f"http://{host}:{bound}"
 
 
-def provision(endpoint: str, token: str, signing_keys: dict[str, str]) -> LocalBackend:
-    """Create Postbox's resources in the backend at `endpoint` from the definitions the CDK stack uses."""
+def provision(endpoint: str | None, token: str, signing_keys: dict[str, str]) -> LocalBackend:
+    """Create Postbox's resources in the backend at `endpoint` (None: in-process `mock_aws`) from the
+    definitions the CDK stack uses."""
     env = function_env(endpoint)
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
     dynamodb = session.client("dynamodb", endpoint_url=endpoint)
@@ -101,4 +100,4 @@ def provision(endpoint: str, token: str, signing_keys: dict[str, str]) -> LocalB
     secrets = session.client("secretsmanager", endpoint_url=endpoint)
     secrets.create_secret(Name=AUTH_SECRET, SecretString=json.dumps({"token": token}))
     secrets.create_secret(Name=SIGNING_SECRET, SecretString=json.dumps(signing_keys))
-    return LocalBackend(endpoint=endpoint, token=token, signing_keys=dict(signing_keys), env=env)
+    return LocalBackend(endpoint=endpoint or "in-process", token=token, signing_keys=dict(signing_keys), env=env)

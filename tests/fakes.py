@@ -1,0 +1,128 @@
+"""In-memory stand-ins for the ports of the services (unit tests: no AWS, no sockets)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from functions.messages.models import (
+    AttemptResult,
+    DeliveryTask,
+    DlqEntry,
+    Message,
+    MessageRequest,
+    MessageState,
+    MessageStatus,
+)
+from functions.messages.repository import ClaimRefused
+
+
+@dataclass
+class FakeQueue:
+    sent: list[tuple[DeliveryTask, int]] = field(default_factory=list)
+    fail: bool = False
+
+    def send(self, task: DeliveryTask, delay_seconds: int) -> None:
+        if self.fail:
+            raise ConnectionError("queue down")
+        self.sent.append((task, delay_seconds))
+
+
+@dataclass
+class FakeSender:
+    """Answers each call with the next scripted result and records what it was sent."""
+
+    results: list[AttemptResult]
+    calls: list[dict[str, Any]] = field(default_factory=list)
+
+    def send(self, **call: Any) -> AttemptResult:
+        self.calls.append(call)
+        return self.results.pop(0)
+
+
+@dataclass
+class FakeDlq:
+    entries: dict[str, DlqEntry] = field(default_factory=dict)
+
+    def put_in_transaction(self, entry: DlqEntry, expires_at_s: int) -> dict[str, Any]:
+        return {"Put": entry}
+
+    def get(self, dlq_id: str, now_s: int) -> DlqEntry | None:
+        return self.entries.get(dlq_id)
+
+
+@dataclass
+class FakeMessages:
+    """Keeps the same conditions as the DynamoDB repository, in memory."""
+
+    dlq: FakeDlq
+    requests: dict[str, MessageRequest] = field(default_factory=dict)
+    statuses: dict[str, MessageStatus] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
+
+    def create(self, request: MessageRequest, status: MessageStatus, expires_at_s: int) -> None:
+        assert request.message_id not in self.statuses
+        self.requests[request.message_id] = request
+        self.statuses[request.message_id] = status
+
+    def delete(self, message_id: str) -> None:
+        self.deleted.append(message_id)
+        self.requests.pop(message_id, None)
+        self.statuses.pop(message_id, None)
+
+    def get(self, message_id: str, now_s: int) -> Message | None:
+        if message_id not in self.statuses:
+            return None
+        return Message(request=self.requests[message_id], status=self.statuses[message_id])
+
+    def claim(self, message_id: str, attempt: int, now_ms: int, lease_until_ms: int) -> Message | ClaimRefused:
+        status = self.statuses.get(message_id)
+        if status is None:
+            return ClaimRefused(None)
+        due = status.state in (MessageState.CREATED, MessageState.RETRY) and status.next_delivery_at_ms <= now_ms + 1000
+        expired = status.state == MessageState.ACTIVE and (status.claim_until_ms or 0) < now_ms
+        if status.attempt != attempt or not (due or expired):
+            return ClaimRefused(status)
+        self.statuses[message_id] = status.model_copy(
+            update={"state": MessageState.ACTIVE, "claim_until_ms": lease_until_ms, "updated_at_ms": now_ms}
+        )
+        return Message(request=self.requests[message_id], status=self.statuses[message_id])
+
+    def _finish(self, message_id: str, claimed_attempt: int, **update: Any) -> bool:
+        status = self.statuses[message_id]
+        if status.state != MessageState.ACTIVE or status.attempt != claimed_attempt:
+            return False
+        self.statuses[message_id] = status.model_copy(update={"claim_until_ms": None, **update})
+        return True
+
+    def mark_delivered(self, message_id: str, attempt: int, result: AttemptResult, **kw: Any) -> bool:
+        return self._finish(message_id, attempt, state=MessageState.DELIVERED, last_response_status=result.status)
+
+    def mark_retry(self, message_id: str, attempt: int, result: AttemptResult, *, now_ms: int, next_at_ms: int) -> bool:
+        return self._finish(
+            message_id,
+            attempt,
+            state=MessageState.RETRY,
+            attempt=attempt + 1,
+            next_delivery_at_ms=next_at_ms,
+            last_response_status=result.status,
+        )
+
+    def mark_failed(self, *, message_id: str, attempt: int, dlq_id: str, dlq_put: dict[str, Any], **kw: Any) -> bool:
+        if not self._finish(message_id, attempt, state=MessageState.FAILED, dlq_id=dlq_id):
+            return False
+        self.dlq.entries[dlq_id] = dlq_put["Put"]
+        return True
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now_ms: int = 1_800_000_000_000) -> None:
+        self.now = now_ms
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += int(seconds * 1000)
