@@ -7,27 +7,17 @@ from typing import TYPE_CHECKING, Any
 
 from functions.messages.codec import header_map, request_attributes, request_from_attributes
 from functions.messages.models import AttemptResult, DlqEntry
-from functions.shared import aws
-from functions.shared.dynamo import from_item, is_expired, to_item
+from functions.shared.dynamo import DynamoRepository, from_item, is_expired, to_item
 from functions.shared.resources import DLQ_TABLE
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 TTL = DLQ_TABLE.ttl_attribute or "expiresAt"
 LISTING = "dlq"  # the single partition of the byTime index
 
 
-class DlqRepository:
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
-
+class DlqRepository(DynamoRepository):
     def put_in_transaction(self, entry: DlqEntry, expires_at_s: int) -> TransactWriteItemTypeDef:
         """The transaction item that stores `entry` (the message's FAILED write goes in the same transaction)."""
         return {

@@ -13,12 +13,18 @@ from botocore.exceptions import ClientError
 
 from functions.messages.codec import request_attributes, request_from_attributes
 from functions.messages.models import AttemptResult, Message, MessageRequest, MessageState, MessageStatus
-from functions.shared import aws
-from functions.shared.dynamo import cancellation_reasons, from_item, is_condition_failure, is_expired, to_item, values
+from functions.shared.dynamo import (
+    DynamoRepository,
+    cancellation_reasons,
+    from_item,
+    is_condition_failure,
+    is_expired,
+    to_item,
+    values,
+)
 from functions.shared.resources import MESSAGES_TABLE
 
 if TYPE_CHECKING:
-    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 REQUEST = "request"
@@ -34,15 +40,7 @@ class ClaimRefused:
     status: MessageStatus | None
 
 
-class MessageRepository:
-    def __init__(self, table_name: str, client: DynamoDBClient | None = None) -> None:
-        self.table_name = table_name
-        self._client = client
-
-    @property
-    def client(self) -> DynamoDBClient:
-        return self._client or aws.dynamodb()
-
+class MessageRepository(DynamoRepository):
     # --- writes ---------------------------------------------------------------------------------
 
     def create(self, request: MessageRequest, status: MessageStatus, expires_at_s: int) -> None:
