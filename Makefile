@@ -10,15 +10,21 @@ export PYTHONDONTWRITEBYTECODE := 1
 
 .PHONY: install dev lint format test test-unit test-integration test-infra test-e2e build synth deploy destroy clean
 
-$(STAMP): pyproject.toml
+# Two install levels: `make dev` needs only the runtime + local mode; everything else needs the dev tools too.
+$(VENV)/bin/python:
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q --disable-pip-version-check --upgrade pip
+
+$(VENV)/.installed-local: pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e ".[local]"
+	touch $@
+
+$(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q --disable-pip-version-check -e ".[dev]"
-	touch $(STAMP)
+	touch $@ $(VENV)/.installed-local
 
 install: $(STAMP)
 
-dev: install  ## run Postbox locally: moto backend + API on 127.0.0.1:8080 + worker loop
+dev: $(VENV)/.installed-local  ## run Postbox locally: moto backend + API on 127.0.0.1:8080 + worker loop
 	$(PY) -m functions.local
 
 lint: install

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 
 import boto3
+import requests
 from moto.server import ThreadedMotoServer
 
 from functions.shared.resources import DELIVERY_QUEUE, DLQ_TABLE, MESSAGES_TABLE, TABLES
@@ -69,7 +70,10 @@ def start_moto(port: int) -> tuple[ThreadedMotoServer, str]:
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
-    return server, f"http://{host}:{bound}"
+    endpoint = f"http://{host}:{bound}"
+    # In-process servers share moto's global state with any earlier server or mock_aws: start empty.
+    requests.post(f"{endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    return server, endpoint
 
 
 def provision(endpoint: str | None, token: str, signing_keys: dict[str, str]) -> LocalBackend:

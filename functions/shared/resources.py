@@ -5,7 +5,7 @@ Plain data: no CDK and no boto3 here, so the Lambda functions can import it at n
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 AttrType = Literal["S", "N", "B"]
@@ -72,7 +72,6 @@ class QueueDef:
     max_receive_count: int
     redrive_logical_id: str
     retention_seconds: int = 14 * 86400
-    attributes: dict[str, str] = field(default_factory=dict)
 
 
 # Messages: two items per message. `request` (url, headers, body: written once) and `state` (small,

@@ -1,0 +1,101 @@
+"""Deployment settings of the CDK app, read from the `postbox:*` context keys of cdk.json.
+
+Plain data: no CDK import at runtime (so `python -m infra.build` stays fast), and no boto3, STS, git or network.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from constructs import Node
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CONTEXT_PREFIX = "postbox:"
+
+# The values CloudWatch Logs accepts for a log group's retention.
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+API_GATEWAY_TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class InfraConfig:
+    stack_name: str
+    lambda_asset_dir: Path  # the staged `functions/` package (`make build`); relative paths are from the project root
+    layer_asset_dir: Path  # the dependency layer folder holding `python/` (`make build`)
+    api_memory_mb: int
+    api_timeout_seconds: int
+    worker_memory_mb: int
+    log_retention_days: int
+
+    def __post_init__(self) -> None:
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise ValueError(f"{CONTEXT_PREFIX}logRetentionDays must be one of {sorted(LOG_RETENTION_DAYS)}")
+        if not 1 <= self.api_timeout_seconds <= API_GATEWAY_TIMEOUT_SECONDS:
+            limit = API_GATEWAY_TIMEOUT_SECONDS
+            raise ValueError(f"{CONTEXT_PREFIX}apiTimeoutSeconds must be 1..{limit} (the HTTP API integration limit)")
+
+    @classmethod
+    def from_context(cls, node: Node) -> InfraConfig:
+        """The configuration from the app's context (cdk.json, overridable with `cdk -c postbox:<key>=<value>`)."""
+        return cls._read(_Context(node.try_get_context))
+
+    @classmethod
+    def from_mapping(cls, context: Mapping[str, Any]) -> InfraConfig:
+        """The configuration from context values keyed like cdk.json (`postbox:stackName`, ...)."""
+        return cls._read(_Context(context.get))
+
+    @classmethod
+    def _read(cls, context: _Context) -> InfraConfig:
+        return cls(
+            stack_name=context.text("stackName"),
+            lambda_asset_dir=context.path("lambdaAssetDir"),
+            layer_asset_dir=context.path("layerAssetDir"),
+            api_memory_mb=context.integer("apiMemoryMb"),
+            api_timeout_seconds=context.integer("apiTimeoutSeconds"),
+            worker_memory_mb=context.integer("workerMemoryMb"),
+            log_retention_days=context.integer("logRetentionDays"),
+        )
+
+
+def cdk_json_context(cdk_json: Path = PROJECT_ROOT / "cdk.json") -> dict[str, Any]:
+    """The `context` of cdk.json, for runs that do not go through the CDK CLI (`python app.py`, the tests)."""
+    context: dict[str, Any] = json.loads(cdk_json.read_text())["context"]
+    return context
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Typed reads of `postbox:*` context values; a missing or mistyped value is an error naming its key."""
+
+    get: Callable[[str], Any]
+
+    def text(self, key: str) -> str:
+        value = self._value(key)
+        if not isinstance(value, str) or not value:
+            raise ValueError(f"context value {CONTEXT_PREFIX}{key} must be a non-empty string, got {value!r}")
+        return value
+
+    def integer(self, key: str) -> int:
+        value = self._value(key)
+        if isinstance(value, str) and value.isdigit():  # `cdk -c key=value` passes strings
+            return int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(f"context value {CONTEXT_PREFIX}{key} must be an integer, got {value!r}")
+        return value
+
+    def path(self, key: str) -> Path:
+        return PROJECT_ROOT / self.text(key)  # an absolute path stays as it is
+
+    def _value(self, key: str) -> Any:
+        value = self.get(CONTEXT_PREFIX + key)
+        if value is None:
+            raise ValueError(f"missing context value {CONTEXT_PREFIX}{key} (see cdk.json)")
+        return value

@@ -1,0 +1,81 @@
+"""ServiceFunction: the one place for the defaults every Postbox Lambda function shares."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import cast
+
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra.config import InfraConfig
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+ARCHITECTURE = lambda_.Architecture.X86_64  # the layer holds manylinux x86_64 wheels (infra/build.py)
+LAYER_ID = "DependenciesLayer"
+POWERTOOLS_ENVIRONMENT = {
+    "POWERTOOLS_SERVICE_NAME": "postbox",
+    "POWERTOOLS_METRICS_NAMESPACE": "Postbox",
+}
+
+
+class ServiceFunction(Construct):
+    """A Python Lambda function running staged `functions/` code with the dependency layer, traced, logging JSON."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: InfraConfig,
+        handler: str,
+        description: str,
+        environment: Mapping[str, str],
+        memory_mb: int,
+        timeout: Duration,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # An explicit log group, so that retention is set without the LogRetention custom resource.
+        log_group = logs.LogGroup(self, "Logs", removal_policy=RemovalPolicy.DESTROY)
+        cast(logs.CfnLogGroup, log_group.node.default_child).retention_in_days = config.log_retention_days
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=RUNTIME,
+            architecture=ARCHITECTURE,
+            code=lambda_.Code.from_asset(str(_asset_dir(config.lambda_asset_dir))),
+            handler=handler,
+            layers=[dependencies_layer(self, config)],
+            description=description,
+            environment={**POWERTOOLS_ENVIRONMENT, **environment},
+            memory_size=memory_mb,
+            timeout=timeout,
+            tracing=lambda_.Tracing.ACTIVE,
+            logging_format=lambda_.LoggingFormat.JSON,
+            log_group=log_group,
+        )
+
+
+def dependencies_layer(scope: Construct, config: InfraConfig) -> lambda_.ILayerVersion:
+    """The stack's one layer of third-party runtime dependencies, created on first use."""
+    stack = Stack.of(scope)
+    existing = stack.node.try_find_child(LAYER_ID)
+    if existing is not None:
+        return cast(lambda_.ILayerVersion, existing)
+    return lambda_.LayerVersion(
+        stack,
+        LAYER_ID,
+        code=lambda_.Code.from_asset(str(_asset_dir(config.layer_asset_dir))),
+        compatible_runtimes=[RUNTIME],
+        compatible_architectures=[ARCHITECTURE],
+        description="Postbox runtime dependencies (aws-lambda-powertools[tracer], pydantic, requests)",
+    )
+
+
+def _asset_dir(path: Path) -> Path:
+    if not path.is_dir():
+        raise FileNotFoundError(f"asset folder {path} does not exist: run `make build` first")
+    return path

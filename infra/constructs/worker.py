@@ -1,0 +1,58 @@
+"""The worker function: consumes the delivery queue in batches, reporting partial batch failures."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.aws_lambda_event_sources import SqsEventSource
+from constructs import Construct
+
+from functions.shared.resources import WORKER_TIMEOUT_SECONDS
+from infra.config import InfraConfig
+from infra.constructs.function import ServiceFunction
+
+BATCH_SIZE = 10
+MAX_BATCHING_WINDOW = Duration.seconds(1)
+
+
+class DeliveryWorker(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: InfraConfig,
+        environment: Mapping[str, str],
+        messages_table: dynamodb.ITable,
+        dlq_table: dynamodb.ITable,
+        delivery_queue: sqs.IQueue,
+        signing_keys: secretsmanager.ISecret,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.function = ServiceFunction(
+            self,
+            "Handler",
+            config=config,
+            handler="functions.worker.handler.lambda_handler",
+            description="Postbox worker: deliver queued messages, retry, dead-letter",
+            environment=environment,
+            memory_mb=config.worker_memory_mb,
+            timeout=Duration.seconds(WORKER_TIMEOUT_SECONDS),
+        ).function
+        messages_table.grant_read_write_data(self.function)
+        dlq_table.grant_write_data(self.function)
+        delivery_queue.grant_send_messages(self.function)  # retries are re-enqueued with a delay
+        signing_keys.grant_read(self.function)
+        # The event source grants the consume permissions (receive, delete, change visibility).
+        self.function.add_event_source(
+            SqsEventSource(
+                delivery_queue,
+                batch_size=BATCH_SIZE,
+                max_batching_window=MAX_BATCHING_WINDOW,
+                report_batch_item_failures=True,
+            )
+        )

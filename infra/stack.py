@@ -1,0 +1,63 @@
+"""PostboxStack: tables, queues, secrets, the API and the worker, with the outputs a deployment needs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack, Tags
+from constructs import Construct
+
+from functions.shared.resources import DELIVERY_QUEUE, DLQ_TABLE, MESSAGES_TABLE, TABLES
+from infra.config import InfraConfig
+from infra.constructs.api import PostboxApi
+from infra.constructs.queues import DeliveryQueues
+from infra.constructs.secrets import ServiceSecrets
+from infra.constructs.storage import Storage
+from infra.constructs.worker import DeliveryWorker
+
+
+class PostboxStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str, *, config: InfraConfig, **kwargs: Any) -> None:
+        super().__init__(scope, construct_id, description="Postbox: QStash-compatible HTTP message delivery", **kwargs)
+        Tags.of(self).add("project", "postbox")
+
+        storage = Storage(self, "Storage")
+        queues = DeliveryQueues(self, "Queues")
+        secrets = ServiceSecrets(self, "Secrets")
+        messages, dlq = storage.table(MESSAGES_TABLE), storage.table(DLQ_TABLE)
+
+        # Every variable of functions.shared.config.Settings without a default; secrets by ARN, never by value.
+        environment = {
+            **{definition.env_var: storage.table(definition).table_name for definition in TABLES},
+            DELIVERY_QUEUE.env_var: queues.queue.queue_url,
+            "AUTH_SECRET_ID": secrets.api_token.secret_arn,
+            "SIGNING_KEYS_SECRET_ID": secrets.signing_keys.secret_arn,
+        }
+        api = PostboxApi(
+            self,
+            "Api",
+            config=config,
+            environment=environment,
+            messages_table=messages,
+            dlq_table=dlq,
+            delivery_queue=queues.queue,
+            api_token=secrets.api_token,
+        )
+        DeliveryWorker(
+            self,
+            "Worker",
+            config=config,
+            environment=environment,
+            messages_table=messages,
+            dlq_table=dlq,
+            delivery_queue=queues.queue,
+            signing_keys=secrets.signing_keys,
+        )
+
+        CfnOutput(self, "ApiUrl", value=api.http_api.api_endpoint, description="QSTASH_URL for clients")
+        CfnOutput(self, "MessagesTableName", value=messages.table_name)
+        CfnOutput(self, "DlqTableName", value=dlq.table_name)
+        CfnOutput(self, "DeliveryQueueUrl", value=queues.queue.queue_url)
+        CfnOutput(self, "DeliveryRedriveQueueUrl", value=queues.redrive_queue.queue_url)
+        CfnOutput(self, "ApiTokenSecretArn", value=secrets.api_token.secret_arn, description="QSTASH_TOKEN: `token`")
+        CfnOutput(self, "SigningKeysSecretArn", value=secrets.signing_keys.secret_arn)

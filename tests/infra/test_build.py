@@ -1,0 +1,146 @@
+"""infra.build: code staging and the dependency layer, without the network (pip is replaced by a fake)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra import build
+from infra.config import PROJECT_ROOT, InfraConfig, cdk_json_context
+
+
+def test_stage_code_copies_functions_without_local_mode_or_bytecode(tmp_path: Path) -> None:
+    # Given a destination holding a file from an earlier build
+    stale = tmp_path / "functions" / "removed.py"
+    stale.parent.mkdir()
+    stale.write_text("")
+
+    # When staging the code
+    staged = build.stage_code(tmp_path)
+
+    # Then it holds every module of functions/ except local mode, and nothing else
+    expected = {
+        path.relative_to(PROJECT_ROOT / "functions")
+        for path in (PROJECT_ROOT / "functions").rglob("*.py")
+        if path.relative_to(PROJECT_ROOT / "functions").parts[0] != "local"
+    }
+    assert staged == tmp_path / "functions"
+    assert {path.relative_to(staged) for path in staged.rglob("*") if path.is_file()} == expected
+    assert (staged / "api" / "handler.py").is_file()
+    assert not (staged / "local").exists()
+
+
+def test_layer_requirements_are_the_pinned_runtime_dependencies() -> None:
+    # Given pyproject.toml's [project].dependencies
+    # When deriving the layer's requirements
+    requirements = build.layer_requirements()
+
+    # Then boto3 (in the runtime) is left out, the Tracer extra is added, and every pin is kept
+    assert not [r for r in requirements if r.startswith("boto3")]
+    assert [r for r in requirements if r.startswith("aws-lambda-powertools[tracer]==")]
+    assert all("==" in requirement for requirement in requirements)
+
+
+def test_layer_requirements_merge_extras(tmp_path: Path) -> None:
+    # Given dependencies with existing extras and environment markers
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(
+        "[project]\ndependencies = ["
+        '"aws_lambda_powertools[parser]==1.0", "requests==2.0 ; python_version >= \'3.11\'", "Boto3==1.0"]\n'
+    )
+
+    # When deriving the layer's requirements
+    requirements = build.layer_requirements(pyproject)
+
+    # Then extras are merged, markers kept, and the SDK dropped whatever its spelling
+    assert requirements == ["aws_lambda_powertools[parser,tracer]==1.0", "requests==2.0 ; python_version >= '3.11'"]
+
+
+class FakePip:
+    """Stands in for `pip install --target`: installs `requests`, and `botocore` the way aws-xray-sdk drags it in."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def __call__(self, args: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+        self.calls.append(args)
+        target = Path(args[args.index("--target") + 1])
+        for name, module in (("requests", "requests"), ("botocore", "botocore")):
+            (target / module).mkdir()
+            (target / module / "__init__.py").write_text("")
+            info = target / f"{name}-1.0.dist-info"
+            info.mkdir()
+            (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
+            (info / "RECORD").write_text(f"{module}/__init__.py,,\n{info.name}/METADATA,,\n{info.name}/RECORD,,\n")
+        return subprocess.CompletedProcess(args, 0)
+
+
+@pytest.fixture
+def fake_pip(monkeypatch: pytest.MonkeyPatch) -> FakePip:
+    fake = FakePip()
+    monkeypatch.setattr(build.subprocess, "run", fake)
+    return fake
+
+
+def test_build_layer_installs_for_the_lambda_platform_without_the_sdk(tmp_path: Path, fake_pip: FakePip) -> None:
+    # Given an empty layer folder
+    # When building the layer
+    built = build.build_layer(tmp_path, ["requests==1.0"])
+
+    # Then pip targets python/ with manylinux x86_64 CPython 3.12 wheels, and the SDK pip pulled in is removed
+    assert built is True
+    (args,) = fake_pip.calls
+    assert args[args.index("--target") + 1] == str(tmp_path / "python")
+    assert {"--platform", "manylinux2014_x86_64", "--python-version", "3.12", "--only-binary=:all:"} <= set(args)
+    assert args[-1] == "requests==1.0"
+    assert sorted(path.name for path in (tmp_path / "python").iterdir()) == ["requests", "requests-1.0.dist-info"]
+
+
+def test_build_layer_skips_pip_while_the_stamp_matches(tmp_path: Path, fake_pip: FakePip) -> None:
+    # Given a layer built for some requirements
+    build.build_layer(tmp_path, ["requests==1.0"])
+
+    # When building again for the same, then for other requirements
+    again = build.build_layer(tmp_path, ["requests==1.0"])
+    changed = build.build_layer(tmp_path, ["requests==2.0"])
+
+    # Then pip runs only for the change
+    assert (again, changed) == (False, True)
+    assert [args[-1] for args in fake_pip.calls] == ["requests==1.0", "requests==2.0"]
+
+
+def test_build_writes_to_the_asset_dirs_the_stack_reads() -> None:
+    # Given cdk.json's context
+    # When reading the configuration `python -m infra.build` and `app.py` share
+    config = InfraConfig.from_mapping(cdk_json_context())
+
+    # Then the assets live under .build/ in the project
+    assert config.lambda_asset_dir == PROJECT_ROOT / ".build" / "lambda"
+    assert config.layer_asset_dir == PROJECT_ROOT / ".build" / "layer"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("postbox:logRetentionDays", 31), ("postbox:apiTimeoutSeconds", 31), ("postbox:apiMemoryMb", "lots")],
+)
+def test_config_rejects_invalid_context(key: str, value: object) -> None:
+    # Given cdk.json's context with one invalid value
+    context = {**cdk_json_context(), key: value}
+
+    # When / Then reading the configuration fails, naming the key
+    with pytest.raises(ValueError, match=key.removeprefix("postbox:")):
+        InfraConfig.from_mapping(context)
+
+
+def test_config_accepts_numbers_passed_as_cli_strings() -> None:
+    # Given a value passed as `cdk -c postbox:apiMemoryMb=1024`
+    context = {**cdk_json_context(), "postbox:apiMemoryMb": "1024"}
+
+    # When reading the configuration
+    config = InfraConfig.from_mapping(context)
+
+    # Then it is a number
+    assert config.api_memory_mb == 1024
