@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,18 +15,20 @@ from functions.messages.models import (
     MessageState,
     MessageStatus,
 )
-from functions.messages.repository import ClaimRefused
+from functions.messages.repository import CancelOutcome, ClaimRefused, Created, NewMessage
 
 
 @dataclass
 class FakeQueue:
+    """Records (task, seconds until due) for each send."""
+
     sent: list[tuple[DeliveryTask, int]] = field(default_factory=list)
     fail: bool = False
 
-    def send(self, task: DeliveryTask, delay_seconds: int) -> None:
+    def send(self, task: DeliveryTask, due_ms: int, now_ms: int) -> None:
         if self.fail:
             raise ConnectionError("queue down")
-        self.sent.append((task, delay_seconds))
+        self.sent.append((task, max(0, math.ceil((due_ms - now_ms) / 1000))))
 
 
 @dataclass
@@ -60,10 +63,45 @@ class FakeMessages:
     statuses: dict[str, MessageStatus] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
 
-    def create(self, request: MessageRequest, status: MessageStatus, expires_at_s: int) -> None:
+    dedup: dict[str, str] = field(default_factory=dict)
+
+    def create(self, new: NewMessage, *, dedup_until_s=None, now_s=0, also=()) -> Created:
+        request = new.request
         assert request.message_id not in self.statuses
+        if request.dedup_id and dedup_until_s is not None:
+            if request.dedup_id in self.dedup:
+                return Created(self.dedup[request.dedup_id], deduplicated=True)
+            self.dedup[request.dedup_id] = request.message_id
         self.requests[request.message_id] = request
-        self.statuses[request.message_id] = status
+        self.statuses[request.message_id] = new.status
+        return Created(request.message_id)
+
+    def _store_follow_ups(self, follow_ups) -> tuple[str, ...]:
+        for new in follow_ups:
+            self.create(new)
+        return tuple(new.request.message_id for new in follow_ups)
+
+    def cancel(self, message_id: str, now_ms: int, expires_at_s: int) -> CancelOutcome:
+        status = self.statuses.get(message_id)
+        if status is None:
+            return CancelOutcome.NOT_FOUND
+        if status.state in (MessageState.CREATED, MessageState.RETRY):
+            self.statuses[message_id] = status.model_copy(update={"state": MessageState.CANCELED})
+            return CancelOutcome.CANCELED
+        if status.state == MessageState.ACTIVE:
+            self.statuses[message_id] = status.model_copy(update={"cancel_requested": True})
+            return CancelOutcome.REQUESTED
+        return CancelOutcome.FINISHED
+
+    def finish_cancel(self, message_id: str, attempt: int, now_ms: int, expires_at_s: int) -> bool:
+        status = self.statuses[message_id]
+        if not status.cancel_requested or status.attempt != attempt or status.state.is_final:
+            return False
+        self.statuses[message_id] = status.model_copy(update={"state": MessageState.CANCELED})
+        return True
+
+    def pending_ids(self, where, now_s: int):
+        return [i for i, s in self.statuses.items() if not s.state.is_final]
 
     def delete(self, message_id: str) -> None:
         self.deleted.append(message_id)
@@ -81,7 +119,7 @@ class FakeMessages:
             return ClaimRefused(None)
         due = status.state in (MessageState.CREATED, MessageState.RETRY) and status.next_delivery_at_ms <= now_ms + 1000
         expired = status.state == MessageState.ACTIVE and (status.claim_until_ms or 0) < now_ms
-        if status.attempt != attempt or not (due or expired):
+        if status.attempt != attempt or not (due or expired) or status.cancel_requested:
             return ClaimRefused(status)
         self.statuses[message_id] = status.model_copy(
             update={"state": MessageState.ACTIVE, "claim_until_ms": lease_until_ms, "updated_at_ms": now_ms}
@@ -95,24 +133,42 @@ class FakeMessages:
         self.statuses[message_id] = status.model_copy(update={"claim_until_ms": None, **update})
         return True
 
-    def mark_delivered(self, message_id: str, attempt: int, result: AttemptResult, **kw: Any) -> bool:
-        return self._finish(message_id, attempt, state=MessageState.DELIVERED, last_response_status=result.status)
+    def mark_delivered(self, message_id: str, attempt: int, result: AttemptResult, *, follow_ups=(), **kw: Any) -> bool:
+        if not self._finish(message_id, attempt, state=MessageState.DELIVERED, last_response_status=result.status):
+            return False
+        self._set_follow_ups(message_id, follow_ups)
+        return True
 
-    def mark_retry(self, message_id: str, attempt: int, result: AttemptResult, *, now_ms: int, next_at_ms: int) -> bool:
-        return self._finish(
+    def mark_retry(
+        self, message_id: str, attempt: int, result: AttemptResult, *, now_ms: int, next_at_ms: int, follow_ups=()
+    ) -> bool:
+        if self.statuses[message_id].cancel_requested:
+            return False
+        if not self._finish(
             message_id,
             attempt,
             state=MessageState.RETRY,
             attempt=attempt + 1,
             next_delivery_at_ms=next_at_ms,
             last_response_status=result.status,
-        )
+            last_error=result.error,
+        ):
+            return False
+        self._set_follow_ups(message_id, follow_ups)
+        return True
 
-    def mark_failed(self, *, message_id: str, attempt: int, dlq_id: str, dlq_put: dict[str, Any], **kw: Any) -> bool:
+    def mark_failed(
+        self, *, message_id: str, attempt: int, dlq_id: str, dlq_put: dict[str, Any], follow_ups=(), **kw: Any
+    ) -> bool:
         if not self._finish(message_id, attempt, state=MessageState.FAILED, dlq_id=dlq_id):
             return False
         self.dlq.entries[dlq_id] = dlq_put["Put"]
+        self._set_follow_ups(message_id, follow_ups)
         return True
+
+    def _set_follow_ups(self, message_id: str, follow_ups) -> None:
+        ids = self._store_follow_ups(follow_ups)
+        self.statuses[message_id] = self.statuses[message_id].model_copy(update={"follow_ups": ids})
 
 
 class Clock:

@@ -4,30 +4,37 @@ from __future__ import annotations
 
 from functools import cache
 
-from functions.delivery.queue import SqsDeliveryQueue
-from functions.dlq.repository import DlqRepository
+from functions.keys.service import SigningKeyStore
 from functions.messages.publish import PublishLimits
-from functions.messages.repository import MessageRepository
 from functions.messages.service import MessageService
 from functions.shared.config import get_settings
 from functions.shared.secrets import get_json_secret
+from functions.wiring import delivery_queue, repositories
 
 
 @cache
 def message_service() -> MessageService:
     settings = get_settings()
+    messages, dlq = repositories(settings)
     return MessageService(
-        messages=MessageRepository(settings.messages_table),
-        dlq=DlqRepository(settings.dlq_table),
-        queue=SqsDeliveryQueue(settings.delivery_queue_url),
+        messages=messages,
+        dlq=dlq,
+        queue=delivery_queue(settings),
         limits=PublishLimits(
             default_retries=settings.default_retries,
             max_retries=settings.max_retries,
             max_body_bytes=settings.max_body_bytes,
             allow_loopback=settings.allow_loopback_destinations,
+            max_timeout_s=settings.max_attempt_timeout_seconds,
         ),
         retention_s=settings.message_retention_seconds,
+        dedup_window_s=settings.dedup_window_seconds,
     )
+
+
+@cache
+def signing_keys() -> SigningKeyStore:
+    return SigningKeyStore(get_settings().signing_keys_secret_id)
 
 
 def api_tokens() -> list[str]:

@@ -1,8 +1,9 @@
-"""API function: API Gateway HTTP API (payload v2) -> Powertools resolver -> message service."""
+"""API function: API Gateway HTTP API (payload v2) -> Powertools resolver -> services."""
 
 # No `from __future__ import annotations`: the resolver reads the route signatures at runtime.
 
 import base64
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -14,10 +15,22 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from functions.api.auth import authorize
-from functions.api.dependencies import api_tokens, message_service
+from functions.api.dependencies import api_tokens, message_service, signing_keys
+from functions.api.requests import CancelRequest, DlqQuery, Order, parse
 from functions.messages.service import PublishInput
-from functions.messages.views import ErrorView, PublishResponse, dlq_message_view, message_view
-from functions.shared.errors import PostboxError
+from functions.messages.views import (
+    CancelledView,
+    DeletedView,
+    DlqListView,
+    ErrorView,
+    PublishedView,
+    PublishResponse,
+    RetriedView,
+    SigningKeysView,
+    dlq_message_view,
+    message_view,
+)
+from functions.shared.errors import BadRequestError, PostboxError
 from functions.shared.observability import logger, metrics, tracer
 
 PUBLISH_PREFIX = "/v2/publish/"
@@ -37,6 +50,34 @@ def error_response(status_code: int, message: str) -> Response[str]:
     return json_response(ErrorView(error=message), status_code)
 
 
+def empty_response() -> Response[str]:
+    return Response(status_code=200, content_type="application/json", body="")
+
+
+def raw_body() -> bytes:
+    event = app.current_event
+    body = event.raw_event.get("body") or ""
+    return base64.b64decode(body) if event.is_base64_encoded else body.encode()
+
+
+def json_body() -> dict[str, Any] | None:
+    """The JSON object body of a request, None when there is none (DELETE with a body is QStash's bulk form)."""
+    data = raw_body().strip()
+    if not data:
+        return None
+    try:
+        value = json.loads(data)
+    except ValueError as exc:
+        raise BadRequestError("request body must be JSON") from exc
+    if not isinstance(value, dict):
+        raise BadRequestError("request body must be a JSON object")
+    return value
+
+
+def query() -> dict[str, str]:
+    return dict(app.current_event.query_string_parameters or {})
+
+
 def require_token(router: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
     event = router.current_event
     authorize(event.headers or {}, event.query_string_parameters or {}, api_tokens())
@@ -46,23 +87,30 @@ def require_token(router: APIGatewayHttpResolver, next_middleware: NextMiddlewar
 app.use(middlewares=[require_token])
 
 
+# --- publish ---------------------------------------------------------------------------------------
+
+
 @app.post(f"{PUBLISH_PREFIX}.+")
 @tracer.capture_method
 def publish() -> Response[str]:
     event = app.current_event
-    raw = event.raw_event
-    body = raw.get("body") or ""
-    request = message_service().publish(
+    published = message_service().publish(
         PublishInput(
             path_tail=event.path[len(PUBLISH_PREFIX) :],
-            raw_query=raw.get("rawQueryString", ""),
+            raw_query=event.raw_event.get("rawQueryString", ""),
             headers={k.lower(): v for k, v in (event.headers or {}).items()},
-            body=base64.b64decode(body) if event.is_base64_encoded else body.encode(),
+            body=raw_body(),
             caller_ip=event.request_context.http.source_ip or None,
         )
     )
+    if published.deduplicated:
+        view = PublishResponse(message_id=published.message_id, url=published.url, deduplicated=True)
+        return json_response(view, 202)
     metrics.add_metric(name="MessagesPublished", unit="Count", value=1)
-    return json_response(PublishResponse(message_id=request.message_id, url=request.url))
+    return json_response(PublishResponse(message_id=published.message_id, url=published.url))
+
+
+# --- messages --------------------------------------------------------------------------------------
 
 
 @app.get("/v2/messages/<message_id>")
@@ -71,10 +119,94 @@ def get_message(message_id: str) -> Response[str]:
     return json_response(message_view(message_service().get(message_id)))
 
 
+@app.delete("/v2/messages/<message_id>")
+@tracer.capture_method
+def cancel_message(message_id: str) -> Response[str]:
+    return json_response(CancelledView(cancelled=message_service().cancel(message_id)))
+
+
+@app.delete("/v2/messages")
+@tracer.capture_method
+def cancel_messages() -> Response[str]:
+    request = parse(CancelRequest, query(), json_body())
+    cancelled = message_service().cancel_many(request.message_ids, request.to_pending_filter())
+    return json_response(CancelledView(cancelled=cancelled))
+
+
+# --- DLQ -------------------------------------------------------------------------------------------
+
+
+@app.get("/v2/dlq")
+@tracer.capture_method
+def list_dlq() -> Response[str]:
+    request = parse(DlqQuery, query())
+    page = message_service().list_dlq(
+        request.to_filter(),
+        count=request.count,
+        cursor=request.cursor,
+        newest_first=request.order == Order.LATEST_FIRST,
+    )
+    return json_response(DlqListView(messages=[dlq_message_view(e) for e in page.entries], cursor=page.cursor))
+
+
 @app.get("/v2/dlq/<dlq_id>")
 @tracer.capture_method
 def get_dlq_message(dlq_id: str) -> Response[str]:
     return json_response(dlq_message_view(message_service().get_dlq(dlq_id)))
+
+
+@app.delete("/v2/dlq/<dlq_id>")
+@tracer.capture_method
+def delete_dlq_message(dlq_id: str) -> Response[str]:
+    message_service().delete_dlq(dlq_id)
+    return empty_response()
+
+
+@app.delete("/v2/dlq")
+@tracer.capture_method
+def delete_dlq_messages() -> Response[str]:
+    request = parse(DlqQuery, query(), json_body())
+    deleted, cursor = message_service().delete_dlq_many(
+        request.dlq_ids, request.to_filter(), count=request.count, cursor=request.cursor
+    )
+    return json_response(DeletedView(deleted=deleted, cursor=cursor))
+
+
+@app.post("/v2/dlq/retry/<dlq_id>")
+@tracer.capture_method
+def retry_dlq_message(dlq_id: str) -> Response[str]:
+    return json_response(PublishedView(message_id=message_service().retry_dlq(dlq_id)), 201)
+
+
+@app.post("/v2/dlq/retry")
+@tracer.capture_method
+def retry_dlq_messages() -> Response[str]:
+    request = parse(DlqQuery, query(), json_body())
+    replayed, cursor = message_service().retry_dlq_many(
+        request.dlq_ids, request.to_filter(), count=request.count, cursor=request.cursor
+    )
+    return json_response(RetriedView(responses=[PublishedView(message_id=i) for i in replayed], cursor=cursor), 201)
+
+
+# --- signing keys ----------------------------------------------------------------------------------
+
+
+@app.get("/v2/keys")
+@tracer.capture_method
+def get_keys() -> Response[str]:
+    keys = signing_keys().get()
+    return json_response(SigningKeysView(current=keys.current, next=keys.next))
+
+
+@app.post("/v2/keys/rotate")
+@tracer.capture_method
+def rotate_keys() -> Response[str]:
+    keys = signing_keys().rotate()
+    logger.info("signing keys rotated")
+    return json_response(SigningKeysView(current=keys.current, next=keys.next))
+
+
+# --- errors ----------------------------------------------------------------------------------------
 
 
 @app.exception_handler(PostboxError)

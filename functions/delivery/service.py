@@ -2,7 +2,8 @@
 
 Crash safety (at-least-once): every step is a conditional write keyed on the attempt number, and the queue
 record is acknowledged only after the outcome is stored. A worker that dies after the HTTP call leaves the
-message ACTIVE; its record reappears after the visibility timeout and takes the expired claim over.
+message ACTIVE; its record reappears after the visibility timeout and takes the expired claim over. What a
+transition enqueues (the next attempt, callback messages) is enqueued again when its record comes back.
 """
 
 from __future__ import annotations
@@ -11,25 +12,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from functions.delivery.callbacks import callback_payload, callback_request
+from functions.delivery.expressions import ExpressionError, compile_retry_delay
 from functions.delivery.http import HttpSender
-from functions.delivery.queue import DeliveryQueue, delay_until
-from functions.delivery.retry import next_attempt_at_ms
+from functions.delivery.queue import DeliveryQueue
+from functions.delivery.retry import is_non_retryable, next_retry_delay_ms
 from functions.delivery.signing import sign
 from functions.dlq.repository import DlqRepository
-from functions.messages.models import AttemptResult, DeliveryTask, DlqEntry, Message, MessageState
-from functions.messages.repository import ClaimRefused, MessageRepository
+from functions.messages.models import (
+    AttemptResult,
+    CallbackOptions,
+    DeliveryTask,
+    DlqEntry,
+    Message,
+    MessageRequest,
+    MessageState,
+    MessageStatus,
+)
+from functions.messages.repository import ClaimRefused, MessageRepository, NewMessage
 from functions.shared.clock import Clock, now_ms
 from functions.shared.ids import uuid7
 from functions.shared.observability import logger
 
 USER_AGENT = "Upstash-QStash"
+_DAY_S = 86400
 
 
 class Outcome(StrEnum):
     DELIVERED = "delivered"
     RETRY_SCHEDULED = "retry_scheduled"
-    FAILED = "failed"  # retries spent, in the DLQ
-    DEFERRED = "deferred"  # not due yet: re-enqueued for the remaining time
+    FAILED = "failed"  # retries spent (or a non-retryable answer): in the DLQ
+    CANCELED = "canceled"
+    DEFERRED = "deferred"  # not due yet, or a lost enqueue made good: re-enqueued
     DROPPED = "dropped"  # stale record: the message moved on, is gone, or someone else finished the attempt
 
 
@@ -39,10 +53,16 @@ class ClaimBusyError(Exception):
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    attempt_timeout_s: float
-    claim_lease_s: float
+    attempt_timeout_s: float  # the longest an attempt may take (Upstash-Timeout is capped to it)
+    default_timeout_s: float  # an attempt's timeout when the message sets none
+    claim_margin_s: float
     retention_s: int
     dlq_retention_s: int
+
+
+def lifetime_end_s(request: MessageRequest, retention_s: int) -> int:
+    """When a message's items may expire at the latest: each retry waits at most a day, then retention."""
+    return request.not_before_ms // 1000 + (request.max_retries + 1) * _DAY_S + retention_s
 
 
 class DeliveryService:
@@ -66,34 +86,54 @@ class DeliveryService:
 
     def process(self, task: DeliveryTask) -> Outcome:
         now = self.clock()
-        claimed = self.messages.claim(task.message_id, task.attempt, now, now + int(self.policy.claim_lease_s * 1000))
+        # The lease covers the longest attempt a message may ask for; the request is read after the claim.
+        lease_until = now + int((self.policy.attempt_timeout_s + self.policy.claim_margin_s) * 1000)
+        claimed = self.messages.claim(task.message_id, task.attempt, now, max(lease_until, now))
         if isinstance(claimed, ClaimRefused):
-            return self._refused(task, claimed, now)
-
+            return self._refused(task, claimed.status, now)
         result = self._attempt(claimed, task.attempt)
         return self._record(claimed, task.attempt, result)
 
-    def _refused(self, task: DeliveryTask, refused: ClaimRefused, now: int) -> Outcome:
-        status = refused.status
-        waiting = status is not None and status.state in (MessageState.CREATED, MessageState.RETRY)
-        if status is not None and waiting and status.attempt == task.attempt + 1:
+    # --- records that cannot claim ----------------------------------------------------------------
+
+    def _refused(  # noqa: PLR0911 - one exit per case of the decision table
+        self, task: DeliveryTask, status: MessageStatus | None, now: int
+    ) -> Outcome:
+        if status is None:
+            logger.info("record for an unknown message dropped", message_id=task.message_id)
+            return Outcome.DROPPED
+        waiting = status.state in (MessageState.CREATED, MessageState.RETRY)
+        if waiting and status.cancel_requested and status.attempt == task.attempt:
+            expires = now // 1000 + self.policy.retention_s
+            self.messages.finish_cancel(task.message_id, status.attempt, now, expires)
+            return Outcome.CANCELED
+        if waiting and status.attempt == task.attempt + 1:
             # The record of the failed attempt came back: the worker that scheduled the retry may have died
-            # before enqueueing it. Enqueue it (again); a duplicate record is dropped by the attempt check.
+            # before enqueueing it (or its callbacks). Enqueue them again; duplicates fail the attempt check.
+            self._enqueue_follow_ups(status, now)
             self.queue.send(
-                DeliveryTask(message_id=task.message_id, attempt=status.attempt),
-                delay_until(status.next_delivery_at_ms, now),
+                DeliveryTask(message_id=task.message_id, attempt=status.attempt), status.next_delivery_at_ms, now
             )
             return Outcome.DEFERRED
-        if status is None or status.state.is_final or status.attempt != task.attempt:
+        if status.state.is_final and status.attempt == task.attempt:
+            self._enqueue_follow_ups(status, now)
+            return Outcome.DROPPED
+        if status.attempt != task.attempt or status.state.is_final:
             logger.info("stale delivery record dropped", message_id=task.message_id, attempt=task.attempt)
             return Outcome.DROPPED
         if waiting and status.next_delivery_at_ms > now:
-            self.queue.send(task, delay_until(status.next_delivery_at_ms, now))
+            self.queue.send(task, status.next_delivery_at_ms, now)
             return Outcome.DEFERRED
         if status.state == MessageState.ACTIVE:
             raise ClaimBusyError(f"message {task.message_id} attempt {task.attempt} is being delivered elsewhere")
         logger.info("record dropped", message_id=task.message_id, state=status.state.value)
         return Outcome.DROPPED
+
+    def _enqueue_follow_ups(self, status: MessageStatus, now: int) -> None:
+        for message_id in status.follow_ups:
+            self.queue.send(DeliveryTask(message_id=message_id, attempt=0), now, now)
+
+    # --- the attempt ----------------------------------------------------------------------------
 
     def _attempt(self, message: Message, attempt: int) -> AttemptResult:
         request = message.request
@@ -117,46 +157,87 @@ class DeliveryService:
             url=request.url,
             headers=headers,
             body=request.body,
-            timeout_s=self.policy.attempt_timeout_s,
+            timeout_s=min(request.timeout_s or self.policy.default_timeout_s, self.policy.attempt_timeout_s),
         )
+
+    # --- the outcome ----------------------------------------------------------------------------
 
     def _record(self, message: Message, attempt: int, result: AttemptResult) -> Outcome:
         request, now = message.request, self.clock()
-        message_id = request.message_id
-        log = {"message_id": message_id, "attempt": attempt, "status": result.status, "error": result.error}
+        log = {"message_id": request.message_id, "attempt": attempt, "status": result.status, "error": result.error}
+        callbacks = self._callbacks(request, result, attempt, now, request.callback)
         if result.succeeded:
-            expires = now // 1000 + self.policy.retention_s
-            if self.messages.mark_delivered(message_id, attempt, result, now_ms=now, expires_at_s=expires):
-                logger.info("delivered", extra=log)
-                return Outcome.DELIVERED
-            return self._lost_race(log)
+            done = self.messages.mark_delivered(
+                request.message_id,
+                attempt,
+                result,
+                now_ms=now,
+                expires_at_s=now // 1000 + self.policy.retention_s,
+                follow_ups=callbacks,
+            )
+            return self._after(done, Outcome.DELIVERED, callbacks, now, log)
 
-        if attempt < request.max_retries:
-            next_at = next_attempt_at_ms(now, attempt + 1)
-            if not self.messages.mark_retry(message_id, attempt, result, now_ms=now, next_at_ms=next_at):
-                return self._lost_race(log)
-            # If this send is lost (crash), the unacknowledged record comes back and re-enqueues the retry.
-            self.queue.send(DeliveryTask(message_id=message_id, attempt=attempt + 1), delay_until(next_at, now))
-            logger.info("attempt failed, retry scheduled", next_delivery_at=next_at, extra=log)
-            return Outcome.RETRY_SCHEDULED
+        final = attempt >= request.max_retries or is_non_retryable(result.status, result.header)
+        if not final:
+            next_at = now + self._retry_delay_ms(request, attempt + 1, result, now)
+            done = self.messages.mark_retry(
+                request.message_id, attempt, result, now_ms=now, next_at_ms=next_at, follow_ups=callbacks
+            )
+            if done:
+                self.queue.send(DeliveryTask(message_id=request.message_id, attempt=attempt + 1), next_at, now)
+            elif self.messages.finish_cancel(request.message_id, attempt, now, now // 1000 + self.policy.retention_s):
+                return self._after(True, Outcome.CANCELED, [], now, log)  # cancelled mid-attempt: no retry
+            return self._after(done, Outcome.RETRY_SCHEDULED, callbacks, now, {**log, "next_delivery_at": next_at})
 
         dlq_id = uuid7(now)
+        dlq_expires = now // 1000 + self.policy.dlq_retention_s
         entry = DlqEntry(dlq_id=dlq_id, request=request, response=result, created_at_ms=now)
-        dlq_put = self.dlq.put_in_transaction(entry, now // 1000 + self.policy.dlq_retention_s)
-        if self.messages.mark_failed(
-            message_id=message_id,
+        failure = self._callbacks(request, result, attempt, now, request.failure_callback, dlq_id)
+        done = self.messages.mark_failed(
+            message_id=request.message_id,
             attempt=attempt,
             result=result,
             now_ms=now,
-            expires_at_s=now // 1000 + self.policy.dlq_retention_s,
+            expires_at_s=dlq_expires,
             dlq_id=dlq_id,
-            dlq_put=dlq_put,
-        ):
-            logger.warning("retries spent, moved to the DLQ", dlq_id=dlq_id, extra=log)
-            return Outcome.FAILED
-        return self._lost_race(log)
+            dlq_put=self.dlq.put_in_transaction(entry, dlq_expires),
+            follow_ups=[*callbacks, *failure],
+        )
+        return self._after(done, Outcome.FAILED, [*callbacks, *failure], now, {**log, "dlq_id": dlq_id})
+
+    def _after(
+        self, done: bool, outcome: Outcome, follow_ups: list[NewMessage], now: int, log: dict[str, object]
+    ) -> Outcome:
+        if not done:
+            logger.warning("another worker finished this attempt first", extra=log)
+            return Outcome.DROPPED
+        for new in follow_ups:  # if this is lost (crash), the unacknowledged record enqueues them again
+            self.queue.send(DeliveryTask(message_id=new.request.message_id, attempt=0), now, now)
+        logger.info(outcome.value, extra=log)
+        return outcome
+
+    def _callbacks(
+        self,
+        request: MessageRequest,
+        result: AttemptResult,
+        attempt: int,
+        now: int,
+        options: CallbackOptions | None,
+        dlq_id: str | None = None,
+    ) -> list[NewMessage]:
+        if options is None or request.is_callback:  # callbacks of callbacks are not a thing
+            return []
+        payload = callback_payload(request, result, retried=attempt, dlq_id=dlq_id)
+        callback = callback_request(request, options, payload, message_id=uuid7(now), now_ms=now)
+        status = MessageStatus(state=MessageState.CREATED, next_delivery_at_ms=now, updated_at_ms=now)
+        return [NewMessage(callback, status, lifetime_end_s(callback, self.policy.retention_s))]
 
     @staticmethod
-    def _lost_race(log: dict[str, object]) -> Outcome:
-        logger.warning("another worker finished this attempt first", extra=log)
-        return Outcome.DROPPED
+    def _retry_delay_ms(request: MessageRequest, retry_number: int, result: AttemptResult, now: int) -> int:
+        try:
+            expression = compile_retry_delay(request.retry_delay) if request.retry_delay else None
+        except ExpressionError:  # validated at publish; a stored expression that no longer parses falls back
+            expression = None
+        return next_retry_delay_ms(
+            retry_number=retry_number, expression=expression, response_headers=result.header, now_ms=now
+        )

@@ -1,23 +1,57 @@
-"""Data access for the DLQ table: one item per dead-lettered message."""
+"""Data access for the DLQ table: one item per dead-lettered message, listed through the `byTime` index."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
+from functions.messages.bodies import BodyStore
 from functions.messages.codec import header_map, request_attributes, request_from_attributes
 from functions.messages.models import AttemptResult, DlqEntry
-from functions.shared.dynamo import DynamoRepository, from_item, is_expired, to_item
+from functions.shared.dynamo import DynamoRepository, from_item, is_condition_failure, is_expired, to_item, values
+from functions.shared.ids import uuid7_bound
+from functions.shared.paging import decode_cursor, encode_cursor
 from functions.shared.resources import DLQ_TABLE
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 TTL = DLQ_TABLE.ttl_attribute or "expiresAt"
 LISTING = "dlq"  # the single partition of the byTime index
+BY_TIME = DLQ_TABLE.indexes[0].name
+
+
+@dataclass(frozen=True)
+class DlqFilter:
+    """GET /v2/dlq filters (all optional; dates are unix ms)."""
+
+    message_id: str | None = None
+    url: str | None = None
+    topic_name: str | None = None
+    schedule_id: str | None = None
+    queue_name: str | None = None
+    label: str | None = None
+    response_status: int | None = None
+    caller_ip: str | None = None
+    from_ms: int | None = None
+    to_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class DlqPage:
+    entries: list[DlqEntry]
+    cursor: str | None  # None on the last page
 
 
 class DlqRepository(DynamoRepository):
+    def __init__(self, table_name: str, bodies: BodyStore, client: DynamoDBClient | None = None) -> None:
+        super().__init__(table_name, client)
+        self.bodies = bodies
+
     def put_in_transaction(self, entry: DlqEntry, expires_at_s: int) -> TransactWriteItemTypeDef:
         """The transaction item that stores `entry` (the message's FAILED write goes in the same transaction)."""
         return {
@@ -28,13 +62,101 @@ class DlqRepository(DynamoRepository):
             }
         }
 
+    def delete_in_transaction(self, dlq_id: str, now_s: int) -> TransactWriteItemTypeDef:
+        """The transaction item that removes a live entry (fails the transaction when it is gone)."""
+        return {
+            "Delete": {
+                "TableName": self.table_name,
+                "Key": to_item({"dlqId": dlq_id}),
+                "ConditionExpression": "attribute_exists(dlqId) AND (attribute_not_exists(#ttl) OR #ttl > :now)",
+                "ExpressionAttributeNames": {"#ttl": TTL},
+                "ExpressionAttributeValues": values({":now": now_s}),
+            }
+        }
+
     def get(self, dlq_id: str, now_s: int) -> DlqEntry | None:
         answer = self.client.get_item(TableName=self.table_name, Key=to_item({"dlqId": dlq_id}), ConsistentRead=True)
         item = answer.get("Item")
         if not item:
             return None
         stored = from_item(item)
-        return None if is_expired(stored, TTL, now_s) else _entry(stored)
+        return None if is_expired(stored, TTL, now_s) else self._entry(stored)
+
+    def delete(self, dlq_id: str, now_s: int) -> bool:
+        """Remove a live entry; False when there is none (never stored, deleted, or expired)."""
+        try:
+            self.client.delete_item(**self.delete_in_transaction(dlq_id, now_s)["Delete"])
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def list(
+        self, where: DlqFilter, *, count: int, now_s: int, cursor: str | None = None, newest_first: bool = True
+    ) -> DlqPage:
+        """A page of at most `count` entries matching `where`, by creation time; a query of the byTime index."""
+        key_condition = "listing = :listing"
+        vals: dict[str, Any] = {":listing": LISTING, ":now": now_s}
+        if where.from_ms is not None or where.to_ms is not None:
+            key_condition += " AND dlqId BETWEEN :lo AND :hi"
+            vals[":lo"] = uuid7_bound(where.from_ms or 0, upper=False)
+            vals[":hi"] = uuid7_bound(where.to_ms if where.to_ms is not None else (1 << 48) - 1, upper=True)
+        names = {"#ttl": TTL}
+        conditions = ["(attribute_not_exists(#ttl) OR #ttl > :now)"]
+        for attribute, value in (
+            ("messageId", where.message_id),
+            ("url", where.url),
+            ("topicName", where.topic_name),
+            ("scheduleId", where.schedule_id),
+            ("queueName", where.queue_name),
+            ("label", where.label),
+            ("responseStatus", where.response_status),
+            ("callerIp", where.caller_ip),
+        ):
+            if value is not None:
+                names[f"#{attribute}"] = attribute
+                vals[f":{attribute}"] = value
+                conditions.append(f"#{attribute} = :{attribute}")
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": BY_TIME,
+            "KeyConditionExpression": key_condition,
+            "FilterExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values(vals),
+            "ScanIndexForward": not newest_first,
+        }
+        if cursor:
+            query["ExclusiveStartKey"] = to_item(decode_cursor(cursor, {"dlqId", "listing"}))
+        found: list[dict[str, Any]] = []
+        while len(found) <= count:  # one more than asked tells whether another page exists
+            query["Limit"] = count + 1 - len(found)
+            page = self.client.query(**query)
+            found += [from_item(item) for item in page.get("Items", [])]
+            if "LastEvaluatedKey" not in page:
+                break
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        more = len(found) > count
+        found = found[:count]
+        next_cursor = encode_cursor({"dlqId": found[-1]["dlqId"], "listing": LISTING}) if more else None
+        return DlqPage(entries=[self._entry(item) for item in found], cursor=next_cursor)
+
+    def _entry(self, item: Mapping[str, Any]) -> DlqEntry:
+        status = item.get("responseStatus")
+        body = self.bodies.get(item["bodyRef"]) if item.get("bodyRef") else None
+        return DlqEntry(
+            dlq_id=item["dlqId"],
+            created_at_ms=int(item["dlqCreatedAt"]),
+            request=request_from_attributes(item["messageId"], item, body),
+            response=AttemptResult(
+                status=int(status) if status is not None else None,
+                header=header_map(item.get("responseHeader")),
+                body=item.get("responseBody", b""),
+                error=item.get("responseError"),
+                latency_ms=int(item.get("responseLatencyMs", 0)),
+            ),
+        )
 
 
 def _item(entry: DlqEntry, expires_at_s: int) -> dict[str, Any]:
@@ -46,27 +168,11 @@ def _item(entry: DlqEntry, expires_at_s: int) -> dict[str, Any]:
             "dlqCreatedAt": entry.created_at_ms,
             "messageId": entry.request.message_id,
             **request_attributes(entry.request),
-            "responseStatus": response.status,
+            "responseStatus": response.status if response.status is not None else 0,
             "responseHeader": response.header or None,
             "responseBody": response.body,
             "responseError": response.error,
             "responseLatencyMs": response.latency_ms,
             TTL: expires_at_s,
         }
-    )
-
-
-def _entry(item: Mapping[str, Any]) -> DlqEntry:
-    status = item.get("responseStatus")
-    return DlqEntry(
-        dlq_id=item["dlqId"],
-        created_at_ms=int(item["dlqCreatedAt"]),
-        request=request_from_attributes(item["messageId"], item),
-        response=AttemptResult(
-            status=int(status) if status is not None else None,
-            header=header_map(item.get("responseHeader")),
-            body=item.get("responseBody", b""),
-            error=item.get("responseError"),
-            latency_ms=int(item.get("responseLatencyMs", 0)),
-        ),
     )

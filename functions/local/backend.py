@@ -16,7 +16,14 @@ import boto3
 import requests
 from moto.server import ThreadedMotoServer
 
-from functions.shared.resources import DELIVERY_QUEUE, DLQ_TABLE, MESSAGES_TABLE, TABLES
+from functions.shared.resources import (
+    BODIES_BUCKET,
+    DELAY_SCHEDULES,
+    DELIVERY_QUEUE,
+    DLQ_TABLE,
+    MESSAGES_TABLE,
+    TABLES,
+)
 
 REGION = "us-east-1"
 PREFIX = "postbox-local"
@@ -54,8 +61,12 @@ def function_env(endpoint: str | None) -> dict[str, str]:
         DLQ_TABLE.env_var: f"{PREFIX}-dlq",
         "AUTH_SECRET_ID": AUTH_SECRET,
         "SIGNING_KEYS_SECRET_ID": SIGNING_SECRET,
+        BODIES_BUCKET.env_var: f"{PREFIX}-bodies",
+        DELAY_SCHEDULES.env_var: f"{PREFIX}-delays",
+        DELAY_SCHEDULES.role_env_var: f"arn:aws:iam::123456789012:role/{PREFIX}-scheduler",
         "ALLOW_LOOPBACK_DESTINATIONS": "true",
         "ATTEMPT_TIMEOUT_SECONDS": "10",
+        "MAX_ATTEMPT_TIMEOUT_SECONDS": "20",
         "CLAIM_MARGIN_SECONDS": "2",
         "SECRET_CACHE_SECONDS": "5",
         "POWERTOOLS_SERVICE_NAME": "postbox",
@@ -99,6 +110,12 @@ def provision(endpoint: str | None, token: str, signing_keys: dict[str, str]) ->
         },
     )["QueueUrl"]
     env[DELIVERY_QUEUE.env_var] = queue_url
+    env[DELAY_SCHEDULES.queue_arn_env_var] = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+        "Attributes"
+    ]["QueueArn"]
+
+    session.client("s3", endpoint_url=endpoint).create_bucket(Bucket=env[BODIES_BUCKET.env_var])
+    session.client("scheduler", endpoint_url=endpoint).create_schedule_group(Name=env[DELAY_SCHEDULES.env_var])
     env["LOCAL_REDRIVE_QUEUE_URL"] = redrive_url
 
     secrets = session.client("secretsmanager", endpoint_url=endpoint)

@@ -15,6 +15,7 @@ from functions.local.backend import (
     start_moto,
 )
 from functions.local.frontdoor import FrontDoor
+from functions.local.scheduler_loop import SchedulerLoop
 from functions.local.worker_loop import WorkerLoop
 
 
@@ -29,7 +30,7 @@ def reset_process_caches() -> None:
     reset_secrets()
     for module in ("functions.api.dependencies", "functions.worker.dependencies"):
         imported = __import__(module, fromlist=["_"])
-        for name in ("message_service", "delivery_service"):
+        for name in ("message_service", "delivery_service", "signing_keys"):
             if hasattr(imported, name):
                 getattr(imported, name).cache_clear()
 
@@ -57,6 +58,14 @@ def make_worker_loop() -> WorkerLoop:
     )
 
 
+def make_scheduler_loop() -> SchedulerLoop:
+    """The loop that fires due one-time schedules (moto stores them but does not fire them)."""
+    from functions.shared import aws
+    from functions.shared.config import get_settings
+
+    return SchedulerLoop(aws.scheduler(), aws.sqs(), get_settings().schedule_group)
+
+
 class LocalMode:
     def __init__(
         self,
@@ -74,6 +83,7 @@ class LocalMode:
         self.backend: LocalBackend | None = None
         self.front_door: FrontDoor | None = None
         self.worker: WorkerLoop | None = None
+        self.scheduler: SchedulerLoop | None = None
         self._moto: Any = None
         self._saved_env: dict[str, str | None] = {}
 
@@ -96,9 +106,13 @@ class LocalMode:
         if self.with_worker:
             self.worker = make_worker_loop()
             self.worker.start()
+        self.scheduler = make_scheduler_loop()
+        self.scheduler.start()
         return self
 
     def stop(self) -> None:
+        if self.scheduler:
+            self.scheduler.stop()
         if self.worker:
             self.worker.stop()
         if self.front_door:

@@ -5,40 +5,91 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from functions.messages.models import MessageRequest
+from functions.messages.models import CallbackOptions, MessageRequest
 
 
 def request_attributes(request: MessageRequest) -> dict[str, Any]:
-    """The request's attributes (without the message id, which each table keys its own way)."""
+    """The request's attributes (without the message id, which each table keys its own way). The body is stored
+    inline unless it has a `body_ref` (claim check): then only the reference is."""
     return {
         "url": request.url,
         "method": request.method,
         "header": request.header or None,
-        "body": request.body,
+        "body": None if request.body_ref else request.body,
+        "bodyRef": request.body_ref,
         "contentType": request.content_type,
         "maxRetries": request.max_retries,
         "notBefore": request.not_before_ms,
         "createdAt": request.created_at_ms,
         "callerIp": request.caller_ip,
         "label": request.label,
+        "retryDelay": request.retry_delay,
+        "timeout": _decimal(request.timeout_s),
+        "callback": _callback_attributes(request.callback),
+        "failureCallback": _callback_attributes(request.failure_callback),
+        "dedupId": request.dedup_id,
+        "replayCount": request.replay_count or None,
+        "callbackOf": request.callback_of,
     }
 
 
-def request_from_attributes(message_id: str, item: Mapping[str, Any]) -> MessageRequest:
+def request_from_attributes(message_id: str, item: Mapping[str, Any], body: bytes | None = None) -> MessageRequest:
+    """The request stored in `item`; `body` is the claim-checked body when the item holds only a reference."""
     return MessageRequest(
         message_id=message_id,
         url=item["url"],
         method=item["method"],
         header=header_map(item.get("header")),
-        body=item.get("body", b""),
+        body=body if body is not None else item.get("body", b""),
+        body_ref=item.get("bodyRef"),
         content_type=item.get("contentType"),
         max_retries=int(item["maxRetries"]),
         not_before_ms=int(item["notBefore"]),
         created_at_ms=int(item["createdAt"]),
         caller_ip=item.get("callerIp"),
         label=item.get("label"),
+        retry_delay=item.get("retryDelay"),
+        timeout_s=float(item["timeout"]) if item.get("timeout") is not None else None,
+        callback=_callback(item.get("callback")),
+        failure_callback=_callback(item.get("failureCallback")),
+        dedup_id=item.get("dedupId"),
+        replay_count=int(item.get("replayCount", 0)),
+        callback_of=item.get("callbackOf"),
     )
 
 
 def header_map(stored: Mapping[str, Any] | None) -> dict[str, list[str]]:
     return {name: list(vals) for name, vals in (stored or {}).items()}
+
+
+def _decimal(value: float | None) -> Any:
+    from decimal import Decimal
+
+    return None if value is None else Decimal(str(value))
+
+
+def _callback_attributes(options: CallbackOptions | None) -> dict[str, Any] | None:
+    if options is None:
+        return None
+    values = {
+        "url": options.url,
+        "method": options.method,
+        "header": options.header or None,
+        "retries": options.retries,
+        "timeout": _decimal(options.timeout_s),
+        "retryDelay": options.retry_delay,
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _callback(stored: Mapping[str, Any] | None) -> CallbackOptions | None:
+    if not stored:
+        return None
+    return CallbackOptions(
+        url=stored["url"],
+        method=stored.get("method", "POST"),
+        header=header_map(stored.get("header")),
+        retries=int(stored["retries"]) if stored.get("retries") is not None else None,
+        timeout_s=float(stored["timeout"]) if stored.get("timeout") is not None else None,
+        retry_delay=stored.get("retryDelay"),
+    )

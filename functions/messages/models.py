@@ -23,6 +23,19 @@ class MessageState(StrEnum):
         return self in (MessageState.DELIVERED, MessageState.FAILED, MessageState.CANCELED)
 
 
+class CallbackOptions(BaseModel):
+    """How the callback (or failure-callback) messages of a message are sent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    url: str
+    method: str = "POST"
+    header: dict[str, list[str]] = Field(default_factory=dict)
+    retries: int | None = Field(None, description="None: the source message's retries")
+    timeout_s: float | None = None
+    retry_delay: str | None = None
+
+
 class MessageRequest(BaseModel):
     """What the publisher asked for: written once, never updated."""
 
@@ -39,6 +52,18 @@ class MessageRequest(BaseModel):
     created_at_ms: int
     caller_ip: str | None = None
     label: str | None = None
+    retry_delay: str | None = Field(None, description="Upstash-Retry-Delay expression (ms, variable `retried`)")
+    timeout_s: float | None = Field(None, description="per-attempt timeout; None: the configured default")
+    callback: CallbackOptions | None = None
+    failure_callback: CallbackOptions | None = None
+    dedup_id: str | None = None
+    replay_count: int = Field(0, description="how many times the message was replayed from the DLQ")
+    callback_of: str | None = Field(None, description="for a callback message: the message it reports on")
+    body_ref: str | None = Field(None, description="where a body too large for the table is kept (claim check)")
+
+    @property
+    def is_callback(self) -> bool:
+        return self.callback_of is not None
 
 
 class MessageStatus(BaseModel):
@@ -55,6 +80,8 @@ class MessageStatus(BaseModel):
     last_error: str | None = None
     last_latency_ms: int | None = None
     dlq_id: str | None = None
+    cancel_requested: bool = False
+    follow_ups: tuple[str, ...] = Field((), description="callback messages created by the last transition")
 
 
 class Message(BaseModel):

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from functions.messages.models import MessageRequest
+from functions.delivery.expressions import ExpressionError, compile_retry_delay
+from functions.messages.models import CallbackOptions, MessageRequest
 from functions.shared.errors import BadRequestError, PayloadTooLargeError
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 FORWARD_PREFIX = "upstash-forward-"
+CALLBACK_PREFIXES = {"callback": "upstash-callback-", "failure callback": "upstash-failure-callback-"}
+_CALLBACK_CONFIG = ("method", "timeout", "retries", "retry-delay", "delay")
 _DURATION = re.compile(r"(\d+)([smhd])")
 _DURATION_FULL = re.compile(r"(?:\d+[smhd])+")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -28,6 +33,7 @@ class PublishLimits:
     max_retries: int
     max_body_bytes: int
     allow_loopback: bool
+    max_timeout_s: float = 120.0
 
 
 def destination_from_path(path_tail: str, raw_query: str) -> str:
@@ -90,18 +96,102 @@ def canonical_header_name(name: str) -> str:
     return "-".join(part[:1].upper() + part[1:].lower() for part in name.split("-"))
 
 
-def forwarded_headers(headers: Mapping[str, str]) -> dict[str, list[str]]:
+def forwarded_headers(
+    headers: Mapping[str, str], prefix: str = FORWARD_PREFIX, skip: tuple[str, ...] = ()
+) -> dict[str, list[str]]:
+    """Headers named `<prefix><Name>`, as `{Name: [values]}` (canonical names); names in `skip` are config."""
     forwarded: dict[str, list[str]] = {}
     for name, value in headers.items():
         lowered = name.lower()
-        if lowered.startswith(FORWARD_PREFIX):
-            target = lowered[len(FORWARD_PREFIX) :]
+        if lowered.startswith(prefix):
+            target = lowered[len(prefix) :]
+            if prefix != FORWARD_PREFIX and target.startswith("forward-"):
+                target = target[len("forward-") :]
+            elif target in skip:
+                continue
             if not target or not _HEADER_NAME.match(target):
                 raise BadRequestError(f"invalid forwarded header name {name!r}")
             if "\r" in value or "\n" in value:
                 raise BadRequestError(f"invalid value for header {name!r}")
             forwarded.setdefault(canonical_header_name(target), []).append(value)
     return forwarded
+
+
+def _bool_header(headers: Mapping[str, str], name: str) -> bool:
+    raw = headers.get(name)
+    if raw is None:
+        return False
+    if raw.strip().lower() not in ("true", "false"):
+        raise BadRequestError(f"invalid {canonical_header_name(name)} header {raw!r}: expected true or false")
+    return raw.strip().lower() == "true"
+
+
+def _retries(headers: Mapping[str, str], name: str, limits: PublishLimits) -> int | None:
+    retries = _int_header(headers, name)
+    if retries is not None and not 0 <= retries <= limits.max_retries:
+        raise BadRequestError(
+            f"invalid {canonical_header_name(name)} {retries}: must be between 0 and {limits.max_retries}"
+        )
+    return retries
+
+
+def _timeout(headers: Mapping[str, str], name: str, limits: PublishLimits) -> float | None:
+    if name not in headers:
+        return None
+    seconds = parse_duration(headers[name], canonical_header_name(name))
+    if seconds <= 0:
+        raise BadRequestError(f"invalid {canonical_header_name(name)}: must be at least 1s")
+    return min(float(seconds), limits.max_timeout_s)  # can only shorten the configured maximum
+
+
+def _retry_delay(headers: Mapping[str, str], name: str) -> str | None:
+    source = headers.get(name)
+    if source is None:
+        return None
+    try:
+        compile_retry_delay(source)
+    except ExpressionError as exc:
+        raise BadRequestError(f"invalid {canonical_header_name(name)} {source!r}: {exc}") from exc
+    return source.strip()
+
+
+def _method(headers: Mapping[str, str], name: str) -> str:
+    method = headers.get(name, "POST").strip().upper()
+    if method not in METHODS:
+        raise BadRequestError(
+            f"invalid {canonical_header_name(name)} {method!r}: expected one of {', '.join(sorted(METHODS))}"
+        )
+    return method
+
+
+def _callback(headers: Mapping[str, str], kind: str, limits: PublishLimits) -> CallbackOptions | None:
+    prefix = CALLBACK_PREFIXES[kind]
+    base = prefix.rstrip("-")
+    url = headers.get(base)
+    configured = [name for name in headers if name.startswith(prefix)]
+    if url is None:
+        if configured:
+            raise BadRequestError(f"{canonical_header_name(configured[0])} needs {canonical_header_name(base)}")
+        return None
+    if f"{prefix}delay" in headers:
+        raise BadRequestError(f"{canonical_header_name(prefix + 'delay')} is not supported: callbacks are not delayed")
+    return CallbackOptions(
+        url=validate_destination(url.strip(), allow_loopback=limits.allow_loopback),
+        method=_method(headers, f"{prefix}method"),
+        header=forwarded_headers(headers, prefix, skip=_CALLBACK_CONFIG),
+        retries=_retries(headers, f"{prefix}retries", limits),
+        timeout_s=_timeout(headers, f"{prefix}timeout", limits),
+        retry_delay=_retry_delay(headers, f"{prefix}retry-delay"),
+    )
+
+
+def content_dedup_id(url: str, body: bytes, content_type: str | None, header: Mapping[str, list[str]]) -> str:
+    """Upstash-Content-Based-Deduplication: the same destination, body, Content-Type and forwarded headers."""
+    digest = hashlib.sha256()
+    for part in (url.encode(), (content_type or "").encode(), json.dumps(sorted(header.items())).encode(), body):
+        digest.update(len(part).to_bytes(8, "big"))
+        digest.update(part)
+    return f"content-{digest.hexdigest()}"
 
 
 def _int_header(headers: Mapping[str, str], name: str) -> int | None:
@@ -129,15 +219,10 @@ def build_message(
     if len(body) > limits.max_body_bytes:
         raise PayloadTooLargeError(f"body of {len(body)} bytes exceeds the limit of {limits.max_body_bytes} bytes")
 
-    method = headers.get("upstash-method", "POST").strip().upper()
-    if method not in METHODS:
-        raise BadRequestError(f"invalid Upstash-Method {method!r}: expected one of {', '.join(sorted(METHODS))}")
-
-    retries = _int_header(headers, "upstash-retries")
+    method = _method(headers, "upstash-method")
+    retries = _retries(headers, "upstash-retries", limits)
     if retries is None:
         retries = limits.default_retries
-    if not 0 <= retries <= limits.max_retries:
-        raise BadRequestError(f"invalid Upstash-Retries {retries}: must be between 0 and {limits.max_retries}")
 
     not_before_s = _int_header(headers, "upstash-not-before")
     if not_before_s is not None:
@@ -150,16 +235,28 @@ def build_message(
         not_before_ms = now_ms
 
     label = headers.get("upstash-label") or None
+    header = forwarded_headers(headers)
+    content_type = headers.get("content-type") or None
+    dedup_id = (headers.get("upstash-deduplication-id") or "").strip() or None
+    if dedup_id is None and _bool_header(headers, "upstash-content-based-deduplication"):
+        dedup_id = content_dedup_id(url, body, content_type, header)
+    if dedup_id is not None and len(dedup_id) > 512:
+        raise BadRequestError("invalid Upstash-Deduplication-Id: at most 512 characters")
     return MessageRequest(
         message_id=message_id,
         url=url,
         method=method,
-        header=forwarded_headers(headers),
+        header=header,
         body=body,
-        content_type=headers.get("content-type") or None,
+        content_type=content_type,
         max_retries=retries,
         not_before_ms=not_before_ms,
         created_at_ms=now_ms,
         caller_ip=caller_ip,
         label=label.strip() if label else None,
+        retry_delay=_retry_delay(headers, "upstash-retry-delay"),
+        timeout_s=_timeout(headers, "upstash-timeout", limits),
+        callback=_callback(headers, "callback", limits),
+        failure_callback=_callback(headers, "failure callback", limits),
+        dedup_id=dedup_id,
     )

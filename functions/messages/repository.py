@@ -1,16 +1,18 @@
-"""Data access for the messages table: one `request` item and one `state` item per message.
+"""Data access for the messages table: one `request` item and one `state` item per message, plus dedup keys.
 
 Every state change is a conditional write: two workers can never both move the same message.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from functions.messages.bodies import BodyStore, body_key
 from functions.messages.codec import request_attributes, request_from_attributes
 from functions.messages.models import AttemptResult, Message, MessageRequest, MessageState, MessageStatus
 from functions.shared.dynamo import (
@@ -25,12 +27,17 @@ from functions.shared.dynamo import (
 from functions.shared.resources import MESSAGES_TABLE
 
 if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 REQUEST = "request"
 STATE = "state"
+DEDUP = "dedup"
+PENDING = "pending"  # value of `pendingKey` while a message is not finished (sparse index)
+PENDING_INDEX = MESSAGES_TABLE.indexes[0].name
 TTL = MESSAGES_TABLE.ttl_attribute or "expiresAt"
 _NOT_BEFORE_SLACK_MS = 1000  # SQS delays are whole seconds and not exact: accept a record up to 1 s early
+_WAITING = (MessageState.CREATED.value, MessageState.RETRY.value)
 
 
 @dataclass(frozen=True)
@@ -40,22 +47,126 @@ class ClaimRefused:
     status: MessageStatus | None
 
 
-class MessageRepository(DynamoRepository):
-    # --- writes ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Created:
+    message_id: str
+    deduplicated: bool = False
 
-    def create(self, request: MessageRequest, status: MessageStatus, expires_at_s: int) -> None:
-        """Store a new message. The request item goes first: a state item never exists without it."""
-        self.client.put_item(TableName=self.table_name, Item=_request_item(request, expires_at_s))
-        self.client.put_item(
-            TableName=self.table_name,
-            Item=_state_item(request.message_id, status, expires_at_s),
-            ConditionExpression="attribute_not_exists(pk)",
-        )
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to store: its request, its first status, and when its items expire."""
+
+    request: MessageRequest
+    status: MessageStatus
+    expires_at_s: int
+
+
+class CancelOutcome(StrEnum):
+    CANCELED = "canceled"  # was waiting: it will never be delivered
+    REQUESTED = "requested"  # an attempt is in flight: no further attempt will be made
+    FINISHED = "finished"  # already delivered, failed or cancelled
+    NOT_FOUND = "not_found"
+
+
+@dataclass(frozen=True)
+class PendingFilter:
+    """Filters on messages that are not finished (all optional; dates are unix ms of creation)."""
+
+    url: str | None = None
+    label: str | None = None
+    caller_ip: str | None = None
+    from_ms: int | None = None
+    to_ms: int | None = None
+
+
+class MessageRepository(DynamoRepository):
+    def __init__(
+        self, table_name: str, bodies: BodyStore, inline_body_bytes: int, client: DynamoDBClient | None = None
+    ) -> None:
+        super().__init__(table_name, client)
+        self.bodies = bodies
+        self.inline_body_bytes = inline_body_bytes
+
+    # --- creating ---------------------------------------------------------------------------------
+
+    def new_message_items(self, new: NewMessage) -> list[TransactWriteItemTypeDef]:
+        """Transaction items that store a new message (its body goes to S3 first when too large for an item)."""
+        request = new.request
+        if request.body_ref is None and len(request.body) > self.inline_body_bytes:
+            key = body_key(request.message_id)
+            self.bodies.put(key, request.body)
+            request = request.model_copy(update={"body_ref": key})
+        return [
+            {"Put": {"TableName": self.table_name, "Item": _request_item(request, new.expires_at_s)}},
+            {
+                "Put": {
+                    "TableName": self.table_name,
+                    "Item": _state_item(request, new.status, new.expires_at_s),
+                    "ConditionExpression": "attribute_not_exists(pk)",
+                }
+            },
+        ]
+
+    def create(
+        self,
+        new: NewMessage,
+        *,
+        dedup_until_s: int | None = None,
+        now_s: int = 0,
+        also: Sequence[TransactWriteItemTypeDef] = (),
+    ) -> Created:
+        """Store a new message, atomically with its dedup key (if any) and the `also` items.
+
+        A dedup key still live (not expired) means a duplicate: nothing is stored, the first message's id returns.
+        """
+        items = self.new_message_items(new)
+        dedup_id = new.request.dedup_id
+        if dedup_id is not None and dedup_until_s is not None:
+            items.insert(0, self._dedup_put(dedup_id, new.request.message_id, dedup_until_s, now_s))
+        items.extend(also)
+        if len(items) == 2:  # no dedup key, nothing else: two plain writes, request item first
+            self.client.put_item(**items[0]["Put"])
+            self.client.put_item(**items[1]["Put"])
+            return Created(new.request.message_id)
+        try:
+            self.client.transact_write_items(TransactItems=items)
+        except ClientError as exc:
+            reasons = cancellation_reasons(exc)
+            if dedup_id is not None and dedup_until_s is not None and reasons[:1] == ["ConditionalCheckFailed"]:
+                existing = self._dedup_owner(dedup_id, now_s)
+                if existing is not None:
+                    return Created(existing, deduplicated=True)
+                return self.create(new, dedup_until_s=dedup_until_s, now_s=now_s, also=also)  # key just expired
+            raise
+        return Created(new.request.message_id)
+
+    def _dedup_put(self, dedup_id: str, message_id: str, until_s: int, now_s: int) -> TransactWriteItemTypeDef:
+        return {
+            "Put": {
+                "TableName": self.table_name,
+                "Item": to_item({"pk": f"dedup#{dedup_id}", "sk": DEDUP, "messageId": message_id, TTL: until_s}),
+                "ConditionExpression": "attribute_not_exists(pk) OR #ttl <= :now",
+                "ExpressionAttributeNames": {"#ttl": TTL},
+                "ExpressionAttributeValues": values({":now": now_s}),
+            }
+        }
+
+    def _dedup_owner(self, dedup_id: str, now_s: int) -> str | None:
+        item = self.client.get_item(
+            TableName=self.table_name, Key=_key(f"dedup#{dedup_id}", DEDUP), ConsistentRead=True
+        ).get("Item")
+        if not item:
+            return None
+        stored = from_item(item)
+        return None if is_expired(stored, TTL, now_s) else str(stored["messageId"])
 
     def delete(self, message_id: str) -> None:
         """Remove a message that was never enqueued (publish could not reach the queue)."""
         for sk in (STATE, REQUEST):
             self.client.delete_item(TableName=self.table_name, Key=_key(message_id, sk))
+
+    # --- delivery transitions -----------------------------------------------------------------------
 
     def claim(self, message_id: str, attempt: int, now_ms: int, lease_until_ms: int) -> Message | ClaimRefused:
         """CREATED/RETRY (due) -> ACTIVE, or take over an ACTIVE claim whose lease ran out."""
@@ -65,7 +176,7 @@ class MessageRepository(DynamoRepository):
                 Key=_key(message_id, STATE),
                 UpdateExpression="SET #state = :active, claimUntil = :lease, updatedAt = :now",
                 ConditionExpression=(
-                    "attribute_exists(pk) AND attempt = :attempt AND ("
+                    "attribute_exists(pk) AND attempt = :attempt AND attribute_not_exists(cancelRequested) AND ("
                     "(#state IN (:created, :retry) AND nextDeliveryAt <= :due) "
                     "OR (#state = :active AND claimUntil < :now))"
                 ),
@@ -96,31 +207,36 @@ class MessageRepository(DynamoRepository):
         return Message(request=request, status=status)
 
     def mark_delivered(
-        self, message_id: str, attempt: int, result: AttemptResult, *, now_ms: int, expires_at_s: int
+        self,
+        message_id: str,
+        attempt: int,
+        result: AttemptResult,
+        *,
+        now_ms: int,
+        expires_at_s: int,
+        follow_ups: Sequence[NewMessage] = (),
     ) -> bool:
-        return self._finish_attempt(
-            message_id,
-            attempt,
-            {
-                "#state": MessageState.DELIVERED.value,
-                "updatedAt": now_ms,
-                TTL: expires_at_s,
-                **_result_fields(result),
-            },
-        )
+        fields = {"#state": MessageState.DELIVERED.value, "updatedAt": now_ms, TTL: expires_at_s}
+        return self._transition(message_id, attempt, {**fields, **_result_fields(result)}, follow_ups, final=True)
 
-    def mark_retry(self, message_id: str, attempt: int, result: AttemptResult, *, now_ms: int, next_at_ms: int) -> bool:
-        return self._finish_attempt(
-            message_id,
-            attempt,
-            {
-                "#state": MessageState.RETRY.value,
-                "attempt": attempt + 1,
-                "nextDeliveryAt": next_at_ms,
-                "updatedAt": now_ms,
-                **_result_fields(result),
-            },
-        )
+    def mark_retry(
+        self,
+        message_id: str,
+        attempt: int,
+        result: AttemptResult,
+        *,
+        now_ms: int,
+        next_at_ms: int,
+        follow_ups: Sequence[NewMessage] = (),
+    ) -> bool:
+        """ACTIVE -> RETRY, unless a cancel was requested during the attempt (then False: see finish_cancel)."""
+        fields = {
+            "#state": MessageState.RETRY.value,
+            "attempt": attempt + 1,
+            "nextDeliveryAt": next_at_ms,
+            "updatedAt": now_ms,
+        }
+        return self._transition(message_id, attempt, {**fields, **_result_fields(result)}, follow_ups, final=False)
 
     def mark_failed(
         self,
@@ -132,56 +248,168 @@ class MessageRepository(DynamoRepository):
         expires_at_s: int,
         dlq_id: str,
         dlq_put: TransactWriteItemTypeDef,
+        follow_ups: Sequence[NewMessage] = (),
     ) -> bool:
         """ACTIVE -> FAILED and the DLQ item, in one transaction: a failed message always has its DLQ entry."""
-        update = self._finish_update(
-            message_id,
-            attempt,
-            {
-                "#state": MessageState.FAILED.value,
-                "updatedAt": now_ms,
-                "dlqId": dlq_id,
-                TTL: expires_at_s,
-                **_result_fields(result),
-            },
+        fields = {"#state": MessageState.FAILED.value, "updatedAt": now_ms, "dlqId": dlq_id, TTL: expires_at_s}
+        return self._transition(
+            message_id, attempt, {**fields, **_result_fields(result)}, follow_ups, final=True, also=[dlq_put]
         )
+
+    def _transition(
+        self,
+        message_id: str,
+        attempt: int,
+        fields: Mapping[str, Any],
+        follow_ups: Sequence[NewMessage],
+        *,
+        final: bool,
+        also: Sequence[TransactWriteItemTypeDef] = (),
+    ) -> bool:
+        """Conditional ACTIVE -> next state of the given attempt, with the callback messages it creates (their ids
+        are kept on the state, so a retried record can re-enqueue them). False: someone else moved it."""
+        removes = ["claimUntil", *(["pendingKey"] if final else [])]
+        fields = {**fields, "followUps": [f.request.message_id for f in follow_ups] or None}
+        sets, vals = [], {":active": MessageState.ACTIVE.value, ":attempt": attempt}
+        for i, (name, value) in enumerate(fields.items()):
+            if value is None:
+                removes.append(name)
+            else:
+                vals[f":v{i}"] = value
+                sets.append(f"{name} = :v{i}")
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _key(message_id, STATE),
+            "UpdateExpression": f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
+            "ConditionExpression": "#state = :active AND attempt = :attempt"
+            + ("" if final else " AND attribute_not_exists(cancelRequested)"),
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": values(vals),
+        }
+        items: list[Any] = [{"Update": update}, *also]
+        for new in follow_ups:
+            items += self.new_message_items(new)
         try:
-            self.client.transact_write_items(TransactItems=[{"Update": update}, dlq_put])  # type: ignore[typeddict-item]
+            if len(items) == 1:
+                self.client.update_item(**update)
+            else:
+                self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "TransactionCanceledException" and (
-                "ConditionalCheckFailed" in cancellation_reasons(exc)
-            ):
+            if is_condition_failure(exc) or cancellation_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
                 return False
             raise
         return True
 
-    def _finish_update(self, message_id: str, attempt: int, fields: Mapping[str, Any]) -> dict[str, Any]:
-        names = {"#state": "state"}
-        sets, removes, vals = [], ["claimUntil"], {":active": MessageState.ACTIVE.value, ":attempt": attempt}
-        for i, (name, value) in enumerate(fields.items()):
-            if value is None:
-                removes.append(name)
-                continue
-            vals[f":v{i}"] = value
-            sets.append(f"{name} = :v{i}")
-        return {
-            "TableName": self.table_name,
-            "Key": _key(message_id, STATE),
-            "UpdateExpression": f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
-            "ConditionExpression": "#state = :active AND attempt = :attempt",
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values(vals),
-        }
+    # --- cancelling -------------------------------------------------------------------------------
 
-    def _finish_attempt(self, message_id: str, attempt: int, fields: Mapping[str, Any]) -> bool:
-        """Conditional ACTIVE -> next state for the given attempt; False when someone else moved it."""
+    def cancel(self, message_id: str, now_ms: int, expires_at_s: int) -> CancelOutcome:
+        """Waiting -> CANCELED; in flight -> cancel requested (the running attempt is the last one)."""
         try:
-            self.client.update_item(**self._finish_update(message_id, attempt, fields))
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(message_id, STATE),
+                UpdateExpression="SET #state = :canceled, updatedAt = :now, #ttl = :ttl REMOVE pendingKey",
+                ConditionExpression="attribute_exists(pk) AND #state IN (:created, :retry)",
+                ExpressionAttributeNames={"#state": "state", "#ttl": TTL},
+                ExpressionAttributeValues=values(
+                    {
+                        ":canceled": MessageState.CANCELED.value,
+                        ":created": MessageState.CREATED.value,
+                        ":retry": MessageState.RETRY.value,
+                        ":now": now_ms,
+                        ":ttl": expires_at_s,
+                    }
+                ),
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            return CancelOutcome.CANCELED
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            old: Mapping[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
+        if not old:
+            return CancelOutcome.NOT_FOUND
+        status = _status(from_item(old))
+        if status.state != MessageState.ACTIVE:
+            return CancelOutcome.FINISHED
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(message_id, STATE),
+                UpdateExpression="SET cancelRequested = :yes, updatedAt = :now",
+                ConditionExpression="#state = :active",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=values({":yes": True, ":now": now_ms, ":active": MessageState.ACTIVE.value}),
+            )
+        except ClientError as exc:
+            if is_condition_failure(exc):  # the attempt ended meanwhile: try again from the new state
+                return self.cancel(message_id, now_ms, expires_at_s)
+            raise
+        return CancelOutcome.REQUESTED
+
+    def finish_cancel(self, message_id: str, attempt: int, now_ms: int, expires_at_s: int) -> bool:
+        """A message whose cancel was requested mid-attempt -> CANCELED (its failed attempt is not retried)."""
+        try:
+            self.client.update_item(
+                TableName=self.table_name,
+                Key=_key(message_id, STATE),
+                UpdateExpression=(
+                    "SET #state = :canceled, updatedAt = :now, #ttl = :ttl REMOVE pendingKey, claimUntil"
+                ),
+                ConditionExpression=(
+                    "cancelRequested = :yes AND attempt = :attempt AND #state IN (:created, :retry, :active)"
+                ),
+                ExpressionAttributeNames={"#state": "state", "#ttl": TTL},
+                ExpressionAttributeValues=values(
+                    {
+                        ":canceled": MessageState.CANCELED.value,
+                        ":created": MessageState.CREATED.value,
+                        ":retry": MessageState.RETRY.value,
+                        ":active": MessageState.ACTIVE.value,
+                        ":yes": True,
+                        ":attempt": attempt,
+                        ":now": now_ms,
+                        ":ttl": expires_at_s,
+                    }
+                ),
+            )
         except ClientError as exc:
             if is_condition_failure(exc):
                 return False
             raise
         return True
+
+    def pending_ids(self, where: PendingFilter, now_s: int) -> Iterator[str]:
+        """Ids of the messages not finished yet that match `where` (a query of the sparse pending index)."""
+        conditions, names, vals = [], {}, {":pending": PENDING, ":now": now_s}
+        for attribute, value in (("url", where.url), ("label", where.label), ("callerIp", where.caller_ip)):
+            if value is not None:
+                names[f"#{attribute}"] = attribute
+                vals[f":{attribute}"] = value
+                conditions.append(f"#{attribute} = :{attribute}")
+        if where.from_ms is not None:
+            vals[":from"] = where.from_ms
+            conditions.append("createdAt >= :from")
+        if where.to_ms is not None:
+            vals[":to"] = where.to_ms
+            conditions.append("createdAt <= :to")
+        names["#ttl"] = TTL
+        conditions.append("(attribute_not_exists(#ttl) OR #ttl > :now)")
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "pendingKey = :pending",
+            "FilterExpression": " AND ".join(conditions),
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values(vals),
+        }
+        while True:
+            page = self.client.query(**query)
+            for item in page.get("Items", []):
+                yield str(from_item(item)["pk"])
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     # --- reads ----------------------------------------------------------------------------------
 
@@ -196,16 +424,20 @@ class MessageRepository(DynamoRepository):
         request, state = items.get(REQUEST), items.get(STATE)
         if request is None or state is None or is_expired(state, TTL, now_s) or is_expired(request, TTL, now_s):
             return None
-        return Message(request=_request(request), status=_status(state))
+        return Message(request=self._request(request), status=_status(state))
 
     def get_request(self, message_id: str) -> MessageRequest | None:
         answer = self.client.get_item(TableName=self.table_name, Key=_key(message_id, REQUEST), ConsistentRead=True)
         item = answer.get("Item")
-        return _request(from_item(item)) if item else None
+        return self._request(from_item(item)) if item else None
+
+    def _request(self, item: Mapping[str, Any]) -> MessageRequest:
+        body = self.bodies.get(item["bodyRef"]) if item.get("bodyRef") else None
+        return request_from_attributes(item["pk"], item, body)
 
 
-def _key(message_id: str, sk: str) -> dict[str, Any]:
-    return to_item({"pk": message_id, "sk": sk})
+def _key(pk: str, sk: str) -> dict[str, Any]:
+    return to_item({"pk": pk, "sk": sk})
 
 
 def _result_fields(result: AttemptResult) -> dict[str, Any]:
@@ -216,22 +448,25 @@ def _request_item(request: MessageRequest, expires_at_s: int) -> dict[str, Any]:
     return to_item({"pk": request.message_id, "sk": REQUEST, **request_attributes(request), TTL: expires_at_s})
 
 
-def _state_item(message_id: str, status: MessageStatus, expires_at_s: int) -> dict[str, Any]:
+def _state_item(request: MessageRequest, status: MessageStatus, expires_at_s: int) -> dict[str, Any]:
+    """The state item also carries the request's few filterable attributes (they never change), so the pending
+    index can filter on them."""
     return to_item(
         {
-            "pk": message_id,
+            "pk": request.message_id,
             "sk": STATE,
             "state": status.state.value,
             "attempt": status.attempt,
             "nextDeliveryAt": status.next_delivery_at_ms,
             "updatedAt": status.updated_at_ms,
+            "pendingKey": None if status.state.is_final else PENDING,
+            "url": request.url,
+            "label": request.label,
+            "callerIp": request.caller_ip,
+            "createdAt": request.created_at_ms,
             TTL: expires_at_s,
         }
     )
-
-
-def _request(item: Mapping[str, Any]) -> MessageRequest:
-    return request_from_attributes(item["pk"], item)
 
 
 def _status(item: Mapping[str, Any]) -> MessageStatus:
@@ -248,4 +483,6 @@ def _status(item: Mapping[str, Any]) -> MessageStatus:
         last_error=item.get("lastError"),
         last_latency_ms=optional_int("lastLatencyMs"),
         dlq_id=item.get("dlqId"),
+        cancel_requested=bool(item.get("cancelRequested", False)),
+        follow_ups=tuple(item.get("followUps", ())),
     )

@@ -1,22 +1,24 @@
-"""Publishing and looking up messages and DLQ entries."""
+"""Publishing, looking up and cancelling messages; reading, deleting and replaying DLQ entries."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from functions.delivery.queue import DeliveryQueue, delay_until
-from functions.dlq.repository import DlqRepository
+from functions.delivery.queue import DeliveryQueue
+from functions.delivery.service import lifetime_end_s
+from functions.dlq.repository import DlqFilter, DlqPage, DlqRepository
 from functions.messages.models import DeliveryTask, DlqEntry, Message, MessageRequest, MessageState, MessageStatus
 from functions.messages.publish import PublishLimits, build_message, destination_from_path
-from functions.messages.repository import MessageRepository
+from functions.messages.repository import CancelOutcome, Created, MessageRepository, NewMessage, PendingFilter
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import NotFoundError, ServiceUnavailableError
 from functions.shared.ids import uuid7
 from functions.shared.observability import logger
 
-# A message can live at most this long past its not-before time (each retry waits at most a day) plus retention.
-_DAY_S = 86400
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,13 @@ class PublishInput:
     caller_ip: str | None
 
 
+@dataclass(frozen=True)
+class Published:
+    message_id: str
+    url: str
+    deduplicated: bool = False
+
+
 class MessageService:
     def __init__(
         self,
@@ -36,6 +45,7 @@ class MessageService:
         queue: DeliveryQueue,
         limits: PublishLimits,
         retention_s: int,
+        dedup_window_s: int = 600,
         clock: Clock = now_ms,
     ) -> None:
         self.messages = messages
@@ -43,9 +53,12 @@ class MessageService:
         self.queue = queue
         self.limits = limits
         self.retention_s = retention_s
+        self.dedup_window_s = dedup_window_s
         self.clock = clock
 
-    def publish(self, publish: PublishInput) -> MessageRequest:
+    # --- publishing -------------------------------------------------------------------------------
+
+    def publish(self, publish: PublishInput) -> Published:
         now = self.clock()
         request = build_message(
             message_id=uuid7(now),
@@ -56,19 +69,36 @@ class MessageService:
             now_ms=now,
             limits=self.limits,
         )
+        created = self._store_and_enqueue(request, now, dedup=True)
+        return Published(created.message_id, request.url, created.deduplicated)
+
+    def _store_and_enqueue(
+        self, request: MessageRequest, now: int, *, dedup: bool, also: Sequence[TransactWriteItemTypeDef] = ()
+    ) -> Created:
         status = MessageStatus(state=MessageState.CREATED, next_delivery_at_ms=request.not_before_ms, updated_at_ms=now)
-        self.messages.create(request, status, self._lifetime_end_s(request))
+        created = self.messages.create(
+            NewMessage(request, status, lifetime_end_s(request, self.retention_s)),
+            dedup_until_s=now // 1000 + self.dedup_window_s if dedup and request.dedup_id else None,
+            now_s=now // 1000,
+            also=also,
+        )
+        if created.deduplicated:
+            logger.info("duplicate publish", message_id=created.message_id, dedup_id=request.dedup_id)
+            return created
         try:
-            self.queue.send(
-                DeliveryTask(message_id=request.message_id, attempt=0), delay_until(request.not_before_ms, now)
-            )
+            self.queue.send(DeliveryTask(message_id=request.message_id, attempt=0), request.not_before_ms, now)
         except Exception as exc:
-            # Not enqueued means never delivered: take the message back and let the client retry the publish.
-            logger.exception("delivery queue unreachable, publish undone", message_id=request.message_id)
-            self.messages.delete(request.message_id)
+            logger.exception("delivery queue unreachable", message_id=request.message_id)
+            if not also:
+                # Not enqueued means never delivered: take the message back and let the client publish again.
+                self.messages.delete(request.message_id)
+            # (A replay keeps its message: the DLQ entry is gone with it, so undoing would lose it. Its record
+            # is re-sent by the pending sweep.)
             raise ServiceUnavailableError("could not enqueue the message, try again") from exc
         logger.info("message published", message_id=request.message_id, url=request.url)
-        return request
+        return created
+
+    # --- messages -----------------------------------------------------------------------------------
 
     def get(self, message_id: str) -> Message:
         message = self.messages.get(message_id, self.clock() // 1000)
@@ -76,11 +106,84 @@ class MessageService:
             raise NotFoundError(f"message {message_id} not found")
         return message
 
+    def cancel(self, message_id: str) -> int:
+        """Cancel one message: 1 when it will not be delivered (again), 0 when it had finished already."""
+        now = self.clock()
+        outcome = self.messages.cancel(message_id, now, now // 1000 + self.retention_s)
+        if outcome == CancelOutcome.NOT_FOUND:
+            raise NotFoundError(f"message {message_id} not found")
+        return 0 if outcome == CancelOutcome.FINISHED else 1
+
+    def cancel_many(self, message_ids: Sequence[str] | None, where: PendingFilter) -> int:
+        """Cancel the given messages, or every pending message matching `where` (no filter: all of them)."""
+        now = self.clock()
+        ids = message_ids if message_ids else list(self.messages.pending_ids(where, now // 1000))
+        cancelled = 0
+        for message_id in dict.fromkeys(ids):
+            outcome = self.messages.cancel(message_id, now, now // 1000 + self.retention_s)
+            cancelled += outcome in (CancelOutcome.CANCELED, CancelOutcome.REQUESTED)
+        return cancelled
+
+    # --- DLQ ----------------------------------------------------------------------------------------
+
     def get_dlq(self, dlq_id: str) -> DlqEntry:
         entry = self.dlq.get(dlq_id, self.clock() // 1000)
         if entry is None:
             raise NotFoundError(f"dlq message {dlq_id} not found")
         return entry
 
-    def _lifetime_end_s(self, request: MessageRequest) -> int:
-        return request.not_before_ms // 1000 + (request.max_retries + 1) * _DAY_S + self.retention_s
+    def list_dlq(self, where: DlqFilter, *, count: int, cursor: str | None, newest_first: bool) -> DlqPage:
+        return self.dlq.list(where, count=count, now_s=self.clock() // 1000, cursor=cursor, newest_first=newest_first)
+
+    def delete_dlq(self, dlq_id: str) -> None:
+        if not self.dlq.delete(dlq_id, self.clock() // 1000):
+            raise NotFoundError(f"dlq message {dlq_id} not found")
+
+    def delete_dlq_many(
+        self, dlq_ids: Sequence[str] | None, where: DlqFilter, *, count: int, cursor: str | None
+    ) -> tuple[int, str | None]:
+        """Delete the given entries, or a page of the entries matching `where`; returns (deleted, next cursor)."""
+        now_s = self.clock() // 1000
+        next_cursor = None
+        if not dlq_ids:
+            page = self.dlq.list(where, count=count, now_s=now_s, cursor=cursor)
+            dlq_ids, next_cursor = [entry.dlq_id for entry in page.entries], page.cursor
+        return sum(self.dlq.delete(dlq_id, now_s) for dlq_id in dict.fromkeys(dlq_ids)), next_cursor
+
+    def retry_dlq(self, dlq_id: str) -> str:
+        """Publish the dead-lettered message again (a new message, its replay count + 1) and remove the entry."""
+        now = self.clock()
+        entry = self.get_dlq(dlq_id)
+        replay = entry.request.model_copy(
+            update={
+                "message_id": uuid7(now),
+                "not_before_ms": now,
+                "created_at_ms": now,
+                "replay_count": entry.request.replay_count + 1,
+            }
+        )
+        try:
+            # Never swallowed by dedup: the replay writes no dedup key.
+            self._store_and_enqueue(
+                replay, now, dedup=False, also=[self.dlq.delete_in_transaction(dlq_id, now // 1000)]
+            )
+        except Exception as exc:
+            if self.dlq.get(dlq_id, now // 1000) is None:  # retried or deleted concurrently
+                raise NotFoundError(f"dlq message {dlq_id} not found") from exc
+            raise
+        return replay.message_id
+
+    def retry_dlq_many(
+        self, dlq_ids: Sequence[str] | None, where: DlqFilter, *, count: int, cursor: str | None
+    ) -> tuple[list[str], str | None]:
+        next_cursor = None
+        if not dlq_ids:
+            page = self.dlq.list(where, count=count, now_s=self.clock() // 1000, cursor=cursor)
+            dlq_ids, next_cursor = [entry.dlq_id for entry in page.entries], page.cursor
+        replayed = []
+        for dlq_id in dict.fromkeys(dlq_ids):
+            try:
+                replayed.append(self.retry_dlq(dlq_id))
+            except NotFoundError:
+                continue
+        return replayed, next_cursor

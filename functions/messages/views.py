@@ -100,3 +100,32 @@ def dlq_message_view(entry: DlqEntry) -> DlqMessageView:
             "response_body_base64": response_body_base64,
         }
     )
+
+
+class PublishedView(_Wire):
+    message_id: str = Field(alias="messageId")
+    deduplicated: bool | None = None
+
+
+class DlqListView(_Wire):
+    cursor: str | None = None  # left out on the last page
+    messages: list[DlqMessageView]
+
+
+class CancelledView(_Wire):
+    cancelled: int
+
+
+class DeletedView(_Wire):
+    deleted: int
+    cursor: str | None = None
+
+
+class RetriedView(_Wire):
+    cursor: str | None = None
+    responses: list[PublishedView]
+
+
+class SigningKeysView(_Wire):
+    current: str
+    next: str

@@ -10,6 +10,8 @@ from botocore.config import Config
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
     from mypy_boto3_sqs import SQSClient
 
@@ -31,7 +33,17 @@ def secretsmanager() -> SecretsManagerClient:
     return boto3.client("secretsmanager", config=_CONFIG)
 
 
+@cache
+def s3() -> S3Client:
+    return boto3.client("s3", config=_CONFIG)
+
+
+@cache
+def scheduler() -> EventBridgeSchedulerClient:
+    return boto3.client("scheduler", config=_CONFIG)
+
+
 def reset_clients() -> None:
     """Forget the cached clients (tests and local mode call this after changing the endpoint)."""
-    for factory in (dynamodb, sqs, secretsmanager):
+    for factory in (dynamodb, sqs, secretsmanager, s3, scheduler):
         factory.cache_clear()

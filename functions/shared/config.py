@@ -7,6 +7,8 @@ from functools import cache
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.shared.resources import MAX_ATTEMPT_TIMEOUT_SECONDS
+
 
 class Settings(BaseModel):
     """Runtime settings of the Lambda functions (and of local mode, which sets the same variables)."""
@@ -18,11 +20,19 @@ class Settings(BaseModel):
     delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=1)
     auth_secret_id: str = Field(alias="AUTH_SECRET_ID", min_length=1, description="secret holding the API token(s)")
     signing_keys_secret_id: str = Field(alias="SIGNING_KEYS_SECRET_ID", min_length=1)
+    bodies_bucket: str = Field(alias="BODIES_BUCKET", min_length=1)
+    schedule_group: str = Field(alias="SCHEDULE_GROUP", min_length=1)
+    scheduler_role_arn: str = Field(alias="SCHEDULER_ROLE_ARN", min_length=1)
 
     default_retries: int = Field(3, alias="DEFAULT_RETRIES", ge=0)
     max_retries: int = Field(20, alias="MAX_RETRIES", ge=0)
     attempt_timeout_seconds: float = Field(30.0, alias="ATTEMPT_TIMEOUT_SECONDS", gt=0)
-    max_body_bytes: int = Field(256 * 1024, alias="MAX_BODY_BYTES", gt=0)
+    max_attempt_timeout_seconds: float = Field(
+        MAX_ATTEMPT_TIMEOUT_SECONDS, alias="MAX_ATTEMPT_TIMEOUT_SECONDS", gt=0, le=MAX_ATTEMPT_TIMEOUT_SECONDS
+    )
+    max_body_bytes: int = Field(1024 * 1024, alias="MAX_BODY_BYTES", gt=0)
+    inline_body_bytes: int = Field(256 * 1024, alias="INLINE_BODY_BYTES", gt=0, le=300 * 1024)
+    dedup_window_seconds: int = Field(600, alias="DEDUP_WINDOW_SECONDS", gt=0)
     message_retention_seconds: int = Field(3 * 86400, alias="MESSAGE_RETENTION_SECONDS", gt=0)
     dlq_retention_seconds: int = Field(7 * 86400, alias="DLQ_RETENTION_SECONDS", gt=0)
     secret_cache_seconds: int = Field(300, alias="SECRET_CACHE_SECONDS", ge=0)
@@ -32,12 +42,12 @@ class Settings(BaseModel):
 
     @property
     def claim_lease_seconds(self) -> float:
-        """How long a worker owns an attempt; a claim older than this may be taken over by another worker.
+        """The longest a worker owns an attempt; a claim older than its lease may be taken over by another worker.
 
         It must stay below the delivery queue's visibility timeout, so that a record that reappears
         after a worker died finds the claim expired.
         """
-        return self.attempt_timeout_seconds + self.claim_margin_seconds
+        return self.max_attempt_timeout_seconds + self.claim_margin_seconds
 
 
 @cache

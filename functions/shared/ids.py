@@ -34,3 +34,11 @@ class _Uuid7:
 
 
 uuid7 = _Uuid7()
+
+
+def uuid7_bound(unix_ms: int, *, upper: bool) -> str:
+    """The smallest (or largest) UUIDv7 string of a millisecond: a range key for "created between" queries."""
+    ms = max(0, min(unix_ms, (1 << 48) - 1)) << 80
+    low = ms | 0x7 << 76 | 0b10 << 62
+    high = ms | 0x7 << 76 | 0xFFF << 64 | 0b10 << 62 | ((1 << 62) - 1)
+    return str(uuid.UUID(int=high if upper else low))

@@ -74,13 +74,34 @@ class QueueDef:
     retention_seconds: int = 14 * 86400
 
 
+@dataclass(frozen=True)
+class BucketDef:
+    logical_id: str
+    env_var: str
+    expiration_days: int
+
+
+@dataclass(frozen=True)
+class ScheduleGroupDef:
+    """EventBridge Scheduler group of the one-time schedules that hold long waits, and the role they run as."""
+
+    logical_id: str
+    env_var: str
+    role_logical_id: str
+    role_env_var: str
+    queue_arn_env_var: str
+
+
 # Messages: two items per message. `request` (url, headers, body: written once) and `state` (small,
 # rewritten on every transition), because DynamoDB bills a write by the larger of the old and new item.
+# Dedup keys are items of their own (pk `dedup#<id>`). `pending` is sparse: only state items of messages
+# that are not finished carry `pendingKey`, so listing what can still be cancelled never reads finished ones.
 MESSAGES_TABLE = TableDef(
     logical_id="MessagesTable",
     env_var="MESSAGES_TABLE",
     partition_key=Key("pk"),
     sort_key=Key("sk"),
+    indexes=(Index("pending", partition_key=Key("pendingKey"), sort_key=Key("pk")),),
     ttl_attribute="expiresAt",
 )
 
@@ -100,10 +121,25 @@ TABLES = (MESSAGES_TABLE, DLQ_TABLE)
 DELIVERY_QUEUE = QueueDef(
     logical_id="DeliveryQueue",
     env_var="DELIVERY_QUEUE_URL",
-    visibility_timeout_seconds=360,
+    visibility_timeout_seconds=900,
     max_receive_count=5,
     redrive_logical_id="DeliveryRedriveQueue",
 )
 
-WORKER_TIMEOUT_SECONDS = 60
+# Bodies too large for a DynamoDB item (claim check). Objects outlive the longest message: a year of delay,
+# a day per retry, then retention.
+BODIES_BUCKET = BucketDef(logical_id="BodiesBucket", env_var="BODIES_BUCKET", expiration_days=400)
+
+DELAY_SCHEDULES = ScheduleGroupDef(
+    logical_id="DelaySchedules",
+    env_var="SCHEDULE_GROUP",
+    role_logical_id="SchedulerRole",
+    role_env_var="SCHEDULER_ROLE_ARN",
+    queue_arn_env_var="DELIVERY_QUEUE_ARN",
+)
+
+# The worker delivers a batch concurrently, so its timeout bounds the slowest attempt (MAX_ATTEMPT_TIMEOUT)
+# plus bookkeeping; the queue's visibility timeout exceeds it.
+MAX_ATTEMPT_TIMEOUT_SECONDS = 120
+WORKER_TIMEOUT_SECONDS = 150
 MAX_SQS_DELAY_SECONDS = 900

@@ -5,12 +5,10 @@ from __future__ import annotations
 from functools import cache
 
 from functions.delivery.http import HttpSender
-from functions.delivery.queue import SqsDeliveryQueue
 from functions.delivery.service import DeliveryPolicy, DeliveryService
-from functions.dlq.repository import DlqRepository
-from functions.messages.repository import MessageRepository
 from functions.shared.config import get_settings
 from functions.shared.secrets import get_json_secret
+from functions.wiring import delivery_queue, repositories
 
 
 def current_signing_key() -> str:
@@ -21,14 +19,16 @@ def current_signing_key() -> str:
 @cache
 def delivery_service() -> DeliveryService:
     settings = get_settings()
+    messages, dlq = repositories(settings)
     return DeliveryService(
-        messages=MessageRepository(settings.messages_table),
-        dlq=DlqRepository(settings.dlq_table),
-        queue=SqsDeliveryQueue(settings.delivery_queue_url),
+        messages=messages,
+        dlq=dlq,
+        queue=delivery_queue(settings),
         sender=HttpSender(),
         policy=DeliveryPolicy(
-            attempt_timeout_s=settings.attempt_timeout_seconds,
-            claim_lease_s=settings.claim_lease_seconds,
+            attempt_timeout_s=settings.max_attempt_timeout_seconds,
+            default_timeout_s=settings.attempt_timeout_seconds,
+            claim_margin_s=settings.claim_margin_seconds,
             retention_s=settings.message_retention_seconds,
             dlq_retention_s=settings.dlq_retention_seconds,
         ),

@@ -35,8 +35,9 @@ def local() -> Iterator[LocalMode]:
 
 def message_status(message_id: str) -> Any:
     """The stored state of a message (read from the backend, as an operator would with the AWS CLI)."""
-    from functions.messages.repository import MessageRepository
     from functions.shared.config import get_settings
+    from functions.wiring import repositories
 
-    message = MessageRepository(get_settings().messages_table).get(message_id, 0)
+    messages, _ = repositories(get_settings())
+    message = messages.get(message_id, 0)
     return message.status if message else None

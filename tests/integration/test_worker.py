@@ -15,10 +15,11 @@ def publish(postbox, url, headers=None, body=b"payload"):
 
 
 def state_of(postbox, message_id):
-    from functions.messages.repository import MessageRepository
+    from functions.shared.config import get_settings
+    from functions.wiring import repositories
 
-    message = MessageRepository(postbox.env["MESSAGES_TABLE"]).get(message_id, 0)
-    return message.status
+    messages, _ = repositories(get_settings())
+    return messages.get(message_id, 0).status
 
 
 def test_delivery_reaches_the_destination_signed_and_is_recorded(postbox, httpserver: HTTPServer):

@@ -1,16 +1,20 @@
 """The message and delivery services against in-memory fakes."""
 
+import base64
+import json
+
 import pytest
 
 from functions.delivery.service import ClaimBusyError, DeliveryPolicy, DeliveryService, Outcome
 from functions.messages.models import AttemptResult, DeliveryTask, MessageState
 from functions.messages.publish import PublishLimits
+from functions.messages.repository import PendingFilter
 from functions.messages.service import MessageService, PublishInput
 from functions.shared.errors import NotFoundError, ServiceUnavailableError
 from tests.fakes import Clock, FakeDlq, FakeMessages, FakeQueue, FakeSender
 
 LIMITS = PublishLimits(default_retries=3, max_retries=10, max_body_bytes=1024, allow_loopback=False)
-POLICY = DeliveryPolicy(attempt_timeout_s=5, claim_lease_s=10, retention_s=60, dlq_retention_s=120)
+POLICY = DeliveryPolicy(attempt_timeout_s=5, default_timeout_s=3, claim_margin_s=5, retention_s=60, dlq_retention_s=120)
 OK = AttemptResult(status=200, body=b"ok")
 BOOM = AttemptResult(status=500, header={"X-Err": ["1"]}, body=b"boom")
 
@@ -54,16 +58,17 @@ def test_publish_stores_and_enqueues_with_the_delay(world):
     assert service.get(request.message_id).request.body == b"payload"
 
 
-def test_long_delays_hop_through_the_queue(world):
-    # Given a publish delayed by 2 hours / Then the record waits the SQS maximum and is deferred when it comes back
+def test_a_record_that_arrives_early_is_deferred(world):
+    # Given a publish delayed by 2 hours whose record arrives after 15 minutes
     clock, messages, _, queue, service = world
     request = publish(service, {"upstash-delay": "2h"})
-    assert queue.sent[-1][1] == 900
+    assert queue.sent[-1][1] == 7200
     deliver, sender = delivery(world, [OK])
     clock.advance(900)
+    # Then it is sent back for the remaining time, and delivered when it is due
     assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.DEFERRED
-    assert queue.sent[-1] == (DeliveryTask(message_id=request.message_id, attempt=0), 900)
-    clock.advance(7200 - 900)
+    assert queue.sent[-1] == (DeliveryTask(message_id=request.message_id, attempt=0), 6300)
+    clock.advance(6300)
     assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.DELIVERED
     assert len(sender.calls) == 1
 
@@ -183,3 +188,141 @@ def test_a_lost_race_on_the_outcome_is_not_an_error(world):
 
     messages.mark_delivered = someone_else_finished
     assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.DROPPED
+
+
+def test_the_retry_delay_expression_sets_the_backoff(world):
+    clock, messages, _, queue, service = world
+    request = publish(service, {"upstash-retries": "3", "upstash-retry-delay": "1000 * (retried + 2)"})
+    deliver, _ = delivery(world, [BOOM, BOOM])
+    deliver.process(DeliveryTask(message_id=request.message_id, attempt=0))
+    assert queue.sent[-1] == (DeliveryTask(message_id=request.message_id, attempt=1), 2)  # retried = 0
+    clock.advance(2)
+    deliver.process(DeliveryTask(message_id=request.message_id, attempt=1))
+    assert queue.sent[-1] == (DeliveryTask(message_id=request.message_id, attempt=2), 3)  # retried = 1
+
+
+def test_retry_after_from_the_destination_wins(world):
+    clock, messages, _, queue, service = world
+    request = publish(service, {"upstash-retry-delay": "1000"})
+    deliver, _ = delivery(world, [AttemptResult(status=429, header={"Retry-After": ["7"]})])
+    deliver.process(DeliveryTask(message_id=request.message_id, attempt=0))
+    assert queue.sent[-1] == (DeliveryTask(message_id=request.message_id, attempt=1), 7)
+
+
+def test_a_non_retryable_answer_fails_at_once(world):
+    clock, messages, dlq, queue, service = world
+    request = publish(service, {"upstash-retries": "5"})
+    stop = AttemptResult(status=489, header={"Upstash-NonRetryable-Error": ["true"]}, body=b"never")
+    deliver, sender = delivery(world, [stop])
+    assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.FAILED
+    assert len(sender.calls) == 1 and len(dlq.entries) == 1
+
+
+def test_the_message_timeout_is_used_and_capped(world):
+    *_, service = world
+    short = publish(service, {"upstash-timeout": "2s"})
+    long = publish(service, {"upstash-timeout": "1h"})
+    deliver, sender = delivery(world, [OK, OK])
+    deliver.process(DeliveryTask(message_id=short.message_id, attempt=0))
+    deliver.process(DeliveryTask(message_id=long.message_id, attempt=0))
+    assert [c["timeout_s"] for c in sender.calls] == [2, POLICY.attempt_timeout_s]
+
+
+def test_callbacks_are_messages_of_their_own(world):
+    # Given a message with a callback and a failure callback, one retry, and a destination that fails
+    clock, messages, dlq, queue, service = world
+    request = publish(
+        service,
+        {
+            "upstash-retries": "1",
+            "upstash-callback": "https://hooks.example.com/cb",
+            "upstash-callback-forward-x-cb": "1",
+            "upstash-failure-callback": "https://hooks.example.com/failed",
+            "upstash-failure-callback-retries": "0",
+        },
+    )
+    deliver, sender = delivery(world, [BOOM, BOOM])
+    # When both attempts fail
+    deliver.process(DeliveryTask(message_id=request.message_id, attempt=0))
+    clock.advance(13)
+    deliver.process(DeliveryTask(message_id=request.message_id, attempt=1))
+    # Then each attempt made a callback message and the final failure a failure-callback message, all enqueued
+    callbacks = [r for r in messages.requests.values() if r.callback_of == request.message_id]
+    assert [c.url for c in callbacks] == [
+        "https://hooks.example.com/cb",
+        "https://hooks.example.com/cb",
+        "https://hooks.example.com/failed",
+    ]
+    assert callbacks[0].header == {"X-Cb": ["1"]} and callbacks[2].max_retries == 0
+    enqueued = {task.message_id for task, _ in queue.sent}
+    assert {c.message_id for c in callbacks} <= enqueued
+    failure = json.loads(callbacks[2].body)
+    assert failure["dlqId"] == messages.statuses[request.message_id].dlq_id
+    assert failure["status"] == 500 and base64.b64decode(failure["body"]) == b"boom"
+    assert failure["retried"] == 1 and failure["maxRetries"] == 1
+    assert failure["sourceMessageId"] == request.message_id
+    assert base64.b64decode(failure["sourceBody"]) == b"payload"
+    # And a callback message's own delivery makes no further callbacks
+    deliver2, _ = delivery(world, [OK])
+    assert deliver2.process(DeliveryTask(message_id=callbacks[0].message_id, attempt=0)) == Outcome.DELIVERED
+    assert not [r for r in messages.requests.values() if r.callback_of == callbacks[0].message_id]
+
+
+def test_callbacks_whose_enqueue_was_lost_are_enqueued_again(world):
+    clock, messages, _, queue, service = world
+    request = publish(service, {"upstash-callback": "https://hooks.example.com/cb"})
+    deliver, _ = delivery(world, [OK])
+    task = DeliveryTask(message_id=request.message_id, attempt=0)
+    deliver.process(task)
+    callback_id = messages.statuses[request.message_id].follow_ups[0]
+    queue.sent.clear()
+    # When the delivered attempt's record comes back (its worker died before acknowledging it)
+    assert deliver.process(task) == Outcome.DROPPED
+    # Then its callback is enqueued again
+    assert queue.sent == [(DeliveryTask(message_id=callback_id, attempt=0), 0)]
+
+
+def test_cancel_a_waiting_message(world):
+    clock, messages, _, queue, service = world
+    request = publish(service, {"upstash-delay": "1m"})
+    assert service.cancel(request.message_id) == 1
+    deliver, sender = delivery(world, [OK])
+    clock.advance(60)
+    assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.DROPPED
+    assert sender.calls == [] and messages.statuses[request.message_id].state == MessageState.CANCELED
+    with pytest.raises(NotFoundError):
+        service.cancel("unknown")
+
+
+def test_cancel_during_an_attempt_stops_the_retries(world):
+    # Given an attempt in flight when the cancel arrives
+    clock, messages, dlq, queue, service = world
+    request = publish(service, {"upstash-retries": "3"})
+    deliver, sender = delivery(world, [BOOM])
+    original = deliver.sender.send
+
+    def cancel_meanwhile(**call):
+        assert service.cancel(request.message_id) == 1
+        return original(**call)
+
+    deliver.sender.send = cancel_meanwhile
+    # When the attempt fails / Then there is no retry and no DLQ entry: the message is CANCELED
+    assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.CANCELED
+    assert messages.statuses[request.message_id].state == MessageState.CANCELED
+    assert dlq.entries == {} and [t.attempt for t, _ in queue.sent] == [0]
+
+
+def test_cancel_many(world):
+    *_, service = world
+    ids = [publish(service, {"upstash-delay": "1h"}).message_id for _ in range(3)]
+    assert service.cancel_many(ids[:2], PendingFilter()) == 2
+    assert service.cancel_many(None, PendingFilter()) == 1  # all that is still pending
+    assert service.cancel_many(None, PendingFilter()) == 0
+
+
+def test_dedup_returns_the_first_message(world):
+    _, messages, _, queue, service = world
+    first = publish(service, {"upstash-deduplication-id": "order-1"})
+    again = publish(service, {"upstash-deduplication-id": "order-1"})
+    assert again.deduplicated and again.message_id == first.message_id
+    assert len(messages.statuses) == 1 and len(queue.sent) == 1

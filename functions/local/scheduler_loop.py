@@ -1,0 +1,86 @@
+"""Local mode's EventBridge Scheduler: moto stores schedules but never fires them, so this loop does.
+
+It fires the one-time `at()` schedules of Postbox's group whose time has come, by calling their universal
+target (`sqs:sendMessage` with the stored input) and deleting them, as `ActionAfterCompletion=DELETE` would.
+The clock can be moved forward (`advance`), so tests need not wait for real minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from functions.delivery.queue import SQS_SEND_MESSAGE_TARGET
+
+if TYPE_CHECKING:
+    from mypy_boto3_scheduler import EventBridgeSchedulerClient
+    from mypy_boto3_sqs import SQSClient
+
+
+def at_time_ms(expression: str) -> int | None:
+    """`at(2026-11-23T10:00:00)` (UTC) to unix ms; None for other expressions."""
+    if not (expression.startswith("at(") and expression.endswith(")")):
+        return None
+    moment = datetime.strptime(expression[3:-1], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC)
+    return int(moment.timestamp() * 1000)
+
+
+class SchedulerLoop:
+    def __init__(
+        self, scheduler: EventBridgeSchedulerClient, sqs: SQSClient, group: str, interval_s: float = 1.0
+    ) -> None:
+        self.scheduler = scheduler
+        self.sqs = sqs
+        self.group = group
+        self.interval_s = interval_s
+        self.offset_ms = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000 + self.offset_ms
+
+    def advance(self, seconds: float) -> None:
+        """Move this loop's clock forward (tests)."""
+        self.offset_ms += int(seconds * 1000)
+
+    def fire_due(self) -> int:
+        """Fire every schedule of the group that is due; returns how many fired."""
+        fired = 0
+        paginator = self.scheduler.get_paginator("list_schedules")
+        for page in paginator.paginate(GroupName=self.group):
+            for summary in page["Schedules"]:
+                schedule = self.scheduler.get_schedule(Name=summary["Name"], GroupName=self.group)
+                due = at_time_ms(schedule["ScheduleExpression"])
+                if due is None or due > self.now_ms():
+                    continue
+                target = schedule["Target"]
+                if target["Arn"] == SQS_SEND_MESSAGE_TARGET:
+                    params = json.loads(target.get("Input", "{}"))
+                    self.sqs.send_message(
+                        QueueUrl=params["QueueUrl"],
+                        MessageBody=params["MessageBody"],
+                        DelaySeconds=int(params.get("DelaySeconds", 0)),
+                    )
+                self.scheduler.delete_schedule(Name=summary["Name"], GroupName=self.group)
+                fired += 1
+        return fired
+
+    def run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.fire_due()
+            except Exception as exc:  # keep firing, as the service would
+                print(f"scheduler loop: {exc!r}", flush=True)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="scheduler-loop", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread:
+            self._thread.join(timeout=self.interval_s + 5)

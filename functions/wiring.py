@@ -1,0 +1,22 @@
+"""Adapters built from the settings, shared by the API and worker functions."""
+
+from __future__ import annotations
+
+from functions.delivery.queue import SchedulerDelays, SqsDeliveryQueue
+from functions.dlq.repository import DlqRepository
+from functions.messages.bodies import S3BodyStore
+from functions.messages.repository import MessageRepository
+from functions.shared.config import Settings
+
+
+def delivery_queue(settings: Settings) -> SqsDeliveryQueue:
+    delays = SchedulerDelays(settings.schedule_group, settings.scheduler_role_arn, settings.delivery_queue_url)
+    return SqsDeliveryQueue(settings.delivery_queue_url, delays)
+
+
+def repositories(settings: Settings) -> tuple[MessageRepository, DlqRepository]:
+    bodies = S3BodyStore(settings.bodies_bucket)
+    return (
+        MessageRepository(settings.messages_table, bodies, settings.inline_body_bytes),
+        DlqRepository(settings.dlq_table, bodies),
+    )
