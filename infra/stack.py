@@ -1,4 +1,4 @@
-"""PostboxStack: tables, queues, secrets, the API and the worker, with the outputs a deployment needs."""
+"""PostboxStack: tables, bucket, queues, schedules, secrets, the API and the worker, and the outputs to use them."""
 
 from __future__ import annotations
 
@@ -7,10 +7,11 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
-from functions.shared.resources import DELIVERY_QUEUE, DLQ_TABLE, MESSAGES_TABLE, TABLES
+from functions.shared.resources import BODIES_BUCKET, DELAY_SCHEDULES, DELIVERY_QUEUE, DLQ_TABLE, MESSAGES_TABLE, TABLES
 from infra.config import InfraConfig
 from infra.constructs.api import PostboxApi
 from infra.constructs.queues import DeliveryQueues
+from infra.constructs.schedules import DelaySchedules
 from infra.constructs.secrets import ServiceSecrets
 from infra.constructs.storage import Storage
 from infra.constructs.worker import DeliveryWorker
@@ -23,6 +24,7 @@ class PostboxStack(Stack):
 
         storage = Storage(self, "Storage")
         queues = DeliveryQueues(self, "Queues")
+        schedules = DelaySchedules(self, "Schedules", delivery_queue=queues.queue)
         secrets = ServiceSecrets(self, "Secrets")
         messages, dlq = storage.table(MESSAGES_TABLE), storage.table(DLQ_TABLE)
 
@@ -30,6 +32,9 @@ class PostboxStack(Stack):
         environment = {
             **{definition.env_var: storage.table(definition).table_name for definition in TABLES},
             DELIVERY_QUEUE.env_var: queues.queue.queue_url,
+            BODIES_BUCKET.env_var: storage.bodies_bucket.bucket_name,
+            DELAY_SCHEDULES.env_var: schedules.group_name,
+            DELAY_SCHEDULES.role_env_var: schedules.role.role_arn,
             "AUTH_SECRET_ID": secrets.api_token.secret_arn,
             "SIGNING_KEYS_SECRET_ID": secrets.signing_keys.secret_arn,
         }
@@ -41,7 +46,10 @@ class PostboxStack(Stack):
             messages_table=messages,
             dlq_table=dlq,
             delivery_queue=queues.queue,
+            bodies_bucket=storage.bodies_bucket,
+            schedules=schedules,
             api_token=secrets.api_token,
+            signing_keys=secrets.signing_keys,
         )
         DeliveryWorker(
             self,
@@ -51,6 +59,8 @@ class PostboxStack(Stack):
             messages_table=messages,
             dlq_table=dlq,
             delivery_queue=queues.queue,
+            bodies_bucket=storage.bodies_bucket,
+            schedules=schedules,
             signing_keys=secrets.signing_keys,
         )
 
@@ -59,5 +69,7 @@ class PostboxStack(Stack):
         CfnOutput(self, "DlqTableName", value=dlq.table_name)
         CfnOutput(self, "DeliveryQueueUrl", value=queues.queue.queue_url)
         CfnOutput(self, "DeliveryRedriveQueueUrl", value=queues.redrive_queue.queue_url)
+        CfnOutput(self, "BodiesBucketName", value=storage.bodies_bucket.bucket_name)
+        CfnOutput(self, "ScheduleGroupName", value=schedules.group_name)
         CfnOutput(self, "ApiTokenSecretArn", value=secrets.api_token.secret_arn, description="QSTASH_TOKEN: `token`")
         CfnOutput(self, "SigningKeysSecretArn", value=secrets.signing_keys.secret_arn)

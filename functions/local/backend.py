@@ -110,9 +110,6 @@ def provision(endpoint: str | None, token: str, signing_keys: dict[str, str]) ->
         },
     )["QueueUrl"]
     env[DELIVERY_QUEUE.env_var] = queue_url
-    env[DELAY_SCHEDULES.queue_arn_env_var] = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
-        "Attributes"
-    ]["QueueArn"]
 
     session.client("s3", endpoint_url=endpoint).create_bucket(Bucket=env[BODIES_BUCKET.env_var])
     session.client("scheduler", endpoint_url=endpoint).create_schedule_group(Name=env[DELAY_SCHEDULES.env_var])

@@ -89,7 +89,6 @@ class ScheduleGroupDef:
     env_var: str
     role_logical_id: str
     role_env_var: str
-    queue_arn_env_var: str
 
 
 # Messages: two items per message. `request` (url, headers, body: written once) and `state` (small,
@@ -135,7 +134,6 @@ DELAY_SCHEDULES = ScheduleGroupDef(
     env_var="SCHEDULE_GROUP",
     role_logical_id="SchedulerRole",
     role_env_var="SCHEDULER_ROLE_ARN",
-    queue_arn_env_var="DELIVERY_QUEUE_ARN",
 )
 
 # The worker delivers a batch concurrently, so its timeout bounds the slowest attempt (MAX_ATTEMPT_TIMEOUT)

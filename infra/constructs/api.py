@@ -1,4 +1,4 @@
-"""The API function behind an HTTP API (payload format 2.0): publish, message lookup, DLQ lookup."""
+"""The API function behind an HTTP API (payload format 2.0): publish, messages, DLQ and signing keys."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
@@ -14,11 +15,23 @@ from constructs import Construct
 
 from infra.config import InfraConfig
 from infra.constructs.function import ServiceFunction
+from infra.constructs.schedules import DelaySchedules
 
+GET, POST, DELETE = apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST, apigwv2.HttpMethod.DELETE
+# The function routes and authenticates each request itself; these only decide what reaches it.
 ROUTES = (
-    (apigwv2.HttpMethod.POST, "/v2/publish/{destination+}"),
-    (apigwv2.HttpMethod.GET, "/v2/messages/{messageId}"),
-    (apigwv2.HttpMethod.GET, "/v2/dlq/{dlqId}"),
+    (POST, "/v2/publish/{destination+}"),
+    (GET, "/v2/messages/{messageId}"),
+    (DELETE, "/v2/messages/{messageId}"),
+    (DELETE, "/v2/messages"),
+    (GET, "/v2/dlq"),
+    (GET, "/v2/dlq/{dlqId}"),
+    (DELETE, "/v2/dlq/{dlqId}"),
+    (DELETE, "/v2/dlq"),
+    (POST, "/v2/dlq/retry/{dlqId}"),
+    (POST, "/v2/dlq/retry"),
+    (GET, "/v2/keys"),
+    (POST, "/v2/keys/rotate"),
 )
 
 
@@ -33,7 +46,10 @@ class PostboxApi(Construct):
         messages_table: dynamodb.ITable,
         dlq_table: dynamodb.ITable,
         delivery_queue: sqs.IQueue,
+        bodies_bucket: s3.IBucket,
+        schedules: DelaySchedules,
         api_token: secretsmanager.ISecret,
+        signing_keys: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
         self.function = ServiceFunction(
@@ -41,15 +57,19 @@ class PostboxApi(Construct):
             "Handler",
             config=config,
             handler="functions.api.handler.lambda_handler",
-            description="Postbox API: publish messages, read messages and DLQ entries",
+            description="Postbox API: publish and cancel messages, manage the DLQ, rotate signing keys",
             environment=environment,
             memory_mb=config.api_memory_mb,
             timeout=Duration.seconds(config.api_timeout_seconds),
         ).function
         messages_table.grant_read_write_data(self.function)
-        dlq_table.grant_read_data(self.function)
+        dlq_table.grant_read_write_data(self.function)  # entries are deleted by hand and when replayed
         delivery_queue.grant_send_messages(self.function)
+        bodies_bucket.grant_read_write(self.function)  # put large bodies, read them back, delete on cancel
+        schedules.grant_manage_schedules(self.function)  # long delays; cancelling deletes the schedule
         api_token.grant_read(self.function)
+        signing_keys.grant_read(self.function)  # GET /v2/keys
+        signing_keys.grant_write(self.function)  # POST /v2/keys/rotate
 
         # The function checks the token itself (QStash clients send `Authorization: Bearer`), so no authorizer.
         self.http_api = apigwv2.HttpApi(self, "HttpApi", description="Postbox QStash-compatible API")

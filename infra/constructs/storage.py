@@ -1,20 +1,35 @@
-"""DynamoDB tables, built from the definitions in functions.shared.resources (also used by local mode and tests)."""
+"""DynamoDB tables and the bucket of large bodies, built from the definitions in functions.shared.resources.
+
+The same definitions create the tables and the bucket in local mode and the tests.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from functions.shared.resources import TABLES, Key, TableDef
+from functions.shared.resources import BODIES_BUCKET, TABLES, BucketDef, Key, TableDef
+
+# Bodies are written with one PutObject; this only keeps an interrupted multipart upload from being billed forever.
+INCOMPLETE_UPLOAD_DAYS = 1
 
 
 class Storage(Construct):
-    def __init__(self, scope: Construct, construct_id: str, *, definitions: Iterable[TableDef] = TABLES) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        definitions: Iterable[TableDef] = TABLES,
+        bodies: BucketDef = BODIES_BUCKET,
+    ) -> None:
         super().__init__(scope, construct_id)
         self._tables = {definition: _table(self, definition) for definition in definitions}
+        self.bodies_bucket = _bucket(self, bodies)
 
     def table(self, definition: TableDef) -> dynamodb.Table:
         return self._tables[definition]
@@ -41,6 +56,25 @@ def _table(scope: Construct, definition: TableDef) -> dynamodb.Table:
             projection_type=dynamodb.ProjectionType.ALL,
         )
     return table
+
+
+def _bucket(scope: Construct, definition: BucketDef) -> s3.Bucket:
+    """Private, TLS only, S3-managed encryption, unversioned (bodies are written once), emptied by expiry."""
+    return s3.Bucket(
+        scope,
+        definition.logical_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        versioned=False,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                expiration=Duration.days(definition.expiration_days),
+                abort_incomplete_multipart_upload_after=Duration.days(INCOMPLETE_UPLOAD_DAYS),
+            )
+        ],
+        removal_policy=RemovalPolicy.RETAIN,
+    )
 
 
 def _attribute(key: Key) -> dynamodb.Attribute:

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
@@ -14,6 +15,7 @@ from constructs import Construct
 from functions.shared.resources import WORKER_TIMEOUT_SECONDS
 from infra.config import InfraConfig
 from infra.constructs.function import ServiceFunction
+from infra.constructs.schedules import DelaySchedules
 
 BATCH_SIZE = 10
 MAX_BATCHING_WINDOW = Duration.seconds(1)
@@ -30,6 +32,8 @@ class DeliveryWorker(Construct):
         messages_table: dynamodb.ITable,
         dlq_table: dynamodb.ITable,
         delivery_queue: sqs.IQueue,
+        bodies_bucket: s3.IBucket,
+        schedules: DelaySchedules,
         signing_keys: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -44,8 +48,10 @@ class DeliveryWorker(Construct):
             timeout=Duration.seconds(WORKER_TIMEOUT_SECONDS),
         ).function
         messages_table.grant_read_write_data(self.function)
-        dlq_table.grant_write_data(self.function)
+        dlq_table.grant_read_write_data(self.function)
         delivery_queue.grant_send_messages(self.function)  # retries are re-enqueued with a delay
+        bodies_bucket.grant_read_write(self.function)  # large bodies (claim check)
+        schedules.grant_manage_schedules(self.function)  # retry backoffs longer than the queue's longest delay
         signing_keys.grant_read(self.function)
         # The event source grants the consume permissions (receive, delete, change visibility).
         self.function.add_event_source(

@@ -11,14 +11,54 @@ import pytest
 from aws_cdk.assertions import Template
 
 from functions.shared.config import Settings
-from functions.shared.resources import DELIVERY_QUEUE, TABLES, WORKER_TIMEOUT_SECONDS, TableDef
+from functions.shared.resources import (
+    BODIES_BUCKET,
+    DELAY_SCHEDULES,
+    DELIVERY_QUEUE,
+    MAX_ATTEMPT_TIMEOUT_SECONDS,
+    MESSAGES_TABLE,
+    TABLES,
+    WORKER_TIMEOUT_SECONDS,
+    TableDef,
+)
 from infra.config import InfraConfig
 
 Resources = dict[str, dict[str, Any]]
 
-EXPECTED_ROUTE_KEYS = {"POST /v2/publish/{destination+}", "GET /v2/messages/{messageId}", "GET /v2/dlq/{dlqId}"}
+EXPECTED_ROUTE_KEYS = {
+    "POST /v2/publish/{destination+}",
+    "GET /v2/messages/{messageId}",
+    "DELETE /v2/messages/{messageId}",
+    "DELETE /v2/messages",
+    "GET /v2/dlq",
+    "GET /v2/dlq/{dlqId}",
+    "DELETE /v2/dlq/{dlqId}",
+    "DELETE /v2/dlq",
+    "POST /v2/dlq/retry/{dlqId}",
+    "POST /v2/dlq/retry",
+    "GET /v2/keys",
+    "POST /v2/keys/rotate",
+}
 REQUIRED_ENV = {field.alias for field in Settings.model_fields.values() if field.is_required() and field.alias}
-SECRET_ENV = {"api": "AUTH_SECRET_ID", "worker": "SIGNING_KEYS_SECRET_ID"}  # the one secret each function reads
+# What each setting the stack passes names: the resource type, and `Ref` or the `Fn::GetAtt` attribute giving the value.
+ENV_TARGETS = {
+    "MESSAGES_TABLE": ("AWS::DynamoDB::Table", "Ref"),
+    "DLQ_TABLE": ("AWS::DynamoDB::Table", "Ref"),
+    "DELIVERY_QUEUE_URL": ("AWS::SQS::Queue", "Ref"),
+    "AUTH_SECRET_ID": ("AWS::SecretsManager::Secret", "Ref"),
+    "SIGNING_KEYS_SECRET_ID": ("AWS::SecretsManager::Secret", "Ref"),
+    "BODIES_BUCKET": ("AWS::S3::Bucket", "Ref"),
+    "SCHEDULE_GROUP": ("AWS::Scheduler::ScheduleGroup", "Ref"),
+    "SCHEDULER_ROLE_ARN": ("AWS::IAM::Role", "Arn"),
+}
+# The secrets (by setting) each function reads, and those it writes: the API rotates signing keys.
+SECRET_ACCESS = {
+    "api": ({"AUTH_SECRET_ID", "SIGNING_KEYS_SECRET_ID"}, {"SIGNING_KEYS_SECRET_ID"}),
+    "worker": ({"SIGNING_KEYS_SECRET_ID"}, set()),
+}
+SECRET_WRITE_ACTIONS = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret", "secretsmanager:*", "*"}
+SCHEDULER_SERVICE = "scheduler.amazonaws.com"
+SCHEDULE_ACTIONS = {"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"}
 
 
 def env_of(resources: Resources, function_id: str) -> dict[str, Any]:
@@ -33,9 +73,9 @@ def referenced_id(value: dict[str, Any]) -> str:
     return str(value["Fn::GetAtt"][0])
 
 
-def allowed_statements(resources: Resources, function_id: str) -> list[dict[str, Any]]:
-    """The Allow statements of the policies attached to the function's role."""
-    role = {"Ref": referenced_id(resources[function_id]["Properties"]["Role"])}
+def role_statements(resources: Resources, role_id: str) -> list[dict[str, Any]]:
+    """The Allow statements of the policies attached to the role."""
+    role = {"Ref": role_id}
     return [
         statement
         for resource in resources.values()
@@ -45,22 +85,45 @@ def allowed_statements(resources: Resources, function_id: str) -> list[dict[str,
     ]
 
 
+def allowed_statements(resources: Resources, function_id: str) -> list[dict[str, Any]]:
+    """The Allow statements of the policies attached to the function's role."""
+    return role_statements(resources, referenced_id(resources[function_id]["Properties"]["Role"]))
+
+
+def actions_of(statement: dict[str, Any]) -> set[str]:
+    action = statement["Action"]
+    return {action} if isinstance(action, str) else set(action)
+
+
+def resources_of(statement: dict[str, Any]) -> list[Any]:
+    resource = statement["Resource"]
+    return resource if isinstance(resource, list) else [resource]
+
+
 def actions_on(resources: Resources, function_id: str, resource_id: str) -> set[str]:
     """The actions the function's role may perform on the resource (its ARN or sub-ARNs such as indexes)."""
     actions: set[str] = set()
     for statement in allowed_statements(resources, function_id):
         if f'"{resource_id}"' in json.dumps(statement["Resource"]):
-            action = statement["Action"]
-            actions |= {action} if isinstance(action, str) else set(action)
+            actions |= actions_of(statement)
     return actions
 
 
 def all_actions(resources: Resources, function_id: str) -> set[str]:
     actions: set[str] = set()
     for statement in allowed_statements(resources, function_id):
-        action = statement["Action"]
-        actions |= {action} if isinstance(action, str) else set(action)
+        actions |= actions_of(statement)
     return actions
+
+
+def statements_allowing(resources: Resources, function_id: str, action: str) -> list[dict[str, Any]]:
+    """The function's Allow statements that grant `action`, whether by name or by a wildcard covering it."""
+    service, _, _ = action.partition(":")
+    return [
+        statement
+        for statement in allowed_statements(resources, function_id)
+        if actions_of(statement) & {action, f"{service}:*", "*"}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -68,18 +131,35 @@ def all_actions(resources: Resources, function_id: str) -> set[str]:
     [
         ("AWS::DynamoDB::Table", 2),
         ("AWS::SQS::Queue", 2),
+        ("AWS::S3::Bucket", 1),
+        ("AWS::S3::BucketPolicy", 1),
+        ("AWS::Scheduler::ScheduleGroup", 1),
+        ("AWS::Scheduler::Schedule", 0),  # one-time schedules are created and deleted by the functions
+        ("AWS::IAM::Role", 3),  # the two functions' and the scheduler's
         ("AWS::Lambda::Function", 2),
         ("AWS::Lambda::LayerVersion", 1),
         ("AWS::Lambda::EventSourceMapping", 1),
         ("AWS::SecretsManager::Secret", 2),
         ("AWS::ApiGatewayV2::Api", 1),
+        ("AWS::ApiGatewayV2::Integration", 1),
+        ("AWS::ApiGatewayV2::Route", len(EXPECTED_ROUTE_KEYS)),
     ],
 )
 def test_stack_has_expected_resource_counts(template: Template, resource_type: str, count: int) -> None:
     # Given the synthesized stack
     # When counting resources of one type
-    # Then there are exactly as many as Postbox needs (no custom resources sneak in)
+    # Then there are exactly as many as Postbox needs
     template.resource_count_is(resource_type, count)
+
+
+def test_stack_has_no_custom_resources(resources: Resources) -> None:
+    # Given the synthesized stack
+    # When collecting resource types that CloudFormation runs through a Lambda function of CDK's
+    custom = {r["Type"] for r in resources.values() if r["Type"].startswith("Custom::")}
+    custom |= {r["Type"] for r in resources.values() if r["Type"] == "AWS::CloudFormation::CustomResource"}
+
+    # Then there are none (no auto-delete of objects, no log retention resource)
+    assert custom == set()
 
 
 @pytest.mark.parametrize("definition", TABLES, ids=lambda definition: definition.logical_id)
@@ -103,6 +183,115 @@ def test_table_matches_its_definition(resources: Resources, function_ids: dict[s
     assert properties.get("TimeToLiveSpecification") == expected_ttl
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
+
+
+def test_messages_table_has_the_pending_index(resources: Resources, function_ids: dict[str, str]) -> None:
+    # Given the messages table the functions are configured with
+    table = resources[referenced_id(env_of(resources, function_ids["api"])[MESSAGES_TABLE.env_var])]
+
+    # When reading its global secondary indexes
+    indexes = {index["IndexName"]: index for index in table["Properties"]["GlobalSecondaryIndexes"]}
+
+    # Then `pending` is keyed by pendingKey (present only on unfinished messages' state items), then pk
+    assert set(indexes) == {index.name for index in MESSAGES_TABLE.indexes} == {"pending"}
+    assert indexes["pending"]["KeySchema"] == [
+        {"AttributeName": "pendingKey", "KeyType": "HASH"},
+        {"AttributeName": "pk", "KeyType": "RANGE"},
+    ]
+    assert indexes["pending"]["Projection"] == {"ProjectionType": "ALL"}
+    assert {"AttributeName": "pendingKey", "AttributeType": "S"} in table["Properties"]["AttributeDefinitions"]
+
+
+def test_bodies_bucket_is_private_encrypted_and_expires_objects(
+    template: Template, resources: Resources, function_ids: dict[str, str]
+) -> None:
+    # Given the bucket the functions are configured with
+    bucket_id = referenced_id(env_of(resources, function_ids["api"])[BODIES_BUCKET.env_var])
+    bucket = resources[bucket_id]
+    properties = bucket["Properties"]
+
+    # When reading its policy
+    (policy,) = template.find_resources("AWS::S3::BucketPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+
+    # Then it blocks public access, encrypts with S3-managed keys, is unversioned and kept on stack deletion
+    assert bucket["Type"] == "AWS::S3::Bucket"
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["BucketEncryption"] == {
+        "ServerSideEncryptionConfiguration": [{"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]
+    }
+    assert "VersioningConfiguration" not in properties
+    assert bucket["DeletionPolicy"] == bucket["UpdateReplacePolicy"] == "Retain"
+    # And objects expire after the definition's days
+    (rule,) = properties["LifecycleConfiguration"]["Rules"]
+    assert rule["Status"] == "Enabled"
+    assert rule["ExpirationInDays"] == BODIES_BUCKET.expiration_days
+    assert "Prefix" not in rule and "Filter" not in rule  # every object
+    # And requests without TLS are denied
+    assert policy["Properties"]["Bucket"] == {"Ref": bucket_id}
+    assert [s for s in statements if s["Effect"] == "Deny"] == [
+        {
+            "Action": "s3:*",
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Resource": [
+                {"Fn::GetAtt": [bucket_id, "Arn"]},
+                {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/*"]]},
+            ],
+        }
+    ]
+
+
+def test_schedule_group_goes_with_the_stack(resources: Resources, function_ids: dict[str, str]) -> None:
+    # Given the schedule group the functions are configured with
+    group_id = referenced_id(env_of(resources, function_ids["api"])[DELAY_SCHEDULES.env_var])
+    group = resources[group_id]
+
+    # When reading it
+    name = group["Properties"]["Name"]
+
+    # Then it is a valid, stack-specific group name, and the group (with its schedules) is deleted with the stack,
+    # whose queue and role its schedules need
+    assert group["Type"] == "AWS::Scheduler::ScheduleGroup"
+    assert env_of(resources, function_ids["api"])[DELAY_SCHEDULES.env_var] == {"Ref": group_id}  # Ref is the name
+    assert isinstance(name, str)
+    assert 1 <= len(name) <= 64
+    assert all(c.isalnum() or c in "-_." for c in name)
+    assert DELAY_SCHEDULES.logical_id in name
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Delete"
+
+
+def test_scheduler_role_can_only_send_to_the_delivery_queue(resources: Resources, function_ids: dict[str, str]) -> None:
+    # Given the role the functions hand to their schedules, and the delivery queue
+    env = env_of(resources, function_ids["api"])
+    role_id = referenced_id(env[DELAY_SCHEDULES.role_env_var])
+    role = resources[role_id]["Properties"]
+    queue_id = referenced_id(env[DELIVERY_QUEUE.env_var])
+
+    # When reading who may assume it and what it may do
+    (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
+    statements = role_statements(resources, role_id)
+
+    # Then only EventBridge Scheduler, acting for this account, assumes it
+    assert resources[role_id]["Type"] == "AWS::IAM::Role"
+    assert trust == {
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}},
+        "Effect": "Allow",
+        "Principal": {"Service": SCHEDULER_SERVICE},
+    }
+    # And it may only send messages to the delivery queue: no managed or inline policies, no other statement
+    assert "ManagedPolicyArns" not in role
+    assert "Policies" not in role
+    assert statements == [
+        {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    ]
 
 
 def test_delivery_queue_matches_its_definition(resources: Resources, function_ids: dict[str, str]) -> None:
@@ -157,17 +346,22 @@ def test_worker_consumes_delivery_queue_reporting_partial_failures(
     assert mapping["Properties"]["MaximumBatchingWindowInSeconds"] == 1
 
 
-def test_queue_visibility_timeout_exceeds_worker_timeout(resources: Resources, function_ids: dict[str, str]) -> None:
+def test_timeouts_nest_attempt_in_worker_in_visibility(resources: Resources, function_ids: dict[str, str]) -> None:
     # Given the worker function and its queue
     worker = resources[function_ids["worker"]]
     queue = resources[referenced_id(env_of(resources, function_ids["worker"])[DELIVERY_QUEUE.env_var])]
 
-    # When comparing their timeouts
+    # When comparing their timeouts with the longest attempt and the claim lease the functions use
     timeout = worker["Properties"]["Timeout"]
+    visibility = queue["Properties"]["VisibilityTimeout"]
+    defaults = Settings.model_fields
+    claim_lease = defaults["max_attempt_timeout_seconds"].default + defaults["claim_margin_seconds"].default
 
-    # Then a record cannot reappear while the worker is still processing it
-    assert timeout == WORKER_TIMEOUT_SECONDS
-    assert queue["Properties"]["VisibilityTimeout"] > timeout
+    # Then the slowest attempt fits in an invocation, and a record cannot reappear while the worker still
+    # processes it, nor before a dead worker's claim has expired
+    assert (timeout, visibility) == (WORKER_TIMEOUT_SECONDS, DELIVERY_QUEUE.visibility_timeout_seconds)
+    assert MAX_ATTEMPT_TIMEOUT_SECONDS < timeout < visibility
+    assert claim_lease < visibility
 
 
 def test_http_api_routes_go_to_the_api_function(template: Template, function_ids: dict[str, str]) -> None:
@@ -188,33 +382,60 @@ def test_http_api_routes_go_to_the_api_function(template: Template, function_ids
         assert integration["IntegrationUri"] == {"Fn::GetAtt": [function_ids["api"], "Arn"]}
 
 
-def test_api_writes_messages_but_only_reads_the_dlq(resources: Resources, function_ids: dict[str, str]) -> None:
-    # Given the API function and the tables it is configured with
-    api_id = function_ids["api"]
-    env = env_of(resources, api_id)
+@pytest.mark.parametrize("feature", ["api", "worker"])
+@pytest.mark.parametrize("definition", TABLES, ids=lambda definition: definition.logical_id)
+def test_functions_read_and_write_both_tables_and_their_indexes(
+    resources: Resources, function_ids: dict[str, str], feature: str, definition: TableDef
+) -> None:
+    # Given a function and a table it is configured with
+    function_id = function_ids[feature]
+    table_id = referenced_id(env_of(resources, function_id)[definition.env_var])
+    index_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/*"]]}
 
-    # When listing what its role may do on each table
-    on_messages = actions_on(resources, api_id, referenced_id(env["MESSAGES_TABLE"]))
-    on_dlq = actions_on(resources, api_id, referenced_id(env["DLQ_TABLE"]))
+    # When listing what its role may do on the table, and which statements cover its indexes
+    actions = actions_on(resources, function_id, table_id)
+    on_indexes = {
+        action
+        for statement in allowed_statements(resources, function_id)
+        if index_arn in resources_of(statement)
+        for action in actions_of(statement)
+    }
 
-    # Then it writes messages and reads DLQ entries, but cannot write the DLQ
-    assert {"dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:UpdateItem"} <= on_messages
-    assert "dynamodb:GetItem" in on_dlq
-    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"} & on_dlq
+    # Then it reads, writes and deletes items (the API deletes and replays DLQ entries; the worker moves messages
+    # to the DLQ in one transaction) and queries the indexes (pending messages, DLQ listing)
+    assert {
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:ConditionCheckItem",
+    } <= actions
+    assert "dynamodb:Query" in on_indexes
 
 
-def test_worker_writes_messages_and_dlq(resources: Resources, function_ids: dict[str, str]) -> None:
-    # Given the worker function and the tables it is configured with
-    worker_id = function_ids["worker"]
-    env = env_of(resources, worker_id)
+@pytest.mark.parametrize("feature", ["api", "worker"])
+def test_functions_read_write_and_delete_bodies(
+    resources: Resources, function_ids: dict[str, str], feature: str
+) -> None:
+    # Given a function and the bucket it is configured with
+    function_id = function_ids[feature]
+    bucket_id = referenced_id(env_of(resources, function_id)[BODIES_BUCKET.env_var])
+    objects_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/*"]]}
 
-    # When listing what its role may do on each table
-    on_messages = actions_on(resources, worker_id, referenced_id(env["MESSAGES_TABLE"]))
-    on_dlq = actions_on(resources, worker_id, referenced_id(env["DLQ_TABLE"]))
+    # When listing what its role may do on the bucket's objects
+    on_objects = {
+        action
+        for statement in allowed_statements(resources, function_id)
+        if objects_arn in resources_of(statement)
+        for action in actions_of(statement)
+    }
 
-    # Then it updates message state and puts DLQ entries (one transaction)
-    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"} <= on_messages
-    assert "dynamodb:PutItem" in on_dlq
+    # Then it puts, gets and deletes objects, but can neither change ACLs nor the bucket's policy or settings
+    assert {"s3:PutObject", "s3:GetObject*", "s3:DeleteObject*"} <= on_objects
+    bucket_actions = actions_on(resources, function_id, bucket_id)
+    assert not {"s3:PutObject*", "s3:PutObjectAcl", "s3:PutBucketPolicy", "s3:PutBucket*", "s3:*", "*"} & bucket_actions
 
 
 def test_only_the_worker_consumes_the_queue(resources: Resources, function_ids: dict[str, str]) -> None:
@@ -231,26 +452,84 @@ def test_only_the_worker_consumes_the_queue(resources: Resources, function_ids: 
     assert not {"sqs:ReceiveMessage", "sqs:DeleteMessage"} & all_actions(resources, function_ids["api"])
 
 
-@pytest.mark.parametrize("feature", sorted(SECRET_ENV))
-def test_each_function_reads_only_its_own_secret(
+@pytest.mark.parametrize("feature", sorted(SECRET_ACCESS))
+def test_each_function_reads_and_writes_only_its_secrets(
     resources: Resources, function_ids: dict[str, str], feature: str
 ) -> None:
-    # Given a function and the secrets it is told about
+    # Given a function and the secrets of the stack, by the setting that names them
     function_id = function_ids[feature]
     env = env_of(resources, function_id)
-    own = referenced_id(env[SECRET_ENV[feature]])
-    others = {referenced_id(env[name]) for name in SECRET_ENV.values()} - {own}
+    secrets = {name: referenced_id(env[name]) for name in ("AUTH_SECRET_ID", "SIGNING_KEYS_SECRET_ID")}
+    reads, writes = SECRET_ACCESS[feature]
 
     # When listing what its role may do on each secret
-    readable = {
-        secret_id
-        for secret_id in {own, *others}
-        if "secretsmanager:GetSecretValue" in actions_on(resources, function_id, secret_id)
+    on = {name: actions_on(resources, function_id, secret_id) for name, secret_id in secrets.items()}
+    readable = {name for name, actions in on.items() if "secretsmanager:GetSecretValue" in actions}
+    writable = {name for name, actions in on.items() if SECRET_WRITE_ACTIONS & actions}
+
+    # Then it reads and writes exactly the secrets it needs (the API rotates signing keys but never the API token),
+    # and a function that writes no secret cannot put a secret value anywhere
+    assert len(set(secrets.values())) == 2
+    assert readable == reads
+    assert writable == writes
+    assert bool(statements_allowing(resources, function_id, "secretsmanager:PutSecretValue")) == bool(writes)
+
+
+@pytest.mark.parametrize("feature", ["api", "worker"])
+def test_functions_manage_schedules_only_in_their_group(
+    resources: Resources, function_ids: dict[str, str], feature: str
+) -> None:
+    # Given a function and the schedule group it is configured with
+    function_id = function_ids[feature]
+    group_id = referenced_id(env_of(resources, function_id)[DELAY_SCHEDULES.env_var])
+    schedules_arn = {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":scheduler:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":schedule/",
+                {"Ref": group_id},
+                "/*",
+            ],
+        ]
     }
 
-    # Then it can read its own secret and no other
-    assert others
-    assert readable == {own}
+    # When collecting its statements that allow any Scheduler action
+    scheduler_statements = [
+        statement
+        for statement in allowed_statements(resources, function_id)
+        if any(action.startswith("scheduler:") or action == "*" for action in actions_of(statement))
+    ]
+
+    # Then it may create, read and delete schedules of that group, and nothing else of Scheduler
+    assert [(actions_of(s), s["Resource"]) for s in scheduler_statements] == [(SCHEDULE_ACTIONS, schedules_arn)]
+
+
+@pytest.mark.parametrize("feature", ["api", "worker"])
+def test_functions_may_pass_only_the_scheduler_role_to_scheduler(
+    resources: Resources, function_ids: dict[str, str], feature: str
+) -> None:
+    # Given a function and the role it hands to its schedules
+    function_id = function_ids[feature]
+    role_id = referenced_id(env_of(resources, function_id)[DELAY_SCHEDULES.role_env_var])
+
+    # When collecting its statements that allow passing a role
+    pass_role = statements_allowing(resources, function_id, "iam:PassRole")
+
+    # Then the one such statement names exactly that role, and only for EventBridge Scheduler
+    assert pass_role == [
+        {
+            "Action": "iam:PassRole",
+            "Condition": {"StringEquals": {"iam:PassedToService": SCHEDULER_SERVICE}},
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [role_id, "Arn"]},
+        }
+    ]
 
 
 def test_wildcard_resources_are_only_for_xray(resources: Resources, function_ids: dict[str, str]) -> None:
@@ -271,7 +550,7 @@ def test_wildcard_resources_are_only_for_xray(resources: Resources, function_ids
 
 def test_every_function_gets_every_required_setting(resources: Resources, function_ids: dict[str, str]) -> None:
     # Given the settings without defaults that every function validates at startup
-    assert {"MESSAGES_TABLE", "AUTH_SECRET_ID"} <= REQUIRED_ENV  # the contract is not vacuous
+    assert {"MESSAGES_TABLE", "AUTH_SECRET_ID", "BODIES_BUCKET", "SCHEDULE_GROUP"} <= REQUIRED_ENV  # not vacuous
 
     # When reading each function's environment
     missing = {
@@ -283,6 +562,26 @@ def test_every_function_gets_every_required_setting(resources: Resources, functi
     assert missing == dict.fromkeys(missing, set())
     envs = [{name: env_of(resources, f)[name] for name in REQUIRED_ENV} for f in function_ids.values()]
     assert all(env == envs[0] for env in envs)
+
+
+def test_every_setting_names_the_right_resource(resources: Resources, function_ids: dict[str, str]) -> None:
+    # Given the settings the stack passes: every required one, and those its resources define (the queue's ARN)
+    assert set(ENV_TARGETS) >= REQUIRED_ENV, "a new required setting needs a value in infra/stack.py and here"
+
+    for function_id in function_ids.values():
+        env = env_of(resources, function_id)
+        for name, (resource_type, attribute) in ENV_TARGETS.items():
+            # When resolving the setting's value to the resource it references
+            value = env[name]
+            target_id = referenced_id(value)
+
+            # Then it is a reference (not a literal) to a resource of the expected type, by the expected attribute
+            assert resources[target_id]["Type"] == resource_type, name
+            expected = {"Ref": target_id} if attribute == "Ref" else {"Fn::GetAtt": [target_id, attribute]}
+            assert value == expected, name
+        # And the tables and the secrets are distinct
+        assert env["MESSAGES_TABLE"] != env["DLQ_TABLE"]
+        assert env["AUTH_SECRET_ID"] != env["SIGNING_KEYS_SECRET_ID"]
 
 
 def test_handlers_resolve_to_staged_code(resources: Resources, asset_dirs: tuple[Path, Path]) -> None:
@@ -363,7 +662,9 @@ def test_function_sizes_come_from_config(
     assert worker["MemorySize"] == infra_config.worker_memory_mb
 
 
-def test_outputs_give_what_a_client_needs(template: Template) -> None:
+def test_outputs_give_what_a_client_needs(
+    template: Template, resources: Resources, function_ids: dict[str, str]
+) -> None:
     # Given the synthesized stack
     # When listing its outputs
     outputs = template.find_outputs("*")
@@ -375,6 +676,12 @@ def test_outputs_give_what_a_client_needs(template: Template) -> None:
         "DlqTableName",
         "DeliveryQueueUrl",
         "DeliveryRedriveQueueUrl",
+        "BodiesBucketName",
+        "ScheduleGroupName",
         "ApiTokenSecretArn",
         "SigningKeysSecretArn",
     }
+    # And the names of the bucket and the schedule group are those the functions use
+    env = env_of(resources, function_ids["api"])
+    assert outputs["BodiesBucketName"]["Value"] == env[BODIES_BUCKET.env_var]
+    assert outputs["ScheduleGroupName"]["Value"] == env[DELAY_SCHEDULES.env_var]

@@ -1,0 +1,64 @@
+"""EventBridge Scheduler: the group of one-time schedules that hold long waits, and the role the schedules run as.
+
+Built from functions.shared.resources.DELAY_SCHEDULES. The functions create each schedule with the universal target
+`arn:aws:scheduler:::aws-sdk:sqs:sendMessage`, passing the role, and delete it when the wait is cancelled.
+"""
+
+from __future__ import annotations
+
+from typing import cast
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from functions.shared.resources import DELAY_SCHEDULES, ScheduleGroupDef
+
+SCHEDULER_SERVICE = "scheduler.amazonaws.com"
+SCHEDULE_ACTIONS = ("scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule")
+
+
+class DelaySchedules(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        delivery_queue: sqs.IQueue,
+        definition: ScheduleGroupDef = DELAY_SCHEDULES,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        # A schedule sends to this stack's queue as this stack's role, so it is useless without the stack:
+        # deleting the group (and the schedules in it) with the stack also frees its generated name.
+        self.group = scheduler.ScheduleGroup(self, definition.logical_id, removal_policy=RemovalPolicy.DESTROY)
+        # The group's Ref is its name; referencing it (not the literal) orders the functions after the group.
+        self.group_name: str = cast(scheduler.CfnScheduleGroup, self.group.node.default_child).ref
+
+        # Assumed by Scheduler on behalf of this account only (confused deputy), allowed to do nothing but send.
+        self.role = iam.Role(
+            self,
+            definition.role_logical_id,
+            assumed_by=iam.ServicePrincipal(
+                SCHEDULER_SERVICE, conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
+            ),
+            description="Postbox delay schedules: send the due message to the delivery queue",
+        )
+        # Not `grant_send_messages`, which adds GetQueueAttributes and GetQueueUrl; the queue uses SSE-SQS, so no KMS.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[delivery_queue.queue_arn])
+        )
+
+    def grant_manage_schedules(self, grantee: iam.IGrantable) -> None:
+        """Let `grantee` create, read and delete schedules in the group, and hand them the role (and no other)."""
+        schedules_arn = Stack.of(self).format_arn(
+            service="scheduler", resource="schedule", resource_name=f"{self.group_name}/*"
+        )
+        iam.Grant.add_to_principal(grantee=grantee, actions=list(SCHEDULE_ACTIONS), resource_arns=[schedules_arn])
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["iam:PassRole"],
+            resource_arns=[self.role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": SCHEDULER_SERVICE}},
+        )
