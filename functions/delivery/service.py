@@ -94,6 +94,18 @@ class DeliveryService:
         result = self._attempt(claimed, task.attempt)
         return self._record(claimed, task.attempt, result)
 
+    def sweep(self, grace_s: float) -> int:
+        """Re-enqueue pending messages whose record was lost (a crash between a write and its enqueue): the
+        backstop of at-least-once. Duplicated records are harmless: the attempt check drops them."""
+        now = self.clock()
+        requeued = 0
+        for message_id, attempt in self.messages.overdue(now - int(grace_s * 1000), now // 1000):
+            self.queue.send(DeliveryTask(message_id=message_id, attempt=attempt), now, now)
+            requeued += 1
+        if requeued:
+            logger.warning("overdue messages re-enqueued", count=requeued)
+        return requeued
+
     # --- records that cannot claim ----------------------------------------------------------------
 
     def _refused(  # noqa: PLR0911 - one exit per case of the decision table

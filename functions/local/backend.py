@@ -68,6 +68,7 @@ def function_env(endpoint: str | None) -> dict[str, str]:
         "ATTEMPT_TIMEOUT_SECONDS": "10",
         "MAX_ATTEMPT_TIMEOUT_SECONDS": "20",
         "CLAIM_MARGIN_SECONDS": "2",
+        "SWEEP_GRACE_SECONDS": "60",
         "SECRET_CACHE_SECONDS": "5",
         "POWERTOOLS_SERVICE_NAME": "postbox",
         "POWERTOOLS_TRACE_DISABLED": "true",

@@ -67,6 +67,11 @@ def build_event(
     return event
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default backlog of 5 resets bursts of concurrent clients
+    daemon_threads = True
+
+
 class FrontDoor:
     """Serves the API on 127.0.0.1. Calls are serialized, as one Lambda environment handles one event at a time."""
 
@@ -74,8 +79,7 @@ class FrontDoor:
         self.handler = handler
         self.function_name = function_name
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), self._request_handler_class())
-        self.server.daemon_threads = True
+        self.server = _Server(("127.0.0.1", port), self._request_handler_class())
         self._thread: threading.Thread | None = None
 
     @property

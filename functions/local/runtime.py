@@ -15,6 +15,7 @@ from functions.local.backend import (
     start_moto,
 )
 from functions.local.frontdoor import FrontDoor
+from functions.local.lambda_context import LocalLambdaContext
 from functions.local.scheduler_loop import SchedulerLoop
 from functions.local.worker_loop import WorkerLoop
 
@@ -58,12 +59,19 @@ def make_worker_loop() -> WorkerLoop:
     )
 
 
-def make_scheduler_loop() -> SchedulerLoop:
-    """The loop that fires due one-time schedules (moto stores them but does not fire them)."""
+def make_scheduler_loop(sweep: bool = True) -> SchedulerLoop:
+    """The loop that fires due one-time schedules (moto stores them but does not fire them) and, like the stack's
+    recurring schedule, invokes the worker's sweep of overdue messages."""
     from functions.shared import aws
     from functions.shared.config import get_settings
+    from functions.worker.handler import lambda_handler
 
-    return SchedulerLoop(aws.scheduler(), aws.sqs(), get_settings().schedule_group)
+    def invoke_sweep() -> object:
+        return lambda_handler({"sweep": True}, LocalLambdaContext("postbox-worker"))
+
+    return SchedulerLoop(
+        aws.scheduler(), aws.sqs(), get_settings().schedule_group, sweep=invoke_sweep if sweep else None
+    )
 
 
 class LocalMode:
@@ -106,7 +114,7 @@ class LocalMode:
         if self.with_worker:
             self.worker = make_worker_loop()
             self.worker.start()
-        self.scheduler = make_scheduler_loop()
+        self.scheduler = make_scheduler_loop(sweep=self.with_worker)
         self.scheduler.start()
         return self
 

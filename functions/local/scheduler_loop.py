@@ -2,6 +2,7 @@
 
 It fires the one-time `at()` schedules of Postbox's group whose time has come, by calling their universal
 target (`sqs:sendMessage` with the stored input) and deleting them, as `ActionAfterCompletion=DELETE` would.
+It also fires the stack's recurring schedule: the worker's sweep of overdue messages.
 The clock can be moved forward (`advance`), so tests need not wait for real minutes.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -30,12 +32,21 @@ def at_time_ms(expression: str) -> int | None:
 
 class SchedulerLoop:
     def __init__(
-        self, scheduler: EventBridgeSchedulerClient, sqs: SQSClient, group: str, interval_s: float = 1.0
+        self,
+        scheduler: EventBridgeSchedulerClient,
+        sqs: SQSClient,
+        group: str,
+        interval_s: float = 1.0,
+        sweep: Callable[[], object] | None = None,
+        sweep_every_s: float = 30.0,
     ) -> None:
         self.scheduler = scheduler
         self.sqs = sqs
         self.group = group
         self.interval_s = interval_s
+        self.sweep = sweep
+        self.sweep_every_s = sweep_every_s
+        self._last_sweep = time.monotonic()
         self.offset_ms = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -73,6 +84,9 @@ class SchedulerLoop:
         while not self._stop.wait(self.interval_s):
             try:
                 self.fire_due()
+                if self.sweep is not None and time.monotonic() - self._last_sweep >= self.sweep_every_s:
+                    self._last_sweep = time.monotonic()
+                    self.sweep()
             except Exception as exc:  # keep firing, as the service would
                 print(f"scheduler loop: {exc!r}", flush=True)
 

@@ -411,6 +411,37 @@ class MessageRepository(DynamoRepository):
                 return
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
+    def overdue(self, cutoff_ms: int, now_s: int) -> Iterator[tuple[str, int]]:
+        """(id, attempt) of pending messages whose record should have arrived before `cutoff_ms` but did not:
+        waiting past their delivery time, or claimed by a worker whose lease ran out long ago."""
+        query: dict[str, Any] = {
+            "TableName": self.table_name,
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "pendingKey = :pending",
+            "FilterExpression": (
+                "((#state IN (:created, :retry) AND nextDeliveryAt < :cut) OR (#state = :active AND claimUntil < :cut))"
+                " AND (attribute_not_exists(#ttl) OR #ttl > :now)"
+            ),
+            "ExpressionAttributeNames": {"#state": "state", "#ttl": TTL},
+            "ExpressionAttributeValues": values(
+                {
+                    ":pending": PENDING,
+                    ":created": MessageState.CREATED.value,
+                    ":retry": MessageState.RETRY.value,
+                    ":active": MessageState.ACTIVE.value,
+                    ":cut": cutoff_ms,
+                    ":now": now_s,
+                }
+            ),
+        }
+        while True:
+            page = self.client.query(**query)
+            for item in map(from_item, page.get("Items", [])):
+                yield str(item["pk"]), int(item["attempt"])
+            if "LastEvaluatedKey" not in page:
+                return
+            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     # --- reads ----------------------------------------------------------------------------------
 
     def get(self, message_id: str, now_s: int) -> Message | None:

@@ -39,6 +39,9 @@ class Settings(BaseModel):
     allow_loopback_destinations: bool = Field(False, alias="ALLOW_LOOPBACK_DESTINATIONS")
 
     claim_margin_seconds: float = Field(30.0, alias="CLAIM_MARGIN_SECONDS", ge=0)
+    sweep_grace_seconds: float = Field(
+        1800, alias="SWEEP_GRACE_SECONDS", gt=0, description="overdue by this much, a message's record is lost"
+    )
 
     @property
     def claim_lease_seconds(self) -> float:

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from functions.messages.models import DeliveryTask
+from functions.shared.config import get_settings
 from functions.shared.observability import logger, metrics, tracer
 from functions.worker.dependencies import delivery_service
 
@@ -48,7 +49,9 @@ async def record_handler(record: SQSRecord) -> str:
 @logger.inject_lambda_context(clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | dict[str, int]:
+    if event.get("sweep"):  # the recurring sweep schedule, not an SQS batch
+        return {"requeued": delivery_service().sweep(get_settings().sweep_grace_seconds)}
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

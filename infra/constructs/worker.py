@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from aws_cdk import Duration
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
@@ -19,6 +21,7 @@ from infra.constructs.schedules import DelaySchedules
 
 BATCH_SIZE = 10
 MAX_BATCHING_WINDOW = Duration.seconds(1)
+SWEEP_EVERY = Duration.minutes(10)
 
 
 class DeliveryWorker(Construct):
@@ -61,4 +64,14 @@ class DeliveryWorker(Construct):
                 max_batching_window=MAX_BATCHING_WINDOW,
                 report_batch_item_failures=True,
             )
+        )
+        # The backstop of at-least-once: a recurring sweep re-enqueues messages whose record was lost.
+        self.sweep_schedule = scheduler.Schedule(
+            self,
+            "SweepSchedule",
+            schedule=scheduler.ScheduleExpression.rate(SWEEP_EVERY),
+            description="Postbox: re-enqueue overdue messages whose queue record was lost",
+            target=scheduler_targets.LambdaInvoke(
+                self.function, input=scheduler.ScheduleTargetInput.from_object({"sweep": True})
+            ),
         )

@@ -134,8 +134,8 @@ def statements_allowing(resources: Resources, function_id: str, action: str) -> 
         ("AWS::S3::Bucket", 1),
         ("AWS::S3::BucketPolicy", 1),
         ("AWS::Scheduler::ScheduleGroup", 1),
-        ("AWS::Scheduler::Schedule", 0),  # one-time schedules are created and deleted by the functions
-        ("AWS::IAM::Role", 3),  # the two functions' and the scheduler's
+        ("AWS::Scheduler::Schedule", 1),  # the sweep; one-time schedules are made and deleted by the functions
+        ("AWS::IAM::Role", 4),  # the two functions', the delay schedules' and the sweep schedule's
         ("AWS::Lambda::Function", 2),
         ("AWS::Lambda::LayerVersion", 1),
         ("AWS::Lambda::EventSourceMapping", 1),
@@ -685,3 +685,14 @@ def test_outputs_give_what_a_client_needs(
     env = env_of(resources, function_ids["api"])
     assert outputs["BodiesBucketName"]["Value"] == env[BODIES_BUCKET.env_var]
     assert outputs["ScheduleGroupName"]["Value"] == env[DELAY_SCHEDULES.env_var]
+
+
+def test_the_sweep_runs_the_worker_every_ten_minutes(resources: Resources, function_ids: dict[str, str]) -> None:
+    # Given the stack's one recurring schedule
+    [schedule] = [r for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
+    properties = schedule["Properties"]
+    # Then it invokes the worker with the sweep event every ten minutes
+    assert properties["ScheduleExpression"] == "rate(10 minutes)"
+    assert properties["Target"]["Arn"] == {"Fn::GetAtt": [function_ids["worker"], "Arn"]}
+    assert json.loads(properties["Target"]["Input"]) == {"sweep": True}
+    assert properties["State"] == "ENABLED"

@@ -130,3 +130,52 @@ def test_method_get_sends_no_body(postbox, httpserver: HTTPServer):
     message_id = publish(postbox, httpserver.url_for("/get"), {"Upstash-Method": "GET"}, body=b"")
     postbox.run_worker(postbox.receive())
     assert state_of(postbox, message_id).state == "DELIVERED"
+
+
+def test_the_sweep_delivers_a_message_whose_record_was_lost(postbox, httpserver: HTTPServer, monkeypatch):
+    # Given a published message whose queue record is lost (a crash between the write and the enqueue)
+    httpserver.expect_request("/lost").respond_with_data("ok")
+    message_id = publish(postbox, httpserver.url_for("/lost"))
+    sqs = boto3.client("sqs")
+    for record in postbox.receive():
+        sqs.delete_message(QueueUrl=postbox.env["DELIVERY_QUEUE_URL"], ReceiptHandle=record["ReceiptHandle"])
+    # When the recurring sweep runs (as the stack's schedule invokes the worker) once it is overdue
+    from functions.local.lambda_context import LocalLambdaContext
+    from functions.local.runtime import reset_process_caches
+    from functions.worker.handler import lambda_handler
+
+    assert lambda_handler({"sweep": True}, LocalLambdaContext("postbox-worker")) == {"requeued": 0}  # not overdue
+    monkeypatch.setenv("SWEEP_GRACE_SECONDS", "0.001")
+    reset_process_caches()
+    assert lambda_handler({"sweep": True}, LocalLambdaContext("postbox-worker")) == {"requeued": 1}
+    # Then its record is back and it is delivered
+    postbox.drain()
+    assert state_of(postbox, message_id).state == "DELIVERED"
+    assert len(httpserver.log) == 1
+
+
+def test_a_dlq_replay_is_not_swallowed_by_dedup(postbox, httpserver: HTTPServer):
+    httpserver.expect_request("/dedup").respond_with_data("no", status=500)
+    headers = {"Upstash-Retries": "0", "Upstash-Deduplication-Id": "once"}
+    message_id = publish(postbox, httpserver.url_for("/dedup"), headers)
+    postbox.drain()
+    dlq_id = state_of(postbox, message_id).dlq_id
+    code, replay, _ = postbox.api("POST", f"/v2/dlq/retry/{dlq_id}")
+    assert code == 201 and replay["messageId"] != message_id
+    # a publish with the same id inside the window is still a duplicate of the first message
+    code, again, _ = postbox.api("POST", f"/v2/publish/{httpserver.url_for('/dedup')}", headers=headers)
+    assert code == 202 and again["messageId"] == message_id
+
+
+def test_expired_dlq_entries_are_gone(postbox):
+    from functions.messages.models import AttemptResult, DlqEntry, MessageRequest
+    from functions.shared.config import get_settings
+    from functions.wiring import repositories
+
+    _, dlq = repositories(get_settings())
+    request = MessageRequest(message_id="m", url="https://e.com", not_before_ms=1, created_at_ms=1)
+    entry = DlqEntry(dlq_id="expired", request=request, response=AttemptResult(status=500), created_at_ms=1)
+    boto3.client("dynamodb").put_item(**dlq.put_in_transaction(entry, expires_at_s=1)["Put"])  # expired in 1970
+    assert postbox.api("GET", "/v2/dlq/expired")[0] == 404
+    assert postbox.api("GET", "/v2/dlq")[1] == {"messages": []}
+    assert postbox.api("DELETE", "/v2/dlq/expired")[0] == 404

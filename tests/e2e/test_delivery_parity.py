@@ -1,0 +1,246 @@
+"""QStash delivery behaviours end to end: delays, Scheduler, retries, callbacks, DLQ replay, dedup, cancel."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import time
+from collections.abc import Iterator
+
+import boto3
+import pytest
+import requests
+from pytest_httpserver import HTTPServer
+from qstash import QStash, Receiver
+from qstash.errors import SignatureError
+from werkzeug import Request, Response
+
+from functions.local.runtime import LocalMode
+from tests.e2e.conftest import message_status, wait_until
+
+
+@pytest.fixture(scope="module")
+def local() -> Iterator[LocalMode]:
+    mode = LocalMode(port=0, moto_port=0).start()
+    try:
+        yield mode
+    finally:
+        mode.stop()
+
+
+def client(local: LocalMode) -> QStash:
+    return QStash(local.token, base_url=local.url, retry=False)
+
+
+class Receiver200:
+    """Records each request with its arrival time; answers `status` (changeable while the test runs)."""
+
+    def __init__(self, status: int = 200, body: str = "ok") -> None:
+        self.status, self.body = status, body
+        self.seen: list[tuple[float, Request, bytes]] = []
+
+    def __call__(self, request: Request) -> Response:
+        self.seen.append((time.time(), request, request.get_data()))
+        return Response(self.body, status=self.status, headers={"X-Receiver": "yes"})
+
+
+def test_a_2_second_delay_arrives_on_time(local, httpserver: HTTPServer):
+    receiver = Receiver200()
+    httpserver.expect_request("/delayed").respond_with_handler(receiver)
+    started = time.time()
+    client(local).message.publish(url=httpserver.url_for("/delayed"), body="later", delay="2s")
+    published = time.time()
+    wait_until(lambda: receiver.seen, timeout=10, what="the delayed delivery")
+    arrived = receiver.seen[0][0]
+    assert arrived - started >= 2.0 and arrived - published <= 3.0, (arrived - started, arrived - published)
+
+
+def test_a_20_minute_delay_waits_in_scheduler(local, httpserver: HTTPServer):
+    # Given a message delayed by 20 minutes
+    published = client(local).message.publish(url=httpserver.url_for("/much-later"), body="x", delay="20m")
+    message = client(local).message.get(published.message_id)
+    scheduler = boto3.client("scheduler", endpoint_url=local.backend.endpoint)
+    group = local.backend.env["SCHEDULE_GROUP"]
+    # Then it waits as one one-time schedule, firing in the minute it is due, SQS delaying the rest
+    [summary] = scheduler.list_schedules(GroupName=group)["Schedules"]
+    schedule = scheduler.get_schedule(Name=summary["Name"], GroupName=group)
+    target_input = json.loads(schedule["Target"]["Input"])
+    fire_ms = message.not_before - message.not_before % 60_000
+    assert schedule["ScheduleExpression"] == time.strftime("at(%Y-%m-%dT%H:%M:%S)", time.gmtime(fire_ms / 1000))
+    assert schedule["ActionAfterCompletion"] == "DELETE"
+    assert target_input["DelaySeconds"] == -(-(message.not_before - fire_ms) // 1000)
+    assert json.loads(target_input["MessageBody"]) == {"messageId": published.message_id, "attempt": 0}
+    # When the local scheduler's clock reaches that minute
+    sqs = boto3.client("sqs", endpoint_url=local.backend.endpoint)
+    queue_url = local.backend.env["DELIVERY_QUEUE_URL"]
+    local.scheduler.advance(20 * 60)
+    wait_until(lambda: not scheduler.list_schedules(GroupName=group)["Schedules"], timeout=10, what="the firing")
+    # Then the record sits in SQS with the remaining delay, and the schedule is gone
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessagesDelayed"])
+    delayed = int(attributes["Attributes"]["ApproximateNumberOfMessagesDelayed"])
+    assert delayed == (1 if target_input["DelaySeconds"] > 2 else delayed)
+    client(local).message.cancel(published.message_id)
+
+
+def test_retries_follow_the_retry_delay_then_the_dlq_then_a_replay(local, httpserver: HTTPServer):
+    # Given a receiver failing with 500
+    receiver = Receiver200(status=500, body="down for maintenance")
+    httpserver.expect_request("/flaky").respond_with_handler(receiver)
+    # When a message with 2 retries, 1 s apart, is published to it
+    published = client(local).message.publish(
+        url=httpserver.url_for("/flaky"), body="important", retries=2, retry_delay="1000"
+    )
+    # Then it is attempted exactly 3 times, about a second apart, and lands in the DLQ
+    status = wait_until(
+        lambda: (s := message_status(published.message_id)) and s.state == "FAILED" and s, timeout=20, what="FAILED"
+    )
+    times = [t for t, _, _ in receiver.seen]
+    assert len(times) == 3
+    assert all(0.9 <= b - a <= 2.5 for a, b in zip(times, times[1:], strict=False)), times
+    assert [r.headers["Upstash-Retried"] for _, r, _ in receiver.seen] == ["0", "1", "2"]
+    entry = client(local).dlq.get(status.dlq_id)
+    assert entry.response_status == 500 and entry.response_body == "down for maintenance"
+    assert entry.retry_delay_expression is None or entry.retry_delay_expression == "1000"
+    listed = client(local).dlq.list(filter={"message_id": published.message_id})
+    assert [m.dlq_id for m in listed.messages] == [status.dlq_id]
+    # When the receiver recovers and the entry is retried
+    receiver.status = 200
+    answer = requests.post(
+        f"{local.url}/v2/dlq/retry/{status.dlq_id}", headers={"Authorization": f"Bearer {local.token}"}, timeout=5
+    )
+    assert answer.status_code == 201
+    replay_id = answer.json()["messageId"]
+    # Then it is delivered, the entry is gone
+    wait_until(lambda: message_status(replay_id).state == "DELIVERED", timeout=10, what="the replay")
+    assert receiver.seen[-1][2] == b"important"
+    assert (
+        requests.get(
+            f"{local.url}/v2/dlq/{status.dlq_id}", headers={"Authorization": f"Bearer {local.token}"}, timeout=5
+        ).status_code
+        == 404
+    )
+
+
+def test_every_delivery_is_signed_for_the_sdk_receiver(local, httpserver: HTTPServer):
+    receiver = Receiver200()
+    httpserver.expect_request("/signed").respond_with_handler(receiver)
+    url = httpserver.url_for("/signed")
+    for i in range(3):
+        client(local).message.publish(url=url, body=f"body {i}")
+    wait_until(lambda: len(receiver.seen) == 3, what="3 deliveries")
+    verify = Receiver(local.signing_keys["current"], local.signing_keys["next"])
+    for _, request, data in receiver.seen:
+        verify.verify(signature=request.headers["Upstash-Signature"], body=data.decode(), url=url)
+        with pytest.raises(SignatureError):  # a tampered body fails
+            verify.verify(signature=request.headers["Upstash-Signature"], body=data.decode() + "!", url=url)
+
+
+def test_callback_and_failure_callback_payloads(local, httpserver: HTTPServer):
+    # Given a destination that fails, a callback and a failure callback
+    destination, callback, failure = Receiver200(status=503, body="nope"), Receiver200(), Receiver200()
+    httpserver.expect_request("/fails").respond_with_handler(destination)
+    httpserver.expect_request("/callback").respond_with_handler(callback)
+    httpserver.expect_request("/failure").respond_with_handler(failure)
+    # When a message with one retry is published with callback headers
+    published = client(local).message.publish(
+        url=httpserver.url_for("/fails"),
+        body='{"order": 7}',
+        content_type="application/json",
+        headers={"X-Order": "7"},
+        retries=1,
+        retry_delay="500",
+        callback=httpserver.url_for("/callback"),
+        failure_callback=httpserver.url_for("/failure"),
+        callback_headers={"X-Cb": "yes"},
+    )
+    status = wait_until(
+        lambda: (s := message_status(published.message_id)) and s.state == "FAILED" and s, timeout=20, what="FAILED"
+    )
+    wait_until(lambda: len(callback.seen) == 2 and len(failure.seen) == 1, timeout=20, what="the callbacks")
+    # Then each attempt produced a callback with QStash's payload, field by field
+    message = client(local).message.get(published.message_id)
+    for retried, (_, request, data) in enumerate(sorted(callback.seen, key=lambda s: json.loads(s[2])["retried"])):
+        payload = json.loads(data)
+        assert set(payload) == {
+            "status", "header", "body", "retried", "maxRetries", "sourceMessageId", "topicName", "endpointName",
+            "url", "method", "sourceHeader", "sourceBody", "notBefore", "createdAt", "scheduleId", "callerIP",
+        }  # fmt: skip
+        assert payload["status"] == 503
+        assert payload["header"]["X-Receiver"] == ["yes"]
+        assert base64.b64decode(payload["body"]) == b"nope"
+        assert payload["retried"] == retried and payload["maxRetries"] == 1
+        assert payload["sourceMessageId"] == published.message_id
+        assert payload["url"] == httpserver.url_for("/fails") and payload["method"] == "POST"
+        assert payload["sourceHeader"] == {"X-Order": ["7"]}
+        assert base64.b64decode(payload["sourceBody"]) == b'{"order": 7}'
+        assert payload["notBefore"] == str(message.not_before) and payload["createdAt"] == str(message.created_at)
+        assert payload["callerIP"] == "127.0.0.1"
+        assert request.headers["X-Cb"] == "yes"
+        assert request.headers["Content-Type"] == "application/json"
+        Receiver(local.signing_keys["current"], local.signing_keys["next"]).verify(
+            signature=request.headers["Upstash-Signature"], body=data.decode(), url=httpserver.url_for("/callback")
+        )
+    # And the failure callback came once, with the DLQ id
+    failure_payload = json.loads(failure.seen[0][2])
+    assert failure_payload["dlqId"] == status.dlq_id
+    assert failure_payload["retried"] == 1 and failure_payload["status"] == 503
+
+
+def test_50_concurrent_publishes_with_one_dedup_id(local, httpserver: HTTPServer):
+    receiver = Receiver200()
+    httpserver.expect_request("/once").respond_with_handler(receiver)
+    answers: list[tuple[int, dict[str, object]]] = []
+    barrier = threading.Barrier(50)
+
+    def publish() -> None:
+        barrier.wait()
+        response = requests.post(
+            f"{local.url}/v2/publish/{httpserver.url_for('/once')}",
+            headers={"Authorization": f"Bearer {local.token}", "Upstash-Deduplication-Id": "invoice-9"},
+            data=b"pay once",
+            timeout=30,
+        )
+        answers.append((response.status_code, response.json()))
+
+    threads = [threading.Thread(target=publish) for _ in range(50)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(answers) == 50 and len({a["messageId"] for _, a in answers}) == 1
+    assert sorted(code for code, _ in answers) == [200] + [202] * 49
+    wait_until(lambda: receiver.seen, what="the delivery")
+    time.sleep(1.5)
+    assert len(receiver.seen) == 1
+
+
+def test_cancel_all_cancels_every_pending_message(local, httpserver: HTTPServer):
+    receiver = Receiver200()
+    httpserver.expect_request("/never").respond_with_handler(receiver)
+    ids = [
+        client(local).message.publish(url=httpserver.url_for("/never"), body="no", delay=2).message_id for _ in range(5)
+    ]
+    assert client(local).message.cancel_all() >= 5
+    time.sleep(4)
+    assert receiver.seen == []
+    assert {message_status(i).state for i in ids} == {"CANCELED"}
+
+
+def test_signing_key_rotation_is_seen_by_the_worker(local, httpserver: HTTPServer):
+    receiver = Receiver200()
+    httpserver.expect_request("/rotated").respond_with_handler(receiver)
+    keys = client(local).signing_key.rotate()
+    try:
+        assert keys.current == local.signing_keys["next"]
+        time.sleep(5.5)  # the worker's secret cache lasts 5 s in local mode
+        client(local).message.publish(url=httpserver.url_for("/rotated"), body="new key")
+        wait_until(lambda: receiver.seen, what="the delivery")
+        _, request, data = receiver.seen[0]
+        Receiver(keys.current, keys.next).verify(
+            signature=request.headers["Upstash-Signature"], body=data.decode(), url=httpserver.url_for("/rotated")
+        )
+    finally:
+        boto3.client("secretsmanager", endpoint_url=local.backend.endpoint).put_secret_value(
+            SecretId=local.backend.env["SIGNING_KEYS_SECRET_ID"], SecretString=json.dumps(local.signing_keys)
+        )
