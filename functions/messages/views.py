@@ -35,6 +35,9 @@ class MessageView(_Wire):
     created_at: int = Field(alias="createdAt")
     callback: str | None = None
     failure_callback: str | None = Field(None, alias="failureCallback")
+    callback_header: dict[str, list[str]] | None = Field(None, alias="callbackHeader")
+    failure_callback_header: dict[str, list[str]] | None = Field(None, alias="failureCallbackHeader")
+    retry_delay_expression: str | None = Field(None, alias="retryDelayExpression")
     queue_name: str | None = Field(None, alias="queueName")
     schedule_id: str | None = Field(None, alias="scheduleId")
     caller_ip: str | None = Field(None, alias="callerIP")
@@ -81,6 +84,11 @@ def _request_fields(request: MessageRequest) -> dict[str, object]:
         "created_at": request.created_at_ms,
         "caller_ip": request.caller_ip,
         "label": request.label,
+        "callback": request.callback.url if request.callback else None,
+        "failure_callback": request.failure_callback.url if request.failure_callback else None,
+        "callback_header": request.callback.header or None if request.callback else None,
+        "failure_callback_header": request.failure_callback.header or None if request.failure_callback else None,
+        "retry_delay_expression": request.retry_delay,
     }
 
 

@@ -127,3 +127,19 @@ def test_front_door_events_match_api_gateway_shape():
     assert event["headers"] == {"x-a": "1,2"}
     assert event["isBase64Encoded"] is True and base64.b64decode(event["body"]) == b"hi"
     assert event["requestContext"]["http"]["sourceIp"] == "1.1.1.1"
+
+
+def test_message_shows_its_delivery_options(postbox):
+    headers = {
+        "Upstash-Retry-Delay": "pow(2, retried) * 1000",
+        "Upstash-Callback": "https://hooks.example.com/cb",
+        "Upstash-Callback-Forward-X-Cb": "1",
+        "Upstash-Failure-Callback": "https://hooks.example.com/failed",
+    }
+    _, body, _ = postbox.api("POST", DEST, headers=headers)
+    _, message, _ = postbox.api("GET", f"/v2/messages/{body['messageId']}")
+    assert message["retryDelayExpression"] == "pow(2, retried) * 1000"
+    assert message["callback"] == "https://hooks.example.com/cb"
+    assert message["callbackHeader"] == {"X-Cb": ["1"]}
+    assert message["failureCallback"] == "https://hooks.example.com/failed"
+    assert "failureCallbackHeader" not in message
