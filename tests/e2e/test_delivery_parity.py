@@ -244,3 +244,21 @@ def test_signing_key_rotation_is_seen_by_the_worker(local, httpserver: HTTPServe
         boto3.client("secretsmanager", endpoint_url=local.backend.endpoint).put_secret_value(
             SecretId=local.backend.env["SIGNING_KEYS_SECRET_ID"], SecretString=json.dumps(local.signing_keys)
         )
+
+
+def test_the_sdk_dlq_cancel_and_key_methods(local, httpserver: HTTPServer):
+    httpserver.expect_request("/404").respond_with_data("404 Not Found", status=404)
+    sdk = client(local)
+    ids = [sdk.message.publish(url=httpserver.url_for("/404"), body=f"{i}", retries=0).message_id for i in range(3)]
+    wait_until(lambda: all((s := message_status(i)) and s.state == "FAILED" for i in ids), what="3 FAILED")
+    # dlq.list / get / delete / delete_many as the SDK calls them
+    listed = sdk.dlq.list()
+    mine = [m for m in listed.messages if m.message_id in ids]
+    assert len(mine) == 3 and all(m.response_body == "404 Not Found" for m in mine)
+    assert sdk.dlq.list(filter={"message_id": ids[0]}, count=1).messages[0].message_id == ids[0]
+    sdk.dlq.delete(mine[0].dlq_id)
+    assert sdk.dlq.delete_many([m.dlq_id for m in mine[1:]]) == 2
+    # cancel_many with ids, keys get
+    pending = [sdk.message.publish(url=httpserver.url_for("/404"), body="x", delay="1h").message_id for _ in range(2)]
+    assert sdk.message.cancel_many(pending) == 2
+    assert sdk.signing_key.get().current == local.signing_keys["current"]
