@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functions.delivery.queue import SchedulerDelays, SqsDeliveryQueue
 from functions.dlq.repository import DlqRepository
+from functions.events.repository import EventRepository
 from functions.messages.bodies import S3BodyStore
 from functions.messages.repository import MessageRepository
 from functions.shared.config import Settings
@@ -17,6 +18,10 @@ def delivery_queue(settings: Settings) -> SqsDeliveryQueue:
 def repositories(settings: Settings) -> tuple[MessageRepository, DlqRepository]:
     bodies = S3BodyStore(settings.bodies_bucket)
     return (
-        MessageRepository(settings.messages_table, bodies, settings.inline_body_bytes),
+        MessageRepository(settings.messages_table, bodies, settings.inline_body_bytes, events_repository(settings)),
         DlqRepository(settings.dlq_table, bodies),
     )
+
+
+def events_repository(settings: Settings) -> EventRepository:
+    return EventRepository(settings.events_table, settings.log_retention_seconds)

@@ -7,7 +7,16 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack, Tags
 from constructs import Construct
 
-from functions.shared.resources import BODIES_BUCKET, DELAY_SCHEDULES, DELIVERY_QUEUE, DLQ_TABLE, MESSAGES_TABLE, TABLES
+from functions.shared.resources import (
+    BODIES_BUCKET,
+    COUNTERS_TABLE,
+    DELAY_SCHEDULES,
+    DELIVERY_QUEUE,
+    DLQ_TABLE,
+    EVENTS_TABLE,
+    MESSAGES_TABLE,
+    TABLES,
+)
 from infra.config import InfraConfig
 from infra.constructs.api import PostboxApi
 from infra.constructs.queues import DeliveryQueues
@@ -27,6 +36,7 @@ class PostboxStack(Stack):
         schedules = DelaySchedules(self, "Schedules", delivery_queue=queues.queue)
         secrets = ServiceSecrets(self, "Secrets")
         messages, dlq = storage.table(MESSAGES_TABLE), storage.table(DLQ_TABLE)
+        events, counters = storage.table(EVENTS_TABLE), storage.table(COUNTERS_TABLE)
 
         # Every variable of functions.shared.config.Settings without a default; secrets by ARN, never by value.
         environment = {
@@ -45,6 +55,8 @@ class PostboxStack(Stack):
             environment=environment,
             messages_table=messages,
             dlq_table=dlq,
+            events_table=events,
+            counters_table=counters,
             delivery_queue=queues.queue,
             bodies_bucket=storage.bodies_bucket,
             schedules=schedules,
@@ -58,6 +70,7 @@ class PostboxStack(Stack):
             environment=environment,
             messages_table=messages,
             dlq_table=dlq,
+            events_table=events,
             delivery_queue=queues.queue,
             bodies_bucket=storage.bodies_bucket,
             schedules=schedules,

@@ -122,7 +122,12 @@ class FakeMessages:
         if status.attempt != attempt or not (due or expired) or status.cancel_requested:
             return ClaimRefused(status)
         self.statuses[message_id] = status.model_copy(
-            update={"state": MessageState.ACTIVE, "claim_until_ms": lease_until_ms, "updated_at_ms": now_ms}
+            update={
+                "state": MessageState.ACTIVE,
+                "claim_until_ms": lease_until_ms,
+                "updated_at_ms": now_ms,
+                "attempts": status.attempts + 1,
+            }
         )
         return Message(request=self.requests[message_id], status=self.statuses[message_id])
 
@@ -133,15 +138,26 @@ class FakeMessages:
         self.statuses[message_id] = status.model_copy(update={"claim_until_ms": None, **update})
         return True
 
-    def mark_delivered(self, message_id: str, attempt: int, result: AttemptResult, *, follow_ups=(), **kw: Any) -> bool:
+    def mark_delivered(
+        self, request: MessageRequest, attempt: int, result: AttemptResult, *, follow_ups=(), **kw: Any
+    ) -> bool:
+        message_id = request.message_id
         if not self._finish(message_id, attempt, state=MessageState.DELIVERED, last_response_status=result.status):
             return False
         self._set_follow_ups(message_id, follow_ups)
         return True
 
     def mark_retry(
-        self, message_id: str, attempt: int, result: AttemptResult, *, now_ms: int, next_at_ms: int, follow_ups=()
+        self,
+        request: MessageRequest,
+        attempt: int,
+        result: AttemptResult,
+        *,
+        now_ms: int,
+        next_at_ms: int,
+        follow_ups=(),
     ) -> bool:
+        message_id = request.message_id
         if self.statuses[message_id].cancel_requested:
             return False
         if not self._finish(
@@ -158,8 +174,9 @@ class FakeMessages:
         return True
 
     def mark_failed(
-        self, *, message_id: str, attempt: int, dlq_id: str, dlq_put: dict[str, Any], follow_ups=(), **kw: Any
+        self, *, request: MessageRequest, attempt: int, dlq_id: str, dlq_put: dict[str, Any], follow_ups=(), **kw: Any
     ) -> bool:
+        message_id = request.message_id
         if not self._finish(message_id, attempt, state=MessageState.FAILED, dlq_id=dlq_id):
             return False
         self.dlq.entries[dlq_id] = dlq_put["Put"]

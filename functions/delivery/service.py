@@ -180,7 +180,7 @@ class DeliveryService:
         callbacks = self._callbacks(request, result, attempt, now, request.callback)
         if result.succeeded:
             done = self.messages.mark_delivered(
-                request.message_id,
+                request,
                 attempt,
                 result,
                 now_ms=now,
@@ -193,7 +193,7 @@ class DeliveryService:
         if not final:
             next_at = now + self._retry_delay_ms(request, attempt + 1, result, now)
             done = self.messages.mark_retry(
-                request.message_id, attempt, result, now_ms=now, next_at_ms=next_at, follow_ups=callbacks
+                request, attempt, result, now_ms=now, next_at_ms=next_at, follow_ups=callbacks
             )
             if done:
                 self.queue.send(DeliveryTask(message_id=request.message_id, attempt=attempt + 1), next_at, now)
@@ -206,7 +206,7 @@ class DeliveryService:
         entry = DlqEntry(dlq_id=dlq_id, request=request, response=result, created_at_ms=now)
         failure = self._callbacks(request, result, attempt, now, request.failure_callback, dlq_id)
         done = self.messages.mark_failed(
-            message_id=request.message_id,
+            request=request,
             attempt=attempt,
             result=result,
             now_ms=now,

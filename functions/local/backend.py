@@ -20,8 +20,6 @@ from functions.shared.resources import (
     BODIES_BUCKET,
     DELAY_SCHEDULES,
     DELIVERY_QUEUE,
-    DLQ_TABLE,
-    MESSAGES_TABLE,
     TABLES,
 )
 
@@ -57,8 +55,7 @@ def function_env(endpoint: str | None) -> dict[str, str]:
     return {
         **AWS_ENV,
         **({"AWS_ENDPOINT_URL": endpoint} if endpoint else {}),
-        MESSAGES_TABLE.env_var: f"{PREFIX}-messages",
-        DLQ_TABLE.env_var: f"{PREFIX}-dlq",
+        **{table.env_var: f"{PREFIX}-{table.logical_id.removesuffix('Table').lower()}" for table in TABLES},
         "AUTH_SECRET_ID": AUTH_SECRET,
         "SIGNING_KEYS_SECRET_ID": SIGNING_SECRET,
         BODIES_BUCKET.env_var: f"{PREFIX}-bodies",

@@ -82,6 +82,9 @@ class MessageStatus(BaseModel):
     dlq_id: str | None = None
     cancel_requested: bool = False
     follow_ups: tuple[str, ...] = Field((), description="callback messages created by the last transition")
+    attempts: int = Field(0, description="attempts started so far (claims, including taken-over ones)")
+    url: str = ""
+    label: str | None = None
 
 
 class Message(BaseModel):

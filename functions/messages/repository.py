@@ -12,18 +12,21 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from functions.events.models import MessageEvent, request_event
+from functions.events.repository import EventRepository
 from functions.messages.bodies import BodyStore, body_key
 from functions.messages.codec import request_attributes, request_from_attributes
 from functions.messages.models import AttemptResult, Message, MessageRequest, MessageState, MessageStatus
 from functions.shared.dynamo import (
+    Conditions,
     DynamoRepository,
     cancellation_reasons,
     from_item,
-    is_condition_failure,
     is_expired,
     to_item,
     values,
 )
+from functions.shared.ids import uuid7
 from functions.shared.resources import MESSAGES_TABLE
 
 if TYPE_CHECKING:
@@ -35,6 +38,7 @@ STATE = "state"
 DEDUP = "dedup"
 PENDING = "pending"  # value of `pendingKey` while a message is not finished (sparse index)
 PENDING_INDEX = MESSAGES_TABLE.indexes[0].name
+DEDUP_INDEX = MESSAGES_TABLE.indexes[1].name
 TTL = MESSAGES_TABLE.ttl_attribute or "expiresAt"
 _NOT_BEFORE_SLACK_MS = 1000  # SQS delays are whole seconds and not exact: accept a record up to 1 s early
 _WAITING = (MessageState.CREATED.value, MessageState.RETRY.value)
@@ -82,11 +86,17 @@ class PendingFilter:
 
 class MessageRepository(DynamoRepository):
     def __init__(
-        self, table_name: str, bodies: BodyStore, inline_body_bytes: int, client: DynamoDBClient | None = None
+        self,
+        table_name: str,
+        bodies: BodyStore,
+        inline_body_bytes: int,
+        events: EventRepository,
+        client: DynamoDBClient | None = None,
     ) -> None:
         super().__init__(table_name, client)
         self.bodies = bodies
         self.inline_body_bytes = inline_body_bytes
+        self.events = events
 
     # --- creating ---------------------------------------------------------------------------------
 
@@ -97,6 +107,8 @@ class MessageRepository(DynamoRepository):
             key = body_key(request.message_id)
             self.bodies.put(key, request.body)
             request = request.model_copy(update={"body_ref": key})
+        now = new.status.updated_at_ms
+        created = request_event(request, MessageState.CREATED, event_id=uuid7(now), time_ms=now)
         return [
             {"Put": {"TableName": self.table_name, "Item": _request_item(request, new.expires_at_s)}},
             {
@@ -106,6 +118,7 @@ class MessageRepository(DynamoRepository):
                     "ConditionExpression": "attribute_not_exists(pk)",
                 }
             },
+            self.events.put_in_transaction(created),
         ]
 
     def create(
@@ -125,10 +138,6 @@ class MessageRepository(DynamoRepository):
         if dedup_id is not None and dedup_until_s is not None:
             items.insert(0, self._dedup_put(dedup_id, new.request.message_id, dedup_until_s, now_s))
         items.extend(also)
-        if len(items) == 2:  # no dedup key, nothing else: two plain writes, request item first
-            self.client.put_item(**items[0]["Put"])
-            self.client.put_item(**items[1]["Put"])
-            return Created(new.request.message_id)
         try:
             self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -169,46 +178,64 @@ class MessageRepository(DynamoRepository):
     # --- delivery transitions -----------------------------------------------------------------------
 
     def claim(self, message_id: str, attempt: int, now_ms: int, lease_until_ms: int) -> Message | ClaimRefused:
-        """CREATED/RETRY (due) -> ACTIVE, or take over an ACTIVE claim whose lease ran out."""
-        try:
-            answer = self.client.update_item(
-                TableName=self.table_name,
-                Key=_key(message_id, STATE),
-                UpdateExpression="SET #state = :active, claimUntil = :lease, updatedAt = :now",
-                ConditionExpression=(
-                    "attribute_exists(pk) AND attempt = :attempt AND attribute_not_exists(cancelRequested) AND ("
-                    "(#state IN (:created, :retry) AND nextDeliveryAt <= :due) "
-                    "OR (#state = :active AND claimUntil < :now))"
-                ),
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=values(
-                    {
-                        ":active": MessageState.ACTIVE.value,
-                        ":created": MessageState.CREATED.value,
-                        ":retry": MessageState.RETRY.value,
-                        ":attempt": attempt,
-                        ":lease": lease_until_ms,
-                        ":now": now_ms,
-                        ":due": now_ms + _NOT_BEFORE_SLACK_MS,
-                    }
-                ),
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            old: Mapping[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
-            return ClaimRefused(_status(from_item(old)) if old else None)
-        status = _status(from_item(answer["Attributes"]))
+        """CREATED/RETRY (due) -> ACTIVE, or take over an ACTIVE claim whose lease ran out; logged as ACTIVE.
+
+        The small state item is read first (the ACTIVE event copies its url and label, and a record that cannot
+        claim is told apart without a write); the write itself stays conditional, so a race is still safe.
+        """
+        status = self.get_status(message_id)
+        if status is None or not _claimable(status, attempt, now_ms):
+            return ClaimRefused(status)
+        active = MessageEvent(
+            message_id=message_id,
+            event_id=uuid7(now_ms),
+            time_ms=now_ms,
+            state=MessageState.ACTIVE,
+            url=status.url,
+            label=status.label,
+            attempt=attempt,
+        )
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _key(message_id, STATE),
+            "UpdateExpression": "SET #state = :active, claimUntil = :lease, updatedAt = :now ADD attempts :one",
+            "ConditionExpression": (
+                "attribute_exists(pk) AND attempt = :attempt AND attribute_not_exists(cancelRequested) AND ("
+                "(#state IN (:created, :retry) AND nextDeliveryAt <= :due) "
+                "OR (#state = :active AND claimUntil < :now))"
+            ),
+            "ExpressionAttributeNames": {"#state": "state"},
+            "ExpressionAttributeValues": values(
+                {
+                    ":active": MessageState.ACTIVE.value,
+                    ":created": MessageState.CREATED.value,
+                    ":retry": MessageState.RETRY.value,
+                    ":attempt": attempt,
+                    ":lease": lease_until_ms,
+                    ":now": now_ms,
+                    ":due": now_ms + _NOT_BEFORE_SLACK_MS,
+                    ":one": 1,
+                }
+            ),
+        }
+        if not self._transact([{"Update": update}, self.events.put_in_transaction(active)]):
+            return ClaimRefused(self.get_status(message_id))  # another worker moved it meanwhile
         request = self.get_request(message_id)
         if request is None:  # the request item expired under a live state item: nothing left to send
             return ClaimRefused(None)
-        return Message(request=request, status=status)
+        claimed = status.model_copy(
+            update={
+                "state": MessageState.ACTIVE,
+                "claim_until_ms": lease_until_ms,
+                "updated_at_ms": now_ms,
+                "attempts": status.attempts + 1,
+            }
+        )
+        return Message(request=request, status=claimed)
 
     def mark_delivered(
         self,
-        message_id: str,
+        request: MessageRequest,
         attempt: int,
         result: AttemptResult,
         *,
@@ -217,11 +244,12 @@ class MessageRepository(DynamoRepository):
         follow_ups: Sequence[NewMessage] = (),
     ) -> bool:
         fields = {"#state": MessageState.DELIVERED.value, "updatedAt": now_ms, TTL: expires_at_s}
-        return self._transition(message_id, attempt, {**fields, **_result_fields(result)}, follow_ups, final=True)
+        event = request_event(request, MessageState.DELIVERED, event_id=uuid7(now_ms), time_ms=now_ms, result=result)
+        return self._transition(request.message_id, attempt, fields, result, event, follow_ups, final=True)
 
     def mark_retry(
         self,
-        message_id: str,
+        request: MessageRequest,
         attempt: int,
         result: AttemptResult,
         *,
@@ -236,12 +264,21 @@ class MessageRepository(DynamoRepository):
             "nextDeliveryAt": next_at_ms,
             "updatedAt": now_ms,
         }
-        return self._transition(message_id, attempt, {**fields, **_result_fields(result)}, follow_ups, final=False)
+        event = request_event(
+            request,
+            MessageState.RETRY,
+            event_id=uuid7(now_ms),
+            time_ms=now_ms,
+            result=result,
+            next_delivery_time_ms=next_at_ms,
+            attempt=attempt,
+        )
+        return self._transition(request.message_id, attempt, fields, result, event, follow_ups, final=False)
 
     def mark_failed(
         self,
         *,
-        message_id: str,
+        request: MessageRequest,
         attempt: int,
         result: AttemptResult,
         now_ms: int,
@@ -252,8 +289,11 @@ class MessageRepository(DynamoRepository):
     ) -> bool:
         """ACTIVE -> FAILED and the DLQ item, in one transaction: a failed message always has its DLQ entry."""
         fields = {"#state": MessageState.FAILED.value, "updatedAt": now_ms, "dlqId": dlq_id, TTL: expires_at_s}
+        event = request_event(
+            request, MessageState.FAILED, event_id=uuid7(now_ms), time_ms=now_ms, result=result, attempt=attempt
+        )
         return self._transition(
-            message_id, attempt, {**fields, **_result_fields(result)}, follow_ups, final=True, also=[dlq_put]
+            request.message_id, attempt, fields, result, event, follow_ups, final=True, also=[dlq_put]
         )
 
     def _transition(
@@ -261,15 +301,22 @@ class MessageRepository(DynamoRepository):
         message_id: str,
         attempt: int,
         fields: Mapping[str, Any],
+        result: AttemptResult,
+        event: MessageEvent,
         follow_ups: Sequence[NewMessage],
         *,
         final: bool,
         also: Sequence[TransactWriteItemTypeDef] = (),
     ) -> bool:
-        """Conditional ACTIVE -> next state of the given attempt, with the callback messages it creates (their ids
-        are kept on the state, so a retried record can re-enqueue them). False: someone else moved it."""
+        """Conditional ACTIVE -> next state of the given attempt, with its event and the callback messages it
+        creates (their ids are kept on the state, so a retried record can re-enqueue them), in one transaction.
+        False: someone else moved the message."""
         removes = ["claimUntil", *(["pendingKey"] if final else [])]
-        fields = {**fields, "followUps": [f.request.message_id for f in follow_ups] or None}
+        fields = {
+            **fields,
+            **_result_fields(result),
+            "followUps": [f.request.message_id for f in follow_ups] or None,
+        }
         sets, vals = [], {":active": MessageState.ACTIVE.value, ":attempt": attempt}
         for i, (name, value) in enumerate(fields.items()):
             if value is None:
@@ -286,16 +333,17 @@ class MessageRepository(DynamoRepository):
             "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": values(vals),
         }
-        items: list[Any] = [{"Update": update}, *also]
+        items: list[Any] = [{"Update": update}, self.events.put_in_transaction(event), *also]
         for new in follow_ups:
             items += self.new_message_items(new)
+        return self._transact(items)
+
+    def _transact(self, items: Sequence[Any]) -> bool:
+        """Run a transaction whose first item is the conditional state write; False when that condition failed."""
         try:
-            if len(items) == 1:
-                self.client.update_item(**update)
-            else:
-                self.client.transact_write_items(TransactItems=items)
+            self.client.transact_write_items(TransactItems=list(items))
         except ClientError as exc:
-            if is_condition_failure(exc) or cancellation_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
+            if cancellation_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
                 return False
             raise
         return True
@@ -303,81 +351,79 @@ class MessageRepository(DynamoRepository):
     # --- cancelling -------------------------------------------------------------------------------
 
     def cancel(self, message_id: str, now_ms: int, expires_at_s: int) -> CancelOutcome:
-        """Waiting -> CANCELED; in flight -> cancel requested (the running attempt is the last one)."""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=_key(message_id, STATE),
-                UpdateExpression="SET #state = :canceled, updatedAt = :now, #ttl = :ttl REMOVE pendingKey",
-                ConditionExpression="attribute_exists(pk) AND #state IN (:created, :retry)",
-                ExpressionAttributeNames={"#state": "state", "#ttl": TTL},
-                ExpressionAttributeValues=values(
-                    {
-                        ":canceled": MessageState.CANCELED.value,
-                        ":created": MessageState.CREATED.value,
-                        ":retry": MessageState.RETRY.value,
-                        ":now": now_ms,
-                        ":ttl": expires_at_s,
-                    }
-                ),
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-            return CancelOutcome.CANCELED
-        except ClientError as exc:
-            if not is_condition_failure(exc):
-                raise
-            old: Mapping[str, Any] | None = exc.response.get("Item")  # type: ignore[assignment]
-        if not old:
-            return CancelOutcome.NOT_FOUND
-        status = _status(from_item(old))
-        if status.state != MessageState.ACTIVE:
-            return CancelOutcome.FINISHED
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=_key(message_id, STATE),
-                UpdateExpression="SET cancelRequested = :yes, updatedAt = :now",
-                ConditionExpression="#state = :active",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues=values({":yes": True, ":now": now_ms, ":active": MessageState.ACTIVE.value}),
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):  # the attempt ended meanwhile: try again from the new state
-                return self.cancel(message_id, now_ms, expires_at_s)
-            raise
-        return CancelOutcome.REQUESTED
+        """Waiting -> CANCELED; in flight -> CANCEL_REQUESTED (the running attempt is the last one). Logged."""
+        for _ in range(5):  # the state may move between the read and the conditional write: look again
+            status = self.get_status(message_id)
+            if status is None:
+                return CancelOutcome.NOT_FOUND
+            if status.state.is_final:
+                return CancelOutcome.FINISHED
+            if status.state == MessageState.ACTIVE:
+                if status.cancel_requested:
+                    return CancelOutcome.REQUESTED
+                requested = self._state_event(status, message_id, MessageState.CANCEL_REQUESTED, now_ms)
+                update = {
+                    "TableName": self.table_name,
+                    "Key": _key(message_id, STATE),
+                    "UpdateExpression": "SET cancelRequested = :yes, updatedAt = :now",
+                    "ConditionExpression": "#state = :active AND attempt = :attempt",
+                    "ExpressionAttributeNames": {"#state": "state"},
+                    "ExpressionAttributeValues": values(
+                        {":yes": True, ":now": now_ms, ":active": MessageState.ACTIVE.value, ":attempt": status.attempt}
+                    ),
+                }
+                if self._transact([{"Update": update}, self.events.put_in_transaction(requested)]):
+                    return CancelOutcome.REQUESTED
+                continue
+            if self._cancel_waiting(message_id, status, now_ms, expires_at_s, requested_only=False):
+                return CancelOutcome.CANCELED
+        raise RuntimeError(f"message {message_id} kept changing while being cancelled")
 
     def finish_cancel(self, message_id: str, attempt: int, now_ms: int, expires_at_s: int) -> bool:
         """A message whose cancel was requested mid-attempt -> CANCELED (its failed attempt is not retried)."""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=_key(message_id, STATE),
-                UpdateExpression=(
-                    "SET #state = :canceled, updatedAt = :now, #ttl = :ttl REMOVE pendingKey, claimUntil"
-                ),
-                ConditionExpression=(
-                    "cancelRequested = :yes AND attempt = :attempt AND #state IN (:created, :retry, :active)"
-                ),
-                ExpressionAttributeNames={"#state": "state", "#ttl": TTL},
-                ExpressionAttributeValues=values(
-                    {
-                        ":canceled": MessageState.CANCELED.value,
-                        ":created": MessageState.CREATED.value,
-                        ":retry": MessageState.RETRY.value,
-                        ":active": MessageState.ACTIVE.value,
-                        ":yes": True,
-                        ":attempt": attempt,
-                        ":now": now_ms,
-                        ":ttl": expires_at_s,
-                    }
-                ),
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        status = self.get_status(message_id)
+        if status is None or not status.cancel_requested or status.attempt != attempt or status.state.is_final:
+            return False
+        return self._cancel_waiting(message_id, status, now_ms, expires_at_s, requested_only=True)
+
+    def _cancel_waiting(
+        self, message_id: str, status: MessageStatus, now_ms: int, expires_at_s: int, *, requested_only: bool
+    ) -> bool:
+        states = [MessageState.CREATED, MessageState.RETRY] + ([MessageState.ACTIVE] if requested_only else [])
+        condition = "attempt = :attempt AND #state IN ({})".format(", ".join(f":s{i}" for i in range(len(states))))
+        if requested_only:
+            condition += " AND cancelRequested = :yes"
+        update: dict[str, Any] = {
+            "TableName": self.table_name,
+            "Key": _key(message_id, STATE),
+            "UpdateExpression": "SET #state = :canceled, updatedAt = :now, #ttl = :ttl REMOVE pendingKey, claimUntil",
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {"#state": "state", "#ttl": TTL},
+            "ExpressionAttributeValues": values(
+                {
+                    ":canceled": MessageState.CANCELED.value,
+                    ":attempt": status.attempt,
+                    ":now": now_ms,
+                    ":ttl": expires_at_s,
+                    **({":yes": True} if requested_only else {}),
+                    **{f":s{i}": state.value for i, state in enumerate(states)},
+                }
+            ),
+        }
+        canceled = self._state_event(status, message_id, MessageState.CANCELED, now_ms)
+        return self._transact([{"Update": update}, self.events.put_in_transaction(canceled)])
+
+    @staticmethod
+    def _state_event(status: MessageStatus, message_id: str, state: MessageState, now_ms: int) -> MessageEvent:
+        return MessageEvent(
+            message_id=message_id,
+            event_id=uuid7(now_ms),
+            time_ms=now_ms,
+            state=state,
+            url=status.url,
+            label=status.label,
+            attempt=status.attempt,
+        )
 
     def pending_ids(self, where: PendingFilter, now_s: int) -> Iterator[str]:
         """Ids of the messages not finished yet that match `where` (a query of the sparse pending index)."""
@@ -457,6 +503,19 @@ class MessageRepository(DynamoRepository):
             return None
         return Message(request=self._request(request), status=_status(state))
 
+    def get_status(self, message_id: str) -> MessageStatus | None:
+        item = self.client.get_item(TableName=self.table_name, Key=_key(message_id, STATE), ConsistentRead=True).get(
+            "Item"
+        )
+        return _status(from_item(item)) if item else None
+
+    def find_by_dedup_id(self, dedup_id: str, now_s: int) -> str | None:
+        """The newest message published with this dedup / idempotency key (an index query)."""
+        query = Conditions().not_expired(TTL, now_s).query_arguments("dedupId = :dedupId", dedupId=dedup_id)
+        page = self.client.query(TableName=self.table_name, IndexName=DEDUP_INDEX, ScanIndexForward=False, **query)
+        items = [from_item(item) for item in page.get("Items", [])]
+        return str(items[0]["pk"]) if items else None
+
     def get_request(self, message_id: str) -> MessageRequest | None:
         answer = self.client.get_item(TableName=self.table_name, Key=_key(message_id, REQUEST), ConsistentRead=True)
         item = answer.get("Item")
@@ -465,6 +524,15 @@ class MessageRepository(DynamoRepository):
     def _request(self, item: Mapping[str, Any]) -> MessageRequest:
         body = self.bodies.get(item["bodyRef"]) if item.get("bodyRef") else None
         return request_from_attributes(item["pk"], item, body)
+
+
+def _claimable(status: MessageStatus, attempt: int, now_ms: int) -> bool:
+    """What the claim's condition checks, evaluated on a read first (the write re-checks it)."""
+    if status.attempt != attempt or status.cancel_requested:
+        return False
+    if status.state in (MessageState.CREATED, MessageState.RETRY):
+        return status.next_delivery_at_ms <= now_ms + _NOT_BEFORE_SLACK_MS
+    return status.state == MessageState.ACTIVE and (status.claim_until_ms or 0) < now_ms
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:
@@ -495,6 +563,7 @@ def _state_item(request: MessageRequest, status: MessageStatus, expires_at_s: in
             "label": request.label,
             "callerIp": request.caller_ip,
             "createdAt": request.created_at_ms,
+            "dedupId": request.dedup_id,
             TTL: expires_at_s,
         }
     )
@@ -516,4 +585,7 @@ def _status(item: Mapping[str, Any]) -> MessageStatus:
         dlq_id=item.get("dlqId"),
         cancel_requested=bool(item.get("cancelRequested", False)),
         follow_ups=tuple(item.get("followUps", ())),
+        attempts=int(item.get("attempts", 0)),
+        url=item.get("url", ""),
+        label=item.get("label"),
     )

@@ -17,6 +17,8 @@ class Settings(BaseModel):
 
     messages_table: str = Field(alias="MESSAGES_TABLE", min_length=1)
     dlq_table: str = Field(alias="DLQ_TABLE", min_length=1)
+    events_table: str = Field(alias="EVENTS_TABLE", min_length=1)
+    counters_table: str = Field(alias="COUNTERS_TABLE", min_length=1)
     delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=1)
     auth_secret_id: str = Field(alias="AUTH_SECRET_ID", min_length=1, description="secret holding the API token(s)")
     signing_keys_secret_id: str = Field(alias="SIGNING_KEYS_SECRET_ID", min_length=1)
@@ -35,6 +37,15 @@ class Settings(BaseModel):
     dedup_window_seconds: int = Field(600, alias="DEDUP_WINDOW_SECONDS", gt=0)
     message_retention_seconds: int = Field(3 * 86400, alias="MESSAGE_RETENTION_SECONDS", gt=0)
     dlq_retention_seconds: int = Field(7 * 86400, alias="DLQ_RETENTION_SECONDS", gt=0)
+    log_retention_seconds: int = Field(7 * 86400, alias="LOG_RETENTION_SECONDS", gt=0)
+    delivered_grace_seconds: int = Field(
+        60, alias="DELIVERED_GRACE_SECONDS", ge=0, description="how long /v2/messages still shows a delivered message"
+    )
+    project_id: str = Field("proj_postbox", alias="PROJECT_ID", min_length=1)
+    rate_limit_requests: int = Field(
+        6000, alias="RATE_LIMIT_REQUESTS", ge=0, description="API requests per token per window; 0 disables"
+    )
+    rate_limit_window_seconds: int = Field(60, alias="RATE_LIMIT_WINDOW_SECONDS", gt=0)
     secret_cache_seconds: int = Field(300, alias="SECRET_CACHE_SECONDS", ge=0)
     allow_loopback_destinations: bool = Field(False, alias="ALLOW_LOOPBACK_DESTINATIONS")
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -60,3 +60,77 @@ def is_expired(values: Mapping[str, Any], ttl_attribute: str, now_s: int) -> boo
     """DynamoDB deletes expired items up to 48 h late (moto never does): reads must ignore them."""
     expires = values.get(ttl_attribute)
     return expires is not None and int(expires) <= now_s
+
+
+class Conditions:
+    """Builds a condition or filter expression from optional parts (a part whose value is None is left out)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self.parts: list[str] = []
+
+    def equals(self, attribute: str, value: Any) -> Conditions:
+        if value is not None:
+            token = self._name(attribute)
+            self.values[f":{token[1:]}"] = value
+            self.parts.append(f"{token} = :{token[1:]}")
+        return self
+
+    def one_of(self, attribute: str, options: Sequence[Any]) -> Conditions:
+        if options:
+            token = self._name(attribute)
+            placeholders = []
+            for i, option in enumerate(options):
+                self.values[f":{token[1:]}{i}"] = option
+                placeholders.append(f":{token[1:]}{i}")
+            self.parts.append(f"{token} IN ({', '.join(placeholders)})")
+        return self
+
+    def at_least(self, attribute: str, value: Any) -> Conditions:
+        if value is not None:
+            token = self._name(attribute)
+            self.values[f":{token[1:]}Min"] = value
+            self.parts.append(f"{token} >= :{token[1:]}Min")
+        return self
+
+    def at_most(self, attribute: str, value: Any) -> Conditions:
+        if value is not None:
+            token = self._name(attribute)
+            self.values[f":{token[1:]}Max"] = value
+            self.parts.append(f"{token} <= :{token[1:]}Max")
+        return self
+
+    def not_expired(self, ttl_attribute: str, now_s: int) -> Conditions:
+        token = self._name(ttl_attribute)
+        self.values[":nowS"] = now_s
+        self.parts.append(f"(attribute_not_exists({token}) OR {token} > :nowS)")
+        return self
+
+    def query_arguments(self, key_condition: str, **key_values: Any) -> dict[str, Any]:
+        """A query's `KeyConditionExpression` (placeholders `:<name>` for `key_values`), this filter, and their
+        attribute names and values."""
+        arguments: dict[str, Any] = {"KeyConditionExpression": key_condition}
+        if self.parts:
+            arguments["FilterExpression"] = " AND ".join(self.parts)
+        if self.names:
+            arguments["ExpressionAttributeNames"] = dict(self.names)
+        arguments["ExpressionAttributeValues"] = values(
+            {**self.values, **{f":{name}": value for name, value in key_values.items()}}
+        )
+        return arguments
+
+    def _name(self, attribute: str) -> str:
+        token = f"#{attribute}"
+        self.names[token] = attribute
+        return token
+
+
+def query_all(client: DynamoDBClient, query: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every item a query matches, page after page, deserialized."""
+    while True:
+        page = client.query(**query)
+        yield from map(from_item, page.get("Items", []))
+        if "LastEvaluatedKey" not in page:
+            return
+        query = {**query, "ExclusiveStartKey": page["LastEvaluatedKey"]}

@@ -100,7 +100,11 @@ MESSAGES_TABLE = TableDef(
     env_var="MESSAGES_TABLE",
     partition_key=Key("pk"),
     sort_key=Key("sk"),
-    indexes=(Index("pending", partition_key=Key("pendingKey"), sort_key=Key("pk")),),
+    indexes=(
+        Index("pending", partition_key=Key("pendingKey"), sort_key=Key("pk")),
+        # Lookup by the dedup / idempotency key a client published with: newest message first.
+        Index("byDedupId", partition_key=Key("dedupId"), sort_key=Key("pk")),
+    ),
     ttl_attribute="expiresAt",
 )
 
@@ -113,7 +117,26 @@ DLQ_TABLE = TableDef(
     ttl_attribute="expiresAt",
 )
 
-TABLES = (MESSAGES_TABLE, DLQ_TABLE)
+# The event log: one item per state change of a message, listed per message (the table's key) or, for all
+# messages, per UTC day through `byTime` (day buckets keep any one partition to a day of events).
+EVENTS_TABLE = TableDef(
+    logical_id="EventsTable",
+    env_var="EVENTS_TABLE",
+    partition_key=Key("messageId"),
+    sort_key=Key("eventId"),
+    indexes=(Index("byTime", partition_key=Key("day"), sort_key=Key("eventId")),),
+    ttl_attribute="expiresAt",
+)
+
+# Fixed-window counters shared by every Lambda instance (API rate limiting).
+COUNTERS_TABLE = TableDef(
+    logical_id="CountersTable",
+    env_var="COUNTERS_TABLE",
+    partition_key=Key("pk"),
+    ttl_attribute="expiresAt",
+)
+
+TABLES = (MESSAGES_TABLE, DLQ_TABLE, EVENTS_TABLE, COUNTERS_TABLE)
 
 # The worker's visibility timeout must exceed its Lambda timeout (AWS requires >= and recommends 6x for
 # batching windows); records the worker cannot even parse land in the redrive queue after max_receive_count.

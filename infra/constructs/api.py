@@ -1,4 +1,4 @@
-"""The API function behind an HTTP API (payload format 2.0): publish, messages, DLQ and signing keys."""
+"""The API function behind an HTTP API (payload format 2.0): publish, messages, events, DLQ and signing keys."""
 
 from __future__ import annotations
 
@@ -22,8 +22,11 @@ GET, POST, DELETE = apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST, apigwv2.Htt
 ROUTES = (
     (POST, "/v2/publish/{destination+}"),
     (GET, "/v2/messages/{messageId}"),
+    (GET, "/v1/messages/{id}"),  # the v1 path of a message
     (DELETE, "/v2/messages/{messageId}"),
     (DELETE, "/v2/messages"),
+    (GET, "/v2/events"),
+    (GET, "/v2/logs"),  # QStash's newer name for the event log
     (GET, "/v2/dlq"),
     (GET, "/v2/dlq/{dlqId}"),
     (DELETE, "/v2/dlq/{dlqId}"),
@@ -45,6 +48,8 @@ class PostboxApi(Construct):
         environment: Mapping[str, str],
         messages_table: dynamodb.ITable,
         dlq_table: dynamodb.ITable,
+        events_table: dynamodb.ITable,
+        counters_table: dynamodb.ITable,
         delivery_queue: sqs.IQueue,
         bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
@@ -57,13 +62,15 @@ class PostboxApi(Construct):
             "Handler",
             config=config,
             handler="functions.api.handler.lambda_handler",
-            description="Postbox API: publish and cancel messages, manage the DLQ, rotate signing keys",
+            description="Postbox API: publish and cancel messages, list events, manage the DLQ, rotate signing keys",
             environment=environment,
             memory_mb=config.api_memory_mb,
             timeout=Duration.seconds(config.api_timeout_seconds),
         ).function
         messages_table.grant_read_write_data(self.function)
         dlq_table.grant_read_write_data(self.function)  # entries are deleted by hand and when replayed
+        events_table.grant_read_write_data(self.function)  # CREATED / CANCELED events; serves /v2/events
+        counters_table.grant_read_write_data(self.function)  # rate-limit windows (UpdateItem ADD)
         delivery_queue.grant_send_messages(self.function)
         bodies_bucket.grant_read_write(self.function)  # put large bodies, read them back, delete on cancel
         schedules.grant_manage_schedules(self.function)  # long delays; cancelling deletes the schedule

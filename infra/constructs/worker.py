@@ -34,6 +34,7 @@ class DeliveryWorker(Construct):
         environment: Mapping[str, str],
         messages_table: dynamodb.ITable,
         dlq_table: dynamodb.ITable,
+        events_table: dynamodb.ITable,
         delivery_queue: sqs.IQueue,
         bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
@@ -52,6 +53,9 @@ class DeliveryWorker(Construct):
         ).function
         messages_table.grant_read_write_data(self.function)
         dlq_table.grant_read_write_data(self.function)
+        # Events are only appended, inside the transactions that change a message's state (TransactWriteItems is
+        # authorized by each item's action: PutItem). The worker never reads them, nor the API's rate-limit counters.
+        events_table.grant_write_data(self.function)
         delivery_queue.grant_send_messages(self.function)  # retries are re-enqueued with a delay
         bodies_bucket.grant_read_write(self.function)  # large bodies (claim check)
         schedules.grant_manage_schedules(self.function)  # retry backoffs longer than the queue's longest delay

@@ -13,8 +13,11 @@ from aws_cdk.assertions import Template
 from functions.shared.config import Settings
 from functions.shared.resources import (
     BODIES_BUCKET,
+    COUNTERS_TABLE,
     DELAY_SCHEDULES,
     DELIVERY_QUEUE,
+    DLQ_TABLE,
+    EVENTS_TABLE,
     MAX_ATTEMPT_TIMEOUT_SECONDS,
     MESSAGES_TABLE,
     TABLES,
@@ -28,8 +31,11 @@ Resources = dict[str, dict[str, Any]]
 EXPECTED_ROUTE_KEYS = {
     "POST /v2/publish/{destination+}",
     "GET /v2/messages/{messageId}",
+    "GET /v1/messages/{id}",
     "DELETE /v2/messages/{messageId}",
     "DELETE /v2/messages",
+    "GET /v2/events",
+    "GET /v2/logs",
     "GET /v2/dlq",
     "GET /v2/dlq/{dlqId}",
     "DELETE /v2/dlq/{dlqId}",
@@ -44,6 +50,8 @@ REQUIRED_ENV = {field.alias for field in Settings.model_fields.values() if field
 ENV_TARGETS = {
     "MESSAGES_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "DLQ_TABLE": ("AWS::DynamoDB::Table", "Ref"),
+    "EVENTS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
+    "COUNTERS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "DELIVERY_QUEUE_URL": ("AWS::SQS::Queue", "Ref"),
     "AUTH_SECRET_ID": ("AWS::SecretsManager::Secret", "Ref"),
     "SIGNING_KEYS_SECRET_ID": ("AWS::SecretsManager::Secret", "Ref"),
@@ -55,6 +63,37 @@ ENV_TARGETS = {
 SECRET_ACCESS = {
     "api": ({"AUTH_SECRET_ID", "SIGNING_KEYS_SECRET_ID"}, {"SIGNING_KEYS_SECRET_ID"}),
     "worker": ({"SIGNING_KEYS_SECRET_ID"}, set()),
+}
+# The global secondary indexes of each table, as (partition key, sort key), spelled out independently of
+# functions.shared.resources so that a changed definition has to be changed here too.
+EXPECTED_INDEXES: dict[TableDef, dict[str, tuple[str, str]]] = {
+    MESSAGES_TABLE: {"pending": ("pendingKey", "pk"), "byDedupId": ("dedupId", "pk")},
+    DLQ_TABLE: {"byTime": ("listing", "dlqId")},
+    EVENTS_TABLE: {"byTime": ("day", "eventId")},
+    COUNTERS_TABLE: {},
+}
+# What each function may do with each table: read and write, only write, or nothing.
+READ_WRITE, WRITE_ONLY, NO_ACCESS = "read-write", "write-only", "none"
+TABLE_ACCESS = {
+    "api": {MESSAGES_TABLE: READ_WRITE, DLQ_TABLE: READ_WRITE, EVENTS_TABLE: READ_WRITE, COUNTERS_TABLE: READ_WRITE},
+    # The worker appends events inside its state transactions and never reads them; rate limiting is the API's.
+    "worker": {MESSAGES_TABLE: READ_WRITE, DLQ_TABLE: READ_WRITE, EVENTS_TABLE: WRITE_ONLY, COUNTERS_TABLE: NO_ACCESS},
+}
+TABLE_WRITE_ACTIONS = {
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+}
+TABLE_READ_ACTIONS = {
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetRecords",
+    "dynamodb:GetShardIterator",
+    "dynamodb:PartiQLSelect",
 }
 SECRET_WRITE_ACTIONS = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret", "secretsmanager:*", "*"}
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
@@ -129,7 +168,7 @@ def statements_allowing(resources: Resources, function_id: str, action: str) -> 
 @pytest.mark.parametrize(
     ("resource_type", "count"),
     [
-        ("AWS::DynamoDB::Table", 2),
+        ("AWS::DynamoDB::Table", len(TABLES)),  # messages, DLQ, events, rate-limit counters
         ("AWS::SQS::Queue", 2),
         ("AWS::S3::Bucket", 1),
         ("AWS::S3::BucketPolicy", 1),
@@ -185,21 +224,53 @@ def test_table_matches_its_definition(resources: Resources, function_ids: dict[s
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
 
 
-def test_messages_table_has_the_pending_index(resources: Resources, function_ids: dict[str, str]) -> None:
-    # Given the messages table the functions are configured with
-    table = resources[referenced_id(env_of(resources, function_ids["api"])[MESSAGES_TABLE.env_var])]
+def test_every_table_is_in_the_expectations() -> None:
+    # Given the definitions the stack builds tables from
+    # When comparing them with the tables these tests expect
+    # Then every table is expected, and its access by each function decided
+    assert set(EXPECTED_INDEXES) == set(TABLES)
+    assert len(TABLES) == 4
+    assert all(set(access) == set(TABLES) for access in TABLE_ACCESS.values())
+
+
+@pytest.mark.parametrize("definition", TABLES, ids=lambda definition: definition.logical_id)
+def test_table_has_its_indexes(resources: Resources, function_ids: dict[str, str], definition: TableDef) -> None:
+    # Given a table the functions are configured with
+    table = resources[referenced_id(env_of(resources, function_ids["api"])[definition.env_var])]
+    expected = EXPECTED_INDEXES[definition]
 
     # When reading its global secondary indexes
-    indexes = {index["IndexName"]: index for index in table["Properties"]["GlobalSecondaryIndexes"]}
+    indexes = {index["IndexName"]: index for index in table["Properties"].get("GlobalSecondaryIndexes", [])}
 
-    # Then `pending` is keyed by pendingKey (present only on unfinished messages' state items), then pk
-    assert set(indexes) == {index.name for index in MESSAGES_TABLE.indexes} == {"pending"}
-    assert indexes["pending"]["KeySchema"] == [
-        {"AttributeName": "pendingKey", "KeyType": "HASH"},
-        {"AttributeName": "pk", "KeyType": "RANGE"},
+    # Then each expected index is there, keyed as expected, projecting whole items, and there is no other
+    # (messages: pending by pendingKey, which only unfinished state items carry, and by dedup ID; DLQ and events:
+    # listings by time)
+    assert set(indexes) == {index.name for index in definition.indexes} == set(expected)
+    attributes = table["Properties"]["AttributeDefinitions"]
+    for name, (partition_key, sort_key) in expected.items():
+        assert indexes[name]["KeySchema"] == [
+            {"AttributeName": partition_key, "KeyType": "HASH"},
+            {"AttributeName": sort_key, "KeyType": "RANGE"},
+        ]
+        assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
+        assert {"AttributeName": partition_key, "AttributeType": "S"} in attributes
+
+
+def test_event_and_counter_tables_are_keyed_and_expire(resources: Resources, function_ids: dict[str, str]) -> None:
+    # Given the events and counters tables the functions are configured with
+    env = env_of(resources, function_ids["api"])
+    events = resources[referenced_id(env[EVENTS_TABLE.env_var])]["Properties"]
+    counters = resources[referenced_id(env[COUNTERS_TABLE.env_var])]["Properties"]
+
+    # When reading their keys and TTL
+    # Then events are listed per message in event order, counters are one item per key, and both expire
+    assert events["KeySchema"] == [
+        {"AttributeName": "messageId", "KeyType": "HASH"},
+        {"AttributeName": "eventId", "KeyType": "RANGE"},
     ]
-    assert indexes["pending"]["Projection"] == {"ProjectionType": "ALL"}
-    assert {"AttributeName": "pendingKey", "AttributeType": "S"} in table["Properties"]["AttributeDefinitions"]
+    assert counters["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
+    for properties in (events, counters):
+        assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
 
 
 def test_bodies_bucket_is_private_encrypted_and_expires_objects(
@@ -382,17 +453,18 @@ def test_http_api_routes_go_to_the_api_function(template: Template, function_ids
         assert integration["IntegrationUri"] == {"Fn::GetAtt": [function_ids["api"], "Arn"]}
 
 
-@pytest.mark.parametrize("feature", ["api", "worker"])
+@pytest.mark.parametrize("feature", sorted(TABLE_ACCESS))
 @pytest.mark.parametrize("definition", TABLES, ids=lambda definition: definition.logical_id)
-def test_functions_read_and_write_both_tables_and_their_indexes(
+def test_functions_access_each_table_as_they_need(
     resources: Resources, function_ids: dict[str, str], feature: str, definition: TableDef
 ) -> None:
-    # Given a function and a table it is configured with
+    # Given a function, a table it is configured with, and the access it needs
     function_id = function_ids[feature]
     table_id = referenced_id(env_of(resources, function_id)[definition.env_var])
     index_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/*"]]}
+    access = TABLE_ACCESS[feature][definition]
 
-    # When listing what its role may do on the table, and which statements cover its indexes
+    # When listing what its role may do on the table (or its indexes), and which statements cover its indexes
     actions = actions_on(resources, function_id, table_id)
     on_indexes = {
         action
@@ -401,18 +473,21 @@ def test_functions_read_and_write_both_tables_and_their_indexes(
         for action in actions_of(statement)
     }
 
-    # Then it reads, writes and deletes items (the API deletes and replays DLQ entries; the worker moves messages
-    # to the DLQ in one transaction) and queries the indexes (pending messages, DLQ listing)
-    assert {
-        "dynamodb:GetItem",
-        "dynamodb:Query",
-        "dynamodb:PutItem",
-        "dynamodb:UpdateItem",
-        "dynamodb:DeleteItem",
-        "dynamodb:BatchWriteItem",
-        "dynamodb:ConditionCheckItem",
-    } <= actions
-    assert "dynamodb:Query" in on_indexes
+    # Then no wildcard covers it
+    assert not {"dynamodb:*", "*"} & actions
+    if access == READ_WRITE:
+        # And a read-write function reads, writes and deletes items (the API deletes and replays DLQ entries and
+        # counts requests; the worker moves messages to the DLQ in one transaction) and queries the indexes
+        assert TABLE_WRITE_ACTIONS | {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"} <= actions
+        assert "dynamodb:Query" in on_indexes or not definition.indexes
+    elif access == WRITE_ONLY:
+        # And a write-only function puts items (alone or in TransactWriteItems, authorized per item) but reads none
+        assert actions >= TABLE_WRITE_ACTIONS
+        assert not TABLE_READ_ACTIONS & (actions | on_indexes)
+    else:
+        # And a function with no access has no statement naming the table
+        assert access == NO_ACCESS
+        assert actions == set()
 
 
 @pytest.mark.parametrize("feature", ["api", "worker"])
@@ -551,6 +626,7 @@ def test_wildcard_resources_are_only_for_xray(resources: Resources, function_ids
 def test_every_function_gets_every_required_setting(resources: Resources, function_ids: dict[str, str]) -> None:
     # Given the settings without defaults that every function validates at startup
     assert {"MESSAGES_TABLE", "AUTH_SECRET_ID", "BODIES_BUCKET", "SCHEDULE_GROUP"} <= REQUIRED_ENV  # not vacuous
+    assert {definition.env_var for definition in TABLES} <= REQUIRED_ENV
 
     # When reading each function's environment
     missing = {
@@ -580,7 +656,7 @@ def test_every_setting_names_the_right_resource(resources: Resources, function_i
             expected = {"Ref": target_id} if attribute == "Ref" else {"Fn::GetAtt": [target_id, attribute]}
             assert value == expected, name
         # And the tables and the secrets are distinct
-        assert env["MESSAGES_TABLE"] != env["DLQ_TABLE"]
+        assert len({referenced_id(env[definition.env_var]) for definition in TABLES}) == len(TABLES)
         assert env["AUTH_SECRET_ID"] != env["SIGNING_KEYS_SECRET_ID"]
 
 

@@ -167,7 +167,8 @@ def test_a_retry_whose_enqueue_was_lost_is_enqueued_again(world):
     clock, messages, _, queue, service = world
     request = publish(service)
     messages.claim(request.message_id, 0, clock(), clock() + 10_000)
-    messages.mark_retry(request.message_id, 0, BOOM, now_ms=clock(), next_at_ms=clock() + 12_000)
+    stored = messages.requests[request.message_id]
+    messages.mark_retry(stored, 0, BOOM, now_ms=clock(), next_at_ms=clock() + 12_000)
     deliver, _ = delivery(world, [])
     # When the failed attempt's record comes back / Then it enqueues the next attempt
     assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.DEFERRED

@@ -1,0 +1,74 @@
+"""The event log: one entry per state change of a message, QStash's LogEntry in domain form."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions.messages.models import AttemptResult, MessageRequest, MessageState
+
+MAX_LOGGED_BODY_BYTES = 4096  # bodies larger than this are not copied into every event
+
+
+class MessageEvent(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    event_id: str = Field(description="UUIDv7: orders the events of a message and of a day")
+    time_ms: int
+    state: MessageState
+    url: str
+    method: str | None = None
+    header: dict[str, list[str]] | None = None
+    body: bytes | None = None
+    label: str | None = None
+    max_retries: int | None = None
+    retry_delay: str | None = None
+    timeout_s: float | None = None
+    callback: str | None = None
+    callback_header: dict[str, list[str]] | None = None
+    failure_callback: str | None = None
+    failure_callback_header: dict[str, list[str]] | None = None
+    response_status: int | None = None
+    response_header: dict[str, list[str]] | None = None
+    response_body: bytes | None = None
+    error: str | None = None
+    next_delivery_time_ms: int | None = None
+    attempt: int | None = None
+
+
+def request_event(
+    request: MessageRequest,
+    state: MessageState,
+    *,
+    event_id: str,
+    time_ms: int,
+    result: AttemptResult | None = None,
+    next_delivery_time_ms: int | None = None,
+    attempt: int | None = None,
+) -> MessageEvent:
+    """An event of a message whose request is at hand (publish, attempt outcomes)."""
+    small_body = request.body if len(request.body) <= MAX_LOGGED_BODY_BYTES else None
+    return MessageEvent(
+        message_id=request.message_id,
+        event_id=event_id,
+        time_ms=time_ms,
+        state=state,
+        url=request.url,
+        method=request.method,
+        header=request.header or None,
+        body=small_body,
+        label=request.label,
+        max_retries=request.max_retries,
+        retry_delay=request.retry_delay,
+        timeout_s=request.timeout_s,
+        callback=request.callback.url if request.callback else None,
+        callback_header=(request.callback.header or None) if request.callback else None,
+        failure_callback=request.failure_callback.url if request.failure_callback else None,
+        failure_callback_header=(request.failure_callback.header or None) if request.failure_callback else None,
+        response_status=result.status if result else None,
+        response_header=(result.header or None) if result else None,
+        response_body=result.body[:MAX_LOGGED_BODY_BYTES] if result else None,
+        error=result.error if result else None,
+        next_delivery_time_ms=next_delivery_time_ms,
+        attempt=attempt,
+    )

@@ -1,0 +1,205 @@
+"""Data access for the events table: the log of every state change, per message and per UTC day."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from functions.events.models import MessageEvent
+from functions.messages.codec import header_map
+from functions.messages.models import MessageState
+from functions.shared.dynamo import Conditions, DynamoRepository, query_all, to_item
+from functions.shared.ids import uuid7_bound
+from functions.shared.paging import decode_cursor, encode_cursor
+from functions.shared.resources import EVENTS_TABLE
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+TTL = EVENTS_TABLE.ttl_attribute or "expiresAt"
+BY_TIME = EVENTS_TABLE.indexes[0].name
+_DAY_MS = 86_400_000
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    message_ids: tuple[str, ...] = ()
+    states: tuple[MessageState, ...] = ()
+    url: str | None = None
+    topic_name: str | None = None
+    queue_name: str | None = None
+    schedule_id: str | None = None
+    label: str | None = None
+    from_ms: int | None = None
+    to_ms: int | None = None
+
+
+@dataclass(frozen=True)
+class EventPage:
+    events: list[MessageEvent]
+    cursor: str | None  # None on the last page
+
+
+def day_of(unix_ms: int) -> str:
+    return datetime.fromtimestamp(unix_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
+
+
+def time_of(event_id: str) -> int:
+    """The unix ms a UUIDv7 event id was made in."""
+    return int(event_id.replace("-", "")[:12], 16)
+
+
+class EventRepository(DynamoRepository):
+    def __init__(self, table_name: str, retention_s: int, client: DynamoDBClient | None = None) -> None:
+        super().__init__(table_name, client)
+        self.retention_s = retention_s
+
+    def put_in_transaction(self, event: MessageEvent) -> TransactWriteItemTypeDef:
+        """The transaction item that appends `event` (the state change it records goes in the same transaction)."""
+        return {"Put": {"TableName": self.table_name, "Item": _item(event, event.time_ms // 1000 + self.retention_s)}}
+
+    def for_message(self, message_id: str, now_s: int) -> list[MessageEvent]:
+        """Every event of a message, oldest first."""
+        query = Conditions().not_expired(TTL, now_s).query_arguments("messageId = :messageId", messageId=message_id)
+        return [_event(item) for item in query_all(self.client, {"TableName": self.table_name, **query})]
+
+    def list(
+        self, where: EventFilter, *, count: int, now_ms: int, cursor: str | None = None, newest_first: bool = True
+    ) -> EventPage:
+        """A page of at most `count` events matching `where`, newest (or oldest) first: queries by message id,
+        or of the day buckets of the `byTime` index; never a scan."""
+        after = decode_cursor(cursor, {"eventId"})["eventId"] if cursor else None
+        lowest = uuid7_bound(max(where.from_ms or 0, now_ms - self.retention_s * 1000 - _DAY_MS), upper=False)
+        highest = uuid7_bound(where.to_ms if where.to_ms is not None else now_ms + _DAY_MS, upper=True)
+        if after is not None:
+            lowest, highest = (lowest, min(highest, after)) if newest_first else (max(lowest, after), highest)
+        candidates = self._matching(where, lowest, highest, newest_first, now_ms // 1000)
+        found: list[MessageEvent] = []
+        for event in candidates:
+            if event.event_id == after:
+                continue
+            found.append(event)
+            if len(found) > count:  # one more than asked tells whether another page exists
+                break
+        more = len(found) > count
+        found = found[:count]
+        return EventPage(found, encode_cursor({"eventId": found[-1].event_id}) if more else None)
+
+    def _matching(
+        self, where: EventFilter, lowest: str, highest: str, newest_first: bool, now_s: int
+    ) -> Iterator[MessageEvent]:
+        conditions = (
+            Conditions()
+            .one_of("state", [state.value for state in where.states])
+            .equals("url", where.url)
+            .equals("topicName", where.topic_name)
+            .equals("queueName", where.queue_name)
+            .equals("scheduleId", where.schedule_id)
+            .equals("label", where.label)
+            .not_expired(TTL, now_s)
+        )
+        if where.message_ids:  # a few events per message: query each, merge in order
+            events = [
+                _event(item)
+                for message_id in dict.fromkeys(where.message_ids)
+                for item in query_all(
+                    self.client,
+                    {
+                        "TableName": self.table_name,
+                        **conditions.query_arguments(
+                            "messageId = :messageId AND eventId BETWEEN :lowest AND :highest",
+                            messageId=message_id,
+                            lowest=lowest,
+                            highest=highest,
+                        ),
+                    },
+                )
+            ]
+            yield from sorted(events, key=lambda e: e.event_id, reverse=newest_first)
+            return
+        for day in _days(time_of(lowest), time_of(highest), newest_first):
+            query = {
+                "TableName": self.table_name,
+                "IndexName": BY_TIME,
+                "ScanIndexForward": not newest_first,
+                **conditions.query_arguments(
+                    "#day = :day AND eventId BETWEEN :lowest AND :highest", day=day, lowest=lowest, highest=highest
+                ),
+            }
+            query["ExpressionAttributeNames"] = {**query.get("ExpressionAttributeNames", {}), "#day": "day"}
+            yield from map(_event, query_all(self.client, query))
+
+
+def _days(lowest_ms: int, highest_ms: int, newest_first: bool) -> list[str]:
+    start = datetime.fromtimestamp(lowest_ms / 1000, tz=UTC).date()
+    end = datetime.fromtimestamp(highest_ms / 1000, tz=UTC).date()
+    days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
+    return list(reversed(days)) if newest_first else days
+
+
+def _item(event: MessageEvent, expires_at_s: int) -> dict[str, Any]:
+    return to_item(
+        {
+            "messageId": event.message_id,
+            "eventId": event.event_id,
+            "day": day_of(event.time_ms),
+            "time": event.time_ms,
+            "state": event.state.value,
+            "url": event.url,
+            "method": event.method,
+            "header": event.header,
+            "body": event.body,
+            "label": event.label,
+            "maxRetries": event.max_retries,
+            "retryDelay": event.retry_delay,
+            "timeout": Decimal(str(event.timeout_s)) if event.timeout_s is not None else None,
+            "callback": event.callback,
+            "callbackHeader": event.callback_header,
+            "failureCallback": event.failure_callback,
+            "failureCallbackHeader": event.failure_callback_header,
+            "responseStatus": event.response_status,
+            "responseHeader": event.response_header,
+            "responseBody": event.response_body,
+            "error": event.error,
+            "nextDeliveryTime": event.next_delivery_time_ms,
+            "attempt": event.attempt,
+            TTL: expires_at_s,
+        }
+    )
+
+
+def _event(item: Mapping[str, Any]) -> MessageEvent:
+    def optional_int(name: str) -> int | None:
+        return int(item[name]) if item.get(name) is not None else None
+
+    def optional_headers(name: str) -> dict[str, list[str]] | None:
+        return header_map(item[name]) if item.get(name) is not None else None
+
+    return MessageEvent(
+        message_id=item["messageId"],
+        event_id=item["eventId"],
+        time_ms=int(item["time"]),
+        state=MessageState(item["state"]),
+        url=item["url"],
+        method=item.get("method"),
+        header=optional_headers("header"),
+        body=item.get("body"),
+        label=item.get("label"),
+        max_retries=optional_int("maxRetries"),
+        retry_delay=item.get("retryDelay"),
+        timeout_s=float(item["timeout"]) if item.get("timeout") is not None else None,
+        callback=item.get("callback"),
+        callback_header=optional_headers("callbackHeader"),
+        failure_callback=item.get("failureCallback"),
+        failure_callback_header=optional_headers("failureCallbackHeader"),
+        response_status=optional_int("responseStatus"),
+        response_header=optional_headers("responseHeader"),
+        response_body=item.get("responseBody"),
+        error=item.get("error"),
+        next_delivery_time_ms=optional_int("nextDeliveryTime"),
+        attempt=optional_int("attempt"),
+    )
