@@ -39,7 +39,7 @@ class SigningKeyStore:
         return self._client or aws.secretsmanager()
 
     def get(self) -> SigningKeys:
-        stored = get_json_secret(self.secret_id, max_age=0)
+        stored = get_json_secret(self.secret_id, max_age=0, force_fetch=True)  # keys are read fresh, not cached
         current, upcoming = stored.get("current"), stored.get("next")
         if not current:
             raise ValueError(f"secret {self.secret_id} has no current signing key")

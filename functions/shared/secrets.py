@@ -16,8 +16,8 @@ def _provider() -> SecretsProvider:
     return SecretsProvider(boto3_client=aws.secretsmanager())
 
 
-def get_json_secret(secret_id: str, max_age: int) -> dict[str, Any]:
-    raw = _provider().get(secret_id, max_age=max_age)
+def get_json_secret(secret_id: str, max_age: int, *, force_fetch: bool = False) -> dict[str, Any]:
+    raw = _provider().get(secret_id, max_age=max_age, force_fetch=force_fetch)
     value = json.loads(raw if isinstance(raw, str) else bytes(raw).decode())  # type: ignore[arg-type]
     if not isinstance(value, dict):
         raise ValueError(f"secret {secret_id} must hold a JSON object")
