@@ -100,6 +100,10 @@ class FakeMessages:
         self.statuses[message_id] = status.model_copy(update={"state": MessageState.CANCELED})
         return True
 
+    def find_by_dedup_id(self, dedup_id: str, now_s: int) -> str | None:
+        matches = sorted(i for i, r in self.requests.items() if r.dedup_id == dedup_id)
+        return matches[-1] if matches else None
+
     def pending_ids(self, where, now_s: int):
         return [i for i, s in self.statuses.items() if not s.state.is_final]
 

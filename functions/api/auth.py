@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 
@@ -16,12 +17,24 @@ def presented_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str
     return query.get("qstash_token") or None
 
 
+def is_valid(token: str, valid_tokens: Iterable[str]) -> bool:
+    matched = False
+    for valid in valid_tokens:  # compare with every token, so the time taken does not tell which one matched
+        matched |= hmac.compare_digest(token.encode(), valid.encode())
+    return matched
+
+
 def authorize(headers: Mapping[str, str], query: Mapping[str, str], valid_tokens: Iterable[str]) -> None:
     token = presented_token(headers, query)
     if token is None:
         raise UnauthorizedError("missing token: send 'Authorization: Bearer <token>' or '?qstash_token=<token>'")
-    matched = False
-    for valid in valid_tokens:  # compare with every token, so the time taken does not tell which one matched
-        matched |= hmac.compare_digest(token.encode(), valid.encode())
-    if not matched:
+    if not is_valid(token, valid_tokens):
         raise UnauthorizedError("invalid token")
+
+
+def caller_key(headers: Mapping[str, str], query: Mapping[str, str], valid_tokens: Iterable[str], ip: str) -> str:
+    """Whom a request counts against for rate limiting: its token when valid (hashed), else its source address."""
+    token = presented_token(headers, query)
+    if token is not None and is_valid(token, valid_tokens):
+        return "token#" + hashlib.sha256(token.encode()).hexdigest()[:32]
+    return f"ip#{ip}"

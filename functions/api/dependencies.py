@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from functools import cache
 
+from functions.events.service import EventService
 from functions.keys.service import SigningKeyStore
+from functions.limits.repository import CounterRepository
+from functions.limits.service import RateLimiter
 from functions.messages.publish import PublishLimits
 from functions.messages.service import MessageService
 from functions.shared.config import get_settings
 from functions.shared.secrets import get_json_secret
-from functions.wiring import delivery_queue, repositories
+from functions.wiring import delivery_queue, events_repository, repositories
 
 
 @cache
@@ -29,6 +32,19 @@ def message_service() -> MessageService:
         ),
         retention_s=settings.message_retention_seconds,
         dedup_window_s=settings.dedup_window_seconds,
+    )
+
+
+@cache
+def event_service() -> EventService:
+    return EventService(events_repository(get_settings()))
+
+
+@cache
+def rate_limiter() -> RateLimiter:
+    settings = get_settings()
+    return RateLimiter(
+        CounterRepository(settings.counters_table), settings.rate_limit_requests, settings.rate_limit_window_seconds
     )
 
 

@@ -4,6 +4,7 @@
 
 import base64
 import json
+import uuid
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
@@ -14,9 +15,11 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from functions.api.auth import authorize
-from functions.api.dependencies import api_tokens, message_service, signing_keys
-from functions.api.requests import CancelRequest, DlqQuery, Order, parse
+from functions.api.auth import authorize, caller_key
+from functions.api.dependencies import api_tokens, event_service, message_service, rate_limiter, signing_keys
+from functions.api.requests import CancelRequest, DlqQuery, EventQuery, Order, parse
+from functions.events.views import EventsView, LogsView, log_entry_view
+from functions.limits.service import RateLimitStatus
 from functions.messages.service import PublishInput
 from functions.messages.views import (
     CancelledView,
@@ -29,7 +32,10 @@ from functions.messages.views import (
     SigningKeysView,
     dlq_message_view,
     message_view,
+    v1_error_view,
+    v1_message_view,
 )
+from functions.shared.config import get_settings
 from functions.shared.errors import BadRequestError, PostboxError
 from functions.shared.observability import logger, metrics, tracer
 
@@ -47,7 +53,16 @@ def json_response(model: BaseModel, status_code: int = 200) -> Response[str]:
 
 
 def error_response(status_code: int, message: str) -> Response[str]:
+    """QStash's `{"error": "..."}`, or seed 003's envelope with a code and the request id on /v1 routes."""
+    event = app.current_event
+    if event.path.startswith("/v1/"):
+        return json_response(v1_error_view(status_code, message, request_id(event.raw_event)), status_code)
     return json_response(ErrorView(error=message), status_code)
+
+
+def request_id(event: dict[str, Any]) -> str:
+    """API Gateway's request id: the `X-Request-Id` header, `meta.request_id` and the logs' correlation id."""
+    return str(event.get("requestContext", {}).get("requestId") or "")
 
 
 def empty_response() -> Response[str]:
@@ -116,7 +131,20 @@ def publish() -> Response[str]:
 @app.get("/v2/messages/<message_id>")
 @tracer.capture_method
 def get_message(message_id: str) -> Response[str]:
-    return json_response(message_view(message_service().get(message_id)))
+    """By id or dedup key; a finished message stays readable for a short grace period."""
+    grace = get_settings().delivered_grace_seconds
+    return json_response(message_view(message_service().get(message_id, finished_grace_s=grace)))
+
+
+@app.get("/v1/messages/<message_id>")
+@tracer.capture_method
+def get_message_v1(message_id: str) -> Response[str]:
+    """Seed 003's message details, by id or idempotency key, for the whole retention period."""
+    message = message_service().get(message_id)
+    view = v1_message_view(
+        message, project_id=get_settings().project_id, request_id=request_id(app.current_event.raw_event)
+    )
+    return json_response(view)
 
 
 @app.delete("/v2/messages/<message_id>")
@@ -188,6 +216,36 @@ def retry_dlq_messages() -> Response[str]:
     return json_response(RetriedView(responses=[PublishedView(message_id=i) for i in replayed], cursor=cursor), 201)
 
 
+# --- event log -------------------------------------------------------------------------------------
+
+
+@app.get("/v2/events")
+@tracer.capture_method
+def list_events() -> Response[str]:
+    """The log as every SDK reads it: `{"events", "cursor"?}`, up to 1000 per page."""
+    request = parse(EventQuery, query())
+    page = _events_page(request, default=1000, maximum=1000)
+    return json_response(EventsView(events=[log_entry_view(e) for e in page.events], cursor=page.cursor))
+
+
+@app.get("/v2/logs")
+@tracer.capture_method
+def list_logs() -> Response[str]:
+    """The same log as documented since 2025: `{"logs", "cursor"?}`, up to 100 per page."""
+    request = parse(EventQuery, query())
+    page = _events_page(request, default=100, maximum=100)
+    return json_response(LogsView(logs=[log_entry_view(e) for e in page.events], cursor=page.cursor))
+
+
+def _events_page(request: EventQuery, *, default: int, maximum: int) -> Any:
+    return event_service().list(
+        request.to_filter(),
+        count=request.page_size(default, maximum),
+        cursor=request.cursor,
+        newest_first=request.order == Order.LATEST_FIRST,
+    )
+
+
 # --- signing keys ----------------------------------------------------------------------------------
 
 
@@ -233,8 +291,42 @@ def handle_unexpected(exc: Exception) -> Response[str]:
     return error_response(500, "internal error")
 
 
+# --- entry point: rate limit, then route; request id and limit headers on every answer -------------
+
+
+def _rate_limited(event: dict[str, Any], limit: RateLimitStatus) -> dict[str, Any]:
+    path = str(event.get("rawPath", ""))
+    message = f"rate limit of {limit.limit} requests per window exceeded, retry after {limit.reset_s}"
+    if path.startswith("/v1/"):
+        body = v1_error_view(429, message, request_id(event)).model_dump_json()
+    else:
+        body = ErrorView(error=message).model_dump_json()
+    headers = {"Content-Type": "application/json"}
+    if path.startswith(("/v2/publish/", "/v2/enqueue/", "/v2/batch")):
+        headers |= limit.headers(prefix="RateLimit-")  # QStash's, so the SDKs raise their rate-limit error
+    return {"statusCode": 429, "headers": headers, "body": body, "isBase64Encoded": False}
+
+
+def _check_rate_limit(event: dict[str, Any]) -> RateLimitStatus | None:
+    limiter = rate_limiter()
+    if not limiter.enabled:
+        return None
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    query = event.get("queryStringParameters") or {}
+    ip = str(event.get("requestContext", {}).get("http", {}).get("sourceIp", "unknown"))
+    return limiter.hit(caller_key(headers, query, api_tokens(), ip))
+
+
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
 @metrics.log_metrics
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    event.setdefault("requestContext", {}).setdefault("requestId", str(uuid.uuid4()))
+    limit = _check_rate_limit(event)
+    response = _rate_limited(event, limit) if limit and not limit.allowed else app.resolve(event, context)
+    headers = dict(response.get("headers") or {})
+    headers["X-Request-Id"] = request_id(event)
+    if limit is not None:
+        headers |= limit.headers()
+    response["headers"] = headers
+    return response

@@ -9,6 +9,8 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from functions.dlq.repository import DlqFilter
+from functions.events.repository import EventFilter
+from functions.messages.models import MessageState
 from functions.messages.repository import PendingFilter
 from functions.shared.errors import BadRequestError
 
@@ -107,3 +109,62 @@ def parse(model: type[_RequestT], *sources: Mapping[str, Any] | None) -> _Reques
     except ValidationError as exc:
         details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
         raise BadRequestError(f"invalid request: {details}") from exc
+
+
+class EventQuery(_Request):
+    """GET /v2/events and /v2/logs query."""
+
+    cursor: str | None = None
+    count: int | None = Field(None, ge=1)
+    order: Order = Order.LATEST_FIRST
+    message_id: str | None = Field(None, alias="messageId")
+    message_ids: list[str] | None = Field(None, alias="messageIds")
+    state: str | None = None
+    url: str | None = None
+    topic_name: str | None = Field(None, alias="topicName")
+    queue_name: str | None = Field(None, alias="queueName")
+    schedule_id: str | None = Field(None, alias="scheduleId")
+    label: str | None = None
+    from_date: int | None = Field(None, alias="fromDate", ge=0)
+    to_date: int | None = Field(None, alias="toDate", ge=0)
+
+    @field_validator("message_ids", mode="before")
+    @classmethod
+    def _ids(cls, value: Any) -> Any:
+        return _split(value)
+
+    @field_validator("state")
+    @classmethod
+    def _state(cls, value: str | None) -> str | None:
+        if value is not None and value.upper() not in EVENT_STATE_FILTERS:
+            raise ValueError(f"must be one of {', '.join(sorted(EVENT_STATE_FILTERS))}")
+        return value.upper() if value is not None else None
+
+    def page_size(self, default: int, maximum: int) -> int:
+        if self.count is not None and self.count > maximum:
+            raise BadRequestError(f"invalid request: count must be at most {maximum}")
+        return self.count or default
+
+    def to_filter(self) -> EventFilter:
+        ids = [*(self.message_ids or []), *([self.message_id] if self.message_id else [])]
+        return EventFilter(
+            message_ids=tuple(ids),
+            states=EVENT_STATE_FILTERS[self.state] if self.state else (),
+            url=self.url,
+            topic_name=self.topic_name,
+            queue_name=self.queue_name,
+            schedule_id=self.schedule_id,
+            label=self.label,
+            from_ms=self.from_date,
+            to_ms=self.to_date,
+        )
+
+
+# `state` filter values: every state, IN_PROGRESS (active, waiting for a retry, or erroring), and the
+# docs' spelling CANCELLED next to the SDKs' CANCELED.
+EVENT_STATE_FILTERS: dict[str, tuple[str, ...]] = {
+    **{state.value: (state.value,) for state in MessageState},
+    "ERROR": ("ERROR",),
+    "IN_PROGRESS": (MessageState.ACTIVE.value, MessageState.RETRY.value, "ERROR"),
+    "CANCELLED": (MessageState.CANCELED.value,),
+}

@@ -28,7 +28,7 @@ _DAY_MS = 86_400_000
 @dataclass(frozen=True)
 class EventFilter:
     message_ids: tuple[str, ...] = ()
-    states: tuple[MessageState, ...] = ()
+    states: tuple[str, ...] = ()  # state names (a filter may name ERROR, which Postbox never logs)
     url: str | None = None
     topic_name: str | None = None
     queue_name: str | None = None
@@ -94,7 +94,7 @@ class EventRepository(DynamoRepository):
     ) -> Iterator[MessageEvent]:
         conditions = (
             Conditions()
-            .one_of("state", [state.value for state in where.states])
+            .one_of("state", list(where.states))
             .equals("url", where.url)
             .equals("topicName", where.topic_name)
             .equals("queueName", where.queue_name)

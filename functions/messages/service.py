@@ -100,10 +100,23 @@ class MessageService:
 
     # --- messages -----------------------------------------------------------------------------------
 
-    def get(self, message_id: str) -> Message:
-        message = self.messages.get(message_id, self.clock() // 1000)
+    def get(self, id_or_key: str, *, finished_grace_s: int | None = None) -> Message:
+        """A message by its id or by the dedup / idempotency key it was published with (the newest one).
+
+        With `finished_grace_s`, a finished message is found only that long after it finished, as QStash
+        removes delivered messages "shortly after" from GET /v2/messages.
+        """
+        now = self.clock()
+        message = self.messages.get(id_or_key, now // 1000)
         if message is None:
-            raise NotFoundError(f"message {message_id} not found")
+            newest = self.messages.find_by_dedup_id(id_or_key, now // 1000)
+            message = self.messages.get(newest, now // 1000) if newest else None
+        if message is None or (
+            finished_grace_s is not None
+            and message.status.state.is_final
+            and now - message.status.updated_at_ms > finished_grace_s * 1000
+        ):
+            raise NotFoundError(f"message {id_or_key} not found")
         return message
 
     def cancel(self, message_id: str) -> int:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.messages.models import DlqEntry, Message, MessageRequest
+from functions.messages.models import DlqEntry, Message, MessageRequest, MessageState
 
 
 class _Wire(BaseModel):
@@ -137,3 +139,111 @@ class RetriedView(_Wire):
 class SigningKeysView(_Wire):
     current: str
     next: str
+
+
+# --- /v1 (seed 003: the message-details view with a status lifecycle) ----------------------------------
+
+V1_STATUS = {
+    MessageState.CREATED: "queued",
+    MessageState.ACTIVE: "delivering",
+    MessageState.RETRY: "pending_retry",
+    MessageState.DELIVERED: "succeeded",
+    MessageState.FAILED: "failed_permanent",
+    MessageState.CANCEL_REQUESTED: "delivering",
+    MessageState.CANCELED: "cancelled",
+}
+
+
+class V1Meta(BaseModel):
+    request_id: str
+
+
+class V1MessageData(BaseModel):
+    id: str
+    project_id: str
+    endpoint_id: str
+    status: str
+    attempt_count: int
+    replay_count: int
+    content_type: str | None = None
+    size_bytes: int
+    payload_sha256: str
+    idempotency_key: str | None = None
+    next_attempt_at: str | None = None
+    last_error: str | None = None
+    response_status: int | None = None
+    response_latency_ms: int | None = None
+    created_at: str
+    updated_at: str
+
+
+class V1MessageView(BaseModel):
+    data: V1MessageData
+    meta: V1Meta
+
+
+class V1ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class V1ErrorView(BaseModel):
+    error: V1ErrorBody
+    meta: V1Meta
+
+
+V1_ERROR_CODES = {
+    400: "INVALID_REQUEST",
+    401: "UNAUTHORIZED",
+    404: "NOT_FOUND",
+    413: "PAYLOAD_TOO_LARGE",
+    429: "RATE_LIMITED",
+    503: "UNAVAILABLE",
+}
+
+
+def rfc3339(unix_ms: int) -> str:
+    moment = datetime.fromtimestamp(unix_ms / 1000, tz=UTC)
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def endpoint_id(url: str) -> str:
+    """A stable id of a destination (messages sent to a URL group endpoint will carry the endpoint's own id)."""
+    return "ep_" + hashlib.sha256(url.encode()).hexdigest()[:16]
+
+
+def v1_message_view(message: Message, *, project_id: str, request_id: str) -> V1MessageView:
+    request, status = message.request, message.status
+    state = MessageState.CANCEL_REQUESTED if status.cancel_requested and not status.state.is_final else status.state
+    return V1MessageView(
+        data=V1MessageData(
+            id=request.message_id,
+            project_id=project_id,
+            endpoint_id=endpoint_id(request.url),
+            status=V1_STATUS[state],
+            attempt_count=status.attempts,
+            replay_count=request.replay_count,
+            content_type=request.content_type,
+            size_bytes=len(request.body),
+            payload_sha256=hashlib.sha256(request.body).hexdigest(),
+            idempotency_key=request.dedup_id,
+            next_attempt_at=rfc3339(status.next_delivery_at_ms) if status.state == MessageState.RETRY else None,
+            last_error=status.last_error or _status_error(status.last_response_status),
+            response_status=status.last_response_status,
+            response_latency_ms=status.last_latency_ms if status.attempts else None,
+            created_at=rfc3339(request.created_at_ms),
+            updated_at=rfc3339(status.updated_at_ms),
+        ),
+        meta=V1Meta(request_id=request_id),
+    )
+
+
+def _status_error(response_status: int | None) -> str | None:
+    if response_status is None or 200 <= response_status < 300:
+        return None
+    return f"destination answered {response_status}"
+
+
+def v1_error_view(status_code: int, message: str, request_id: str) -> V1ErrorView:
+    code = V1_ERROR_CODES.get(status_code, "INTERNAL_ERROR")
+    return V1ErrorView(error=V1ErrorBody(code=code, message=message), meta=V1Meta(request_id=request_id))
