@@ -31,9 +31,9 @@ def reset_process_caches() -> None:
     reset_secrets()
     for module in ("functions.api.dependencies", "functions.worker.dependencies"):
         imported = __import__(module, fromlist=["_"])
-        for name in ("message_service", "delivery_service", "signing_keys"):
-            if hasattr(imported, name):
-                getattr(imported, name).cache_clear()
+        for value in vars(imported).values():  # every @cache-built service of the module
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == module:
+                value.cache_clear()
 
 
 def receive_visibility_timeout() -> int:

@@ -109,3 +109,21 @@ def test_http_errors_are_json(local):
     assert missing.status_code == 404 and "error" in missing.json()
     bad = requests.post(f"{base}/v2/publish/not-a-url", headers=auth, data=b"x", timeout=5)
     assert bad.status_code == 400 and "error" in bad.json()
+
+
+def test_sdk_reads_the_log(local, httpserver: HTTPServer):
+    from qstash.log import LogState
+
+    # Given a message published with a retry delay expression and delivered
+    seen, handler = recorder(200, "ok")
+    httpserver.expect_request("/logged").respond_with_handler(handler)
+    sdk = client(local)
+    published = sdk.message.publish(url=httpserver.url_for("/logged"), body="log me", retry_delay="15000")
+    wait_until(lambda: message_status(published.message_id).state == "DELIVERED", what="DELIVERED")
+    # When the SDK lists its DELIVERED log entries / Then there is exactly one, with the expression
+    logs = sdk.log.list(filter={"message_id": published.message_id, "state": LogState.DELIVERED}).logs
+    assert len(logs) == 1
+    assert logs[0].retry_delay_expression == "15000"
+    assert logs[0].url == httpserver.url_for("/logged") and logs[0].response_status == 200
+    every = sdk.log.list(filter={"message_id": published.message_id}).logs
+    assert [entry.state.value for entry in every] == ["DELIVERED", "ACTIVE", "CREATED"]
