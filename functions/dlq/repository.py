@@ -11,7 +11,15 @@ from botocore.exceptions import ClientError
 from functions.messages.bodies import BodyStore
 from functions.messages.codec import header_map, request_attributes, request_from_attributes
 from functions.messages.models import AttemptResult, DlqEntry
-from functions.shared.dynamo import DynamoRepository, from_item, is_condition_failure, is_expired, to_item, values
+from functions.shared.dynamo import (
+    Conditions,
+    DynamoRepository,
+    from_item,
+    is_condition_failure,
+    is_expired,
+    to_item,
+    values,
+)
 from functions.shared.ids import uuid7_bound
 from functions.shared.paging import decode_cursor, encode_cursor
 from functions.shared.resources import DLQ_TABLE
@@ -96,36 +104,30 @@ class DlqRepository(DynamoRepository):
         self, where: DlqFilter, *, count: int, now_s: int, cursor: str | None = None, newest_first: bool = True
     ) -> DlqPage:
         """A page of at most `count` entries matching `where`, by creation time; a query of the byTime index."""
-        key_condition = "listing = :listing"
-        vals: dict[str, Any] = {":listing": LISTING, ":now": now_s}
-        if where.from_ms is not None or where.to_ms is not None:
-            key_condition += " AND dlqId BETWEEN :lo AND :hi"
-            vals[":lo"] = uuid7_bound(where.from_ms or 0, upper=False)
-            vals[":hi"] = uuid7_bound(where.to_ms if where.to_ms is not None else (1 << 48) - 1, upper=True)
-        names = {"#ttl": TTL}
-        conditions = ["(attribute_not_exists(#ttl) OR #ttl > :now)"]
-        for attribute, value in (
-            ("messageId", where.message_id),
-            ("url", where.url),
-            ("topicName", where.topic_name),
-            ("scheduleId", where.schedule_id),
-            ("queueName", where.queue_name),
-            ("label", where.label),
-            ("responseStatus", where.response_status),
-            ("callerIp", where.caller_ip),
-        ):
-            if value is not None:
-                names[f"#{attribute}"] = attribute
-                vals[f":{attribute}"] = value
-                conditions.append(f"#{attribute} = :{attribute}")
+        conditions = (
+            Conditions()
+            .equals("messageId", where.message_id)
+            .equals("url", where.url)
+            .equals("topicName", where.topic_name)
+            .equals("scheduleId", where.schedule_id)
+            .equals("queueName", where.queue_name)
+            .equals("label", where.label)
+            .equals("responseStatus", where.response_status)
+            .equals("callerIp", where.caller_ip)
+            .not_expired(TTL, now_s)
+        )
+        lowest = uuid7_bound(where.from_ms or 0, upper=False)
+        highest = uuid7_bound(where.to_ms if where.to_ms is not None else (1 << 48) - 1, upper=True)
         query: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": BY_TIME,
-            "KeyConditionExpression": key_condition,
-            "FilterExpression": " AND ".join(conditions),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values(vals),
             "ScanIndexForward": not newest_first,
+            **conditions.query_arguments(
+                "listing = :listing AND dlqId BETWEEN :lowest AND :highest",
+                listing=LISTING,
+                lowest=lowest,
+                highest=highest,
+            ),
         }
         if cursor:
             query["ExclusiveStartKey"] = to_item(decode_cursor(cursor, {"dlqId", "listing"}))

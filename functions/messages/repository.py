@@ -23,6 +23,7 @@ from functions.shared.dynamo import (
     cancellation_reasons,
     from_item,
     is_expired,
+    query_all,
     to_item,
     values,
 )
@@ -427,66 +428,38 @@ class MessageRepository(DynamoRepository):
 
     def pending_ids(self, where: PendingFilter, now_s: int) -> Iterator[str]:
         """Ids of the messages not finished yet that match `where` (a query of the sparse pending index)."""
-        conditions, names, vals = [], {}, {":pending": PENDING, ":now": now_s}
-        for attribute, value in (("url", where.url), ("label", where.label), ("callerIp", where.caller_ip)):
-            if value is not None:
-                names[f"#{attribute}"] = attribute
-                vals[f":{attribute}"] = value
-                conditions.append(f"#{attribute} = :{attribute}")
-        if where.from_ms is not None:
-            vals[":from"] = where.from_ms
-            conditions.append("createdAt >= :from")
-        if where.to_ms is not None:
-            vals[":to"] = where.to_ms
-            conditions.append("createdAt <= :to")
-        names["#ttl"] = TTL
-        conditions.append("(attribute_not_exists(#ttl) OR #ttl > :now)")
-        query: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": PENDING_INDEX,
-            "KeyConditionExpression": "pendingKey = :pending",
-            "FilterExpression": " AND ".join(conditions),
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values(vals),
-        }
-        while True:
-            page = self.client.query(**query)
-            for item in page.get("Items", []):
-                yield str(from_item(item)["pk"])
-            if "LastEvaluatedKey" not in page:
-                return
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        conditions = (
+            Conditions()
+            .equals("url", where.url)
+            .equals("label", where.label)
+            .equals("callerIp", where.caller_ip)
+            .at_least("createdAt", where.from_ms)
+            .at_most("createdAt", where.to_ms)
+            .not_expired(TTL, now_s)
+        )
+        query = conditions.query_arguments("pendingKey = :pending", pending=PENDING)
+        for item in query_all(self.client, {"TableName": self.table_name, "IndexName": PENDING_INDEX, **query}):
+            yield str(item["pk"])
 
     def overdue(self, cutoff_ms: int, now_s: int) -> Iterator[tuple[str, int]]:
         """(id, attempt) of pending messages whose record should have arrived before `cutoff_ms` but did not:
         waiting past their delivery time, or claimed by a worker whose lease ran out long ago."""
-        query: dict[str, Any] = {
-            "TableName": self.table_name,
-            "IndexName": PENDING_INDEX,
-            "KeyConditionExpression": "pendingKey = :pending",
-            "FilterExpression": (
-                "((#state IN (:created, :retry) AND nextDeliveryAt < :cut) OR (#state = :active AND claimUntil < :cut))"
-                " AND (attribute_not_exists(#ttl) OR #ttl > :now)"
-            ),
-            "ExpressionAttributeNames": {"#state": "state", "#ttl": TTL},
-            "ExpressionAttributeValues": values(
-                {
-                    ":pending": PENDING,
-                    ":created": MessageState.CREATED.value,
-                    ":retry": MessageState.RETRY.value,
-                    ":active": MessageState.ACTIVE.value,
-                    ":cut": cutoff_ms,
-                    ":now": now_s,
-                }
-            ),
-        }
-        while True:
-            page = self.client.query(**query)
-            for item in map(from_item, page.get("Items", [])):
-                yield str(item["pk"]), int(item["attempt"])
-            if "LastEvaluatedKey" not in page:
-                return
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        conditions = Conditions().not_expired(TTL, now_s)
+        conditions.names["#state"] = "state"
+        conditions.values.update(
+            {
+                ":created": MessageState.CREATED.value,
+                ":retry": MessageState.RETRY.value,
+                ":active": MessageState.ACTIVE.value,
+                ":cut": cutoff_ms,
+            }
+        )
+        conditions.parts.append(
+            "((#state IN (:created, :retry) AND nextDeliveryAt < :cut) OR (#state = :active AND claimUntil < :cut))"
+        )
+        query = conditions.query_arguments("pendingKey = :pending", pending=PENDING)
+        for item in query_all(self.client, {"TableName": self.table_name, "IndexName": PENDING_INDEX, **query}):
+            yield str(item["pk"]), int(item["attempt"])
 
     # --- reads ----------------------------------------------------------------------------------
 

@@ -7,9 +7,12 @@ import threading
 import time
 import uuid
 
+_MAX_BORROW_MS = 1000  # ids stay increasing through small clock steps back; larger jumps keep their own time
+
 
 class _Uuid7:
-    """Strictly increasing UUIDv7s within a process: a 12-bit counter in `rand_a` orders ids of one millisecond."""
+    """UUIDv7s of the given (or current) millisecond; within one millisecond a 12-bit counter in `rand_a` keeps
+    them strictly increasing. An id always carries its own time, even when the clock goes backwards."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -19,13 +22,13 @@ class _Uuid7:
     def __call__(self, now_ms: int | None = None) -> str:
         ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
         with self._lock:
-            if ms <= self._last_ms:
+            if self._last_ms - _MAX_BORROW_MS < ms <= self._last_ms:  # same millisecond (or one borrowed ahead)
                 self._counter += 1
-                if self._counter > 0xFFF:  # counter exhausted within one millisecond: borrow the next one
+                if self._counter > 0xFFF:  # 4096 ids in one millisecond: borrow the next one
                     self._last_ms += 1
                     self._counter = 0
                 ms = self._last_ms
-            else:
+            else:  # a new millisecond, or a clock that jumped: a random counter start, leaving room to count up
                 self._last_ms, self._counter = ms, int.from_bytes(os.urandom(2)) & 0x3FF
             counter = self._counter
         rand_b = int.from_bytes(os.urandom(8)) & ((1 << 62) - 1)

@@ -6,7 +6,6 @@ import base64
 import json
 import threading
 import time
-from collections.abc import Iterator
 
 import boto3
 import pytest
@@ -18,15 +17,6 @@ from werkzeug import Request, Response
 
 from functions.local.runtime import LocalMode
 from tests.e2e.conftest import message_status, wait_until
-
-
-@pytest.fixture(scope="module")
-def local() -> Iterator[LocalMode]:
-    mode = LocalMode(port=0, moto_port=0).start()
-    try:
-        yield mode
-    finally:
-        mode.stop()
 
 
 def client(local: LocalMode) -> QStash:
