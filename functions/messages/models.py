@@ -83,8 +83,12 @@ class MessageStatus(BaseModel):
     cancel_requested: bool = False
     follow_ups: tuple[str, ...] = Field((), description="callback messages created by the last transition")
     attempts: int = Field(0, description="attempts started so far (claims, including taken-over ones)")
+    # Copies of the request's small attributes, for events and filters written from the state item alone.
     url: str = ""
     label: str | None = None
+    method: str | None = None
+    max_retries: int | None = None
+    retry_delay: str | None = None
 
 
 class Message(BaseModel):

@@ -194,6 +194,9 @@ class MessageRepository(DynamoRepository):
             state=MessageState.ACTIVE,
             url=status.url,
             label=status.label,
+            method=status.method,
+            max_retries=status.max_retries,
+            retry_delay=status.retry_delay,
             attempt=attempt,
         )
         update: dict[str, Any] = {
@@ -423,6 +426,9 @@ class MessageRepository(DynamoRepository):
             state=state,
             url=status.url,
             label=status.label,
+            method=status.method,
+            max_retries=status.max_retries,
+            retry_delay=status.retry_delay,
             attempt=status.attempt,
         )
 
@@ -537,6 +543,9 @@ def _state_item(request: MessageRequest, status: MessageStatus, expires_at_s: in
             "callerIp": request.caller_ip,
             "createdAt": request.created_at_ms,
             "dedupId": request.dedup_id,
+            "method": request.method,
+            "maxRetries": request.max_retries,
+            "retryDelay": request.retry_delay,
             TTL: expires_at_s,
         }
     )
@@ -561,4 +570,7 @@ def _status(item: Mapping[str, Any]) -> MessageStatus:
         attempts=int(item.get("attempts", 0)),
         url=item.get("url", ""),
         label=item.get("label"),
+        method=item.get("method"),
+        max_retries=optional_int("maxRetries"),
+        retry_delay=item.get("retryDelay"),
     )

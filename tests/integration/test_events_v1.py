@@ -51,6 +51,7 @@ def test_two_failures_then_success_are_logged_and_shown_in_v1(postbox, httpserve
     assert all(e["nextDeliveryTime"] >= e["time"] for e in retries)
     assert all(e["retryDelayExpr"] == "0" and e["retryDelayExpression"] == "0" for e in retries)
     assert all(e["url"] == httpserver.url_for("/flaky") for e in log["events"])
+    assert all(e["method"] == "POST" and e["maxRetries"] == 3 for e in log["events"])
     # And /v1 shows the lifecycle in seed 003's shape
     code, v1, headers = postbox.api("GET", f"/v1/messages/{message_id}")
     data = v1["data"]
