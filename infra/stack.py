@@ -16,6 +16,7 @@ from functions.shared.resources import (
     EVENTS_TABLE,
     MESSAGES_TABLE,
     TABLES,
+    TOPICS_TABLE,
 )
 from infra.config import InfraConfig
 from infra.constructs.api import PostboxApi
@@ -37,6 +38,7 @@ class PostboxStack(Stack):
         secrets = ServiceSecrets(self, "Secrets")
         messages, dlq = storage.table(MESSAGES_TABLE), storage.table(DLQ_TABLE)
         events, counters = storage.table(EVENTS_TABLE), storage.table(COUNTERS_TABLE)
+        topics = storage.table(TOPICS_TABLE)
 
         # Every variable of functions.shared.config.Settings without a default; secrets by ARN, never by value.
         environment = {
@@ -57,6 +59,7 @@ class PostboxStack(Stack):
             dlq_table=dlq,
             events_table=events,
             counters_table=counters,
+            topics_table=topics,
             delivery_queue=queues.queue,
             bodies_bucket=storage.bodies_bucket,
             schedules=schedules,
@@ -71,6 +74,7 @@ class PostboxStack(Stack):
             messages_table=messages,
             dlq_table=dlq,
             events_table=events,
+            topics_table=topics,
             delivery_queue=queues.queue,
             bodies_bucket=storage.bodies_bucket,
             schedules=schedules,

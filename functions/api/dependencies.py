@@ -8,10 +8,12 @@ from functions.events.service import EventService
 from functions.keys.service import SigningKeyStore
 from functions.limits.repository import CounterRepository
 from functions.limits.service import RateLimiter
-from functions.messages.publish import PublishLimits
+from functions.messages.publish import PublishLimits, validate_destination
 from functions.messages.service import MessageService
 from functions.shared.config import get_settings
 from functions.shared.secrets import get_json_secret
+from functions.topics.repository import TopicRepository
+from functions.topics.service import TopicService
 from functions.wiring import delivery_queue, events_repository, repositories
 
 
@@ -32,7 +34,18 @@ def message_service() -> MessageService:
         ),
         retention_s=settings.message_retention_seconds,
         dedup_window_s=settings.dedup_window_seconds,
+        topics=TopicRepository(settings.topics_table),
     )
+
+
+@cache
+def topic_service() -> TopicService:
+    settings = get_settings()
+
+    def validate_url(url: str) -> str:
+        return validate_destination(url, allow_loopback=settings.allow_loopback_destinations)
+
+    return TopicService(TopicRepository(settings.topics_table), validate_url)
 
 
 @cache

@@ -16,11 +16,27 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from functions.api.auth import authorize, caller_key
-from functions.api.dependencies import api_tokens, event_service, message_service, rate_limiter, signing_keys
-from functions.api.requests import CancelRequest, DlqQuery, EventQuery, Order, parse
+from functions.api.dependencies import (
+    api_tokens,
+    event_service,
+    message_service,
+    rate_limiter,
+    signing_keys,
+    topic_service,
+)
+from functions.api.requests import (
+    CancelRequest,
+    DlqQuery,
+    EndpointsRequest,
+    EventQuery,
+    Order,
+    parse,
+    parse_batch,
+)
 from functions.events.views import EventsView, LogsView, log_entry_view
 from functions.limits.service import RateLimitStatus
-from functions.messages.service import PublishInput
+from functions.messages.publish import destination_from_path
+from functions.messages.service import PublishInput, PublishOutcome
 from functions.messages.views import (
     CancelledView,
     DeletedView,
@@ -38,6 +54,8 @@ from functions.messages.views import (
 from functions.shared.config import get_settings
 from functions.shared.errors import BadRequestError, PostboxError
 from functions.shared.observability import logger, metrics, tracer
+from functions.topics.models import Endpoint
+from functions.topics.views import topic_view
 
 PUBLISH_PREFIX = "/v2/publish/"
 
@@ -109,7 +127,7 @@ app.use(middlewares=[require_token])
 @tracer.capture_method
 def publish() -> Response[str]:
     event = app.current_event
-    published = message_service().publish(
+    outcome = message_service().publish(
         PublishInput(
             path_tail=event.path[len(PUBLISH_PREFIX) :],
             raw_query=event.raw_event.get("rawQueryString", ""),
@@ -118,11 +136,99 @@ def publish() -> Response[str]:
             caller_ip=event.request_context.http.source_ip or None,
         )
     )
-    if published.deduplicated:
-        view = PublishResponse(message_id=published.message_id, url=published.url, deduplicated=True)
-        return json_response(view, 202)
-    metrics.add_metric(name="MessagesPublished", unit="Count", value=1)
-    return json_response(PublishResponse(message_id=published.message_id, url=published.url))
+    return publish_response(outcome)
+
+
+def publish_view(outcome: PublishOutcome) -> PublishResponse | list[PublishResponse]:
+    """One object for a URL; a bare list (one per endpoint) for a URL group, as the SDKs expect."""
+    views = [
+        PublishResponse(message_id=p.message_id, url=p.url, deduplicated=True if p.deduplicated else None)
+        for p in outcome.published
+    ]
+    return views if outcome.to_group else views[0]
+
+
+def publish_response(outcome: PublishOutcome) -> Response[str]:
+    created = sum(not p.deduplicated for p in outcome.published)
+    if created:
+        metrics.add_metric(name="MessagesPublished", unit="Count", value=created)
+    status = 202 if outcome.published and not created else 200  # QStash answers a duplicate with 202
+    return Response(status_code=status, content_type="application/json", body=_json(publish_view(outcome)))
+
+
+def _json(value: BaseModel | list[BaseModel] | list[Any]) -> str:
+    if isinstance(value, BaseModel):
+        return value.model_dump_json(exclude_none=True, by_alias=True)
+    return "[" + ",".join(_json(v) for v in value) + "]"
+
+
+@app.post("/v2/batch")
+@tracer.capture_method
+def batch() -> Response[str]:
+    """Many publishes in one request; every entry is validated before any is stored. One answer per entry: an
+    object for a URL, a list for a URL group."""
+    entries = parse_batch(raw_body())
+    service = message_service()
+    caller_ip = app.current_event.request_context.http.source_ip or None
+    prepared = []
+    for entry in entries:
+        if entry.queue:
+            raise BadRequestError(f"batch entry for queue {entry.queue!r}: queues are not supported yet")
+        headers = {k.lower(): v for k, v in (entry.headers or {}).items()}
+        destination = destination_from_path(entry.destination, "")
+        prepared.append(service.prepare(destination, headers, (entry.body or "").encode(), caller_ip))
+    outcomes = [service.store(p) for p in prepared]
+    created = sum(not p.deduplicated for o in outcomes for p in o.published)
+    if created:
+        metrics.add_metric(name="MessagesPublished", unit="Count", value=created)
+    return Response(status_code=200, content_type="application/json", body=_json([publish_view(o) for o in outcomes]))
+
+
+# --- URL groups ------------------------------------------------------------------------------------
+
+
+@app.post("/v2/topics/<name>/endpoints")
+@tracer.capture_method
+def upsert_endpoints(name: str) -> Response[str]:
+    request = parse(EndpointsRequest, json_body())
+    endpoints = []
+    for entry in request.endpoints:
+        if not entry.url:
+            raise BadRequestError("every endpoint needs a url")
+        endpoints.append(Endpoint(url=entry.url, name=entry.name))
+    topic_service().upsert_endpoints(name, endpoints)
+    return empty_response()
+
+
+@app.delete("/v2/topics/<name>/endpoints")
+@tracer.capture_method
+def remove_endpoints(name: str) -> Response[str]:
+    request = parse(EndpointsRequest, json_body())
+    if any(not (entry.url or entry.name) for entry in request.endpoints):
+        raise BadRequestError("every endpoint to remove needs a url or a name")
+    topic_service().remove_endpoints(name, [Endpoint(url=e.url or "", name=e.name) for e in request.endpoints])
+    return empty_response()
+
+
+@app.get("/v2/topics")
+@tracer.capture_method
+def list_topics() -> Response[str]:
+    return Response(
+        status_code=200, content_type="application/json", body=_json([topic_view(t) for t in topic_service().list()])
+    )
+
+
+@app.get("/v2/topics/<name>")
+@tracer.capture_method
+def get_topic(name: str) -> Response[str]:
+    return json_response(topic_view(topic_service().get(name)))
+
+
+@app.delete("/v2/topics/<name>")
+@tracer.capture_method
+def delete_topic(name: str) -> Response[str]:
+    topic_service().delete(name)
+    return empty_response()
 
 
 # --- messages --------------------------------------------------------------------------------------

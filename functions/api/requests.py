@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator
 
 from functions.dlq.repository import DlqFilter
 from functions.events.repository import EventFilter
@@ -107,8 +107,11 @@ def parse(model: type[_RequestT], *sources: Mapping[str, Any] | None) -> _Reques
     try:
         return model.model_validate(merged)
     except ValidationError as exc:
-        details = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
-        raise BadRequestError(f"invalid request: {details}") from exc
+        raise BadRequestError(f"invalid request: {describe(exc)}") from exc
+
+
+def describe(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}" for e in exc.errors())
 
 
 class EventQuery(_Request):
@@ -168,3 +171,36 @@ EVENT_STATE_FILTERS: dict[str, tuple[str, ...]] = {
     "IN_PROGRESS": (MessageState.ACTIVE.value, MessageState.RETRY.value, "ERROR"),
     "CANCELLED": (MessageState.CANCELED.value,),
 }
+
+
+class EndpointEntry(_Request):
+    url: str | None = None
+    name: str | None = None
+
+
+class EndpointsRequest(_Request):
+    """POST/DELETE /v2/topics/{name}/endpoints: `{"endpoints": [{"url", "name"?}]}`."""
+
+    endpoints: list[EndpointEntry] = Field(min_length=1)
+
+
+class BatchEntry(_Request):
+    """One entry of POST /v2/batch, as the SDKs send it (null keys present)."""
+
+    model_config = ConfigDict(populate_by_name=True, extra="forbid")
+
+    destination: str = Field(min_length=1)
+    headers: dict[str, str] | None = None
+    body: str | None = None
+    queue: str | None = None
+
+
+class BatchRequest(RootModel[list[BatchEntry]]):
+    pass
+
+
+def parse_batch(data: bytes) -> list[BatchEntry]:
+    try:
+        return BatchRequest.model_validate_json(data or b"null").root
+    except ValidationError as exc:
+        raise BadRequestError(f"invalid batch: {describe(exc)}") from exc

@@ -164,6 +164,8 @@ class DeliveryService:
         )
         if request.caller_ip:
             headers["Upstash-Caller-Ip"] = request.caller_ip
+        if request.topic_name:
+            headers["Upstash-Topic-Name"] = request.topic_name
         return self.sender.send(
             method=request.method,
             url=request.url,

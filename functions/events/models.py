@@ -21,6 +21,8 @@ class MessageEvent(BaseModel):
     header: dict[str, list[str]] | None = None
     body: bytes | None = None
     label: str | None = None
+    topic_name: str | None = None
+    endpoint_name: str | None = None
     max_retries: int | None = None
     retry_delay: str | None = None
     timeout_s: float | None = None
@@ -58,6 +60,8 @@ def request_event(
         header=request.header or None,
         body=small_body,
         label=request.label,
+        topic_name=request.topic_name,
+        endpoint_name=request.endpoint_name,
         max_retries=request.max_retries,
         retry_delay=request.retry_delay,
         timeout_s=request.timeout_s,

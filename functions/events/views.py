@@ -18,6 +18,8 @@ class LogEntryView(BaseModel):
     url: str
     error: str | None = None
     next_delivery_time: int | None = Field(None, alias="nextDeliveryTime")
+    topic_name: str | None = Field(None, alias="topicName")
+    endpoint_name: str | None = Field(None, alias="endpointName")
     header: dict[str, list[str]] | None = None
     body: str | None = Field(None, description="base64")
     response_status: int | None = Field(None, alias="responseStatus")
@@ -64,6 +66,8 @@ def log_entry_view(event: MessageEvent) -> LogEntryView:
         url=event.url,
         error=event.error,
         next_delivery_time=event.next_delivery_time_ms,
+        topic_name=event.topic_name,
+        endpoint_name=event.endpoint_name,
         header=event.header,
         body=_b64(event.body),
         response_status=event.response_status,

@@ -30,6 +30,8 @@ def request_attributes(request: MessageRequest) -> dict[str, Any]:
         "dedupId": request.dedup_id,
         "replayCount": request.replay_count or None,
         "callbackOf": request.callback_of,
+        "topicName": request.topic_name,
+        "endpointName": request.endpoint_name,
     }
 
 
@@ -55,6 +57,8 @@ def request_from_attributes(message_id: str, item: Mapping[str, Any], body: byte
         dedup_id=item.get("dedupId"),
         replay_count=int(item.get("replayCount", 0)),
         callback_of=item.get("callbackOf"),
+        topic_name=item.get("topicName"),
+        endpoint_name=item.get("endpointName"),
     )
 
 

@@ -59,6 +59,8 @@ class MessageRequest(BaseModel):
     dedup_id: str | None = None
     replay_count: int = Field(0, description="how many times the message was replayed from the DLQ")
     callback_of: str | None = Field(None, description="for a callback message: the message it reports on")
+    topic_name: str | None = Field(None, description="the URL group this message was fanned out from")
+    endpoint_name: str | None = None
     body_ref: str | None = Field(None, description="where a body too large for the table is kept (claim check)")
 
     @property

@@ -54,6 +54,14 @@ def destination_from_path(path_tail: str, raw_query: str) -> str:
     return f"{tail}?{urlencode(kept)}" if kept else tail
 
 
+_GROUP_NAME = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+def is_group_name(destination: str) -> bool:
+    """A publish destination that is not a URL but a URL group's name (`orders`, `my.group`)."""
+    return bool(_GROUP_NAME.match(destination))
+
+
 def validate_destination(url: str, *, allow_loopback: bool) -> str:
     """Return the URL if it is an absolute http(s) URL Postbox may call, else raise BadRequestError."""
     if not url or any(ch.isspace() or ord(ch) < 0x20 for ch in url):

@@ -543,6 +543,7 @@ def _state_item(request: MessageRequest, status: MessageStatus, expires_at_s: in
             "callerIp": request.caller_ip,
             "createdAt": request.created_at_ms,
             "dedupId": request.dedup_id,
+            "topicName": request.topic_name,
             "method": request.method,
             "maxRetries": request.max_retries,
             "retryDelay": request.retry_delay,

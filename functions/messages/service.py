@@ -10,12 +10,14 @@ from functions.delivery.queue import DeliveryQueue
 from functions.delivery.service import lifetime_end_s
 from functions.dlq.repository import DlqFilter, DlqPage, DlqRepository
 from functions.messages.models import DeliveryTask, DlqEntry, Message, MessageRequest, MessageState, MessageStatus
-from functions.messages.publish import PublishLimits, build_message, destination_from_path
+from functions.messages.publish import PublishLimits, build_message, destination_from_path, is_group_name
 from functions.messages.repository import CancelOutcome, Created, MessageRepository, NewMessage, PendingFilter
 from functions.shared.clock import Clock, now_ms
-from functions.shared.errors import NotFoundError, ServiceUnavailableError
+from functions.shared.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 from functions.shared.ids import uuid7
 from functions.shared.observability import logger
+from functions.topics.models import Topic
+from functions.topics.repository import TopicRepository
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
@@ -37,6 +39,20 @@ class Published:
     deduplicated: bool = False
 
 
+@dataclass(frozen=True)
+class PublishOutcome:
+    published: list[Published]
+    to_group: bool  # a URL group's answer is a list, a URL's a single object
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The validated messages of one publish: one for a URL, one per endpoint for a URL group."""
+
+    requests: list[MessageRequest]
+    to_group: bool
+
+
 class MessageService:
     def __init__(
         self,
@@ -47,10 +63,12 @@ class MessageService:
         retention_s: int,
         dedup_window_s: int = 600,
         clock: Clock = now_ms,
+        topics: TopicRepository | None = None,
     ) -> None:
         self.messages = messages
         self.dlq = dlq
         self.queue = queue
+        self.topics = topics or _NoTopics()
         self.limits = limits
         self.retention_s = retention_s
         self.dedup_window_s = dedup_window_s
@@ -58,19 +76,47 @@ class MessageService:
 
     # --- publishing -------------------------------------------------------------------------------
 
-    def publish(self, publish: PublishInput) -> Published:
+    def publish(self, publish: PublishInput) -> PublishOutcome:
+        """Publish to a URL (one message) or to a URL group (one message per endpoint)."""
+        destination = destination_from_path(publish.path_tail, publish.raw_query)
+        return self.store(self.prepare(destination, publish.headers, publish.body, publish.caller_ip))
+
+    def prepare(self, destination: str, headers: Mapping[str, str], body: bytes, caller_ip: str | None) -> Prepared:
+        """Validate a publish without storing anything (a batch validates every entry before storing any)."""
         now = self.clock()
-        request = build_message(
-            message_id=uuid7(now),
-            destination=destination_from_path(publish.path_tail, publish.raw_query),
-            headers=publish.headers,
-            body=publish.body,
-            caller_ip=publish.caller_ip,
-            now_ms=now,
-            limits=self.limits,
-        )
-        created = self._store_and_enqueue(request, now, dedup=True)
-        return Published(created.message_id, request.url, created.deduplicated)
+
+        def build(url: str) -> MessageRequest:
+            return build_message(
+                message_id=uuid7(now),
+                destination=url,
+                headers=headers,
+                body=body,
+                caller_ip=caller_ip,
+                now_ms=now,
+                limits=self.limits,
+            )
+
+        if not is_group_name(destination):
+            return Prepared([build(destination)], to_group=False)
+        topic = self.topics.get(destination)
+        if topic is None or not topic.endpoints:
+            raise BadRequestError(f"invalid destination {destination!r}: neither an http(s) URL nor a URL group")
+        requests = []
+        for endpoint in topic.endpoints:
+            request = build(endpoint.url)
+            update: dict[str, object] = {"topic_name": topic.name, "endpoint_name": endpoint.name}
+            if request.dedup_id:  # dedup per endpoint: each fanned-out message is its own
+                update["dedup_id"] = f"{request.dedup_id}/{endpoint.name or endpoint.url}"
+            requests.append(request.model_copy(update=update))
+        return Prepared(requests, to_group=True)
+
+    def store(self, prepared: Prepared) -> PublishOutcome:
+        now = self.clock()
+        published = []
+        for request in prepared.requests:
+            created = self._store_and_enqueue(request, now, dedup=True)
+            published.append(Published(created.message_id, request.url, created.deduplicated))
+        return PublishOutcome(published, prepared.to_group)
 
     def _store_and_enqueue(
         self, request: MessageRequest, now: int, *, dedup: bool, also: Sequence[TransactWriteItemTypeDef] = ()
@@ -200,3 +246,10 @@ class MessageService:
             except NotFoundError:
                 continue
         return replayed, next_cursor
+
+
+class _NoTopics:
+    """Stands in for the URL group store where none is configured: every group is unknown."""
+
+    def get(self, name: str) -> Topic | None:
+        return None

@@ -86,6 +86,8 @@ def _request_fields(request: MessageRequest) -> dict[str, object]:
         "created_at": request.created_at_ms,
         "caller_ip": request.caller_ip,
         "label": request.label,
+        "topic_name": request.topic_name,
+        "endpoint_name": request.endpoint_name,
         "callback": request.callback.url if request.callback else None,
         "failure_callback": request.failure_callback.url if request.failure_callback else None,
         "callback_header": request.callback.header or None if request.callback else None,
@@ -207,9 +209,10 @@ def rfc3339(unix_ms: int) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def endpoint_id(url: str) -> str:
-    """A stable id of a destination (messages sent to a URL group endpoint will carry the endpoint's own id)."""
-    return "ep_" + hashlib.sha256(url.encode()).hexdigest()[:16]
+def endpoint_id(request: MessageRequest) -> str:
+    """The URL group endpoint a message went to, else its destination: a stable id either way."""
+    key = f"{request.topic_name}/{request.endpoint_name or request.url}" if request.topic_name else request.url
+    return "ep_" + hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 def v1_message_view(message: Message, *, project_id: str, request_id: str) -> V1MessageView:
@@ -219,7 +222,7 @@ def v1_message_view(message: Message, *, project_id: str, request_id: str) -> V1
         data=V1MessageData(
             id=request.message_id,
             project_id=project_id,
-            endpoint_id=endpoint_id(request.url),
+            endpoint_id=endpoint_id(request),
             status=V1_STATUS[state],
             attempt_count=status.attempts,
             replay_count=request.replay_count,

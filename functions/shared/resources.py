@@ -136,7 +136,15 @@ COUNTERS_TABLE = TableDef(
     ttl_attribute="expiresAt",
 )
 
-TABLES = (MESSAGES_TABLE, DLQ_TABLE, EVENTS_TABLE, COUNTERS_TABLE)
+# URL groups (QStash "topics"): one item per group with its endpoints; `all` lists them by name.
+TOPICS_TABLE = TableDef(
+    logical_id="TopicsTable",
+    env_var="TOPICS_TABLE",
+    partition_key=Key("name"),
+    indexes=(Index("all", partition_key=Key("listing"), sort_key=Key("name")),),
+)
+
+TABLES = (MESSAGES_TABLE, DLQ_TABLE, EVENTS_TABLE, COUNTERS_TABLE, TOPICS_TABLE)
 
 # The worker's visibility timeout must exceed its Lambda timeout (AWS requires >= and recommends 6x for
 # batching windows); records the worker cannot even parse land in the redrive queue after max_receive_count.

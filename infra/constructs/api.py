@@ -1,4 +1,4 @@
-"""The API function behind an HTTP API (payload format 2.0): publish, messages, events, DLQ and signing keys."""
+"""The API function behind an HTTP API (payload format 2.0): publish, messages, events, DLQ, URL groups, keys."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ GET, POST, DELETE = apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST, apigwv2.Htt
 # The function routes and authenticates each request itself; these only decide what reaches it.
 ROUTES = (
     (POST, "/v2/publish/{destination+}"),
+    (POST, "/v2/batch"),
     (GET, "/v2/messages/{messageId}"),
     (GET, "/v1/messages/{id}"),  # the v1 path of a message
     (DELETE, "/v2/messages/{messageId}"),
@@ -35,6 +36,11 @@ ROUTES = (
     (POST, "/v2/dlq/retry"),
     (GET, "/v2/keys"),
     (POST, "/v2/keys/rotate"),
+    (POST, "/v2/topics/{name}/endpoints"),  # URL groups: QStash still calls them topics in its paths
+    (DELETE, "/v2/topics/{name}/endpoints"),
+    (GET, "/v2/topics"),
+    (GET, "/v2/topics/{name}"),
+    (DELETE, "/v2/topics/{name}"),
 )
 
 
@@ -50,6 +56,7 @@ class PostboxApi(Construct):
         dlq_table: dynamodb.ITable,
         events_table: dynamodb.ITable,
         counters_table: dynamodb.ITable,
+        topics_table: dynamodb.ITable,
         delivery_queue: sqs.IQueue,
         bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
@@ -62,7 +69,7 @@ class PostboxApi(Construct):
             "Handler",
             config=config,
             handler="functions.api.handler.lambda_handler",
-            description="Postbox API: publish and cancel messages, list events, manage the DLQ, rotate signing keys",
+            description="Postbox API: publish and cancel messages, list events, manage DLQ and URL groups, rotate keys",
             environment=environment,
             memory_mb=config.api_memory_mb,
             timeout=Duration.seconds(config.api_timeout_seconds),
@@ -71,6 +78,7 @@ class PostboxApi(Construct):
         dlq_table.grant_read_write_data(self.function)  # entries are deleted by hand and when replayed
         events_table.grant_read_write_data(self.function)  # CREATED / CANCELED events; serves /v2/events
         counters_table.grant_read_write_data(self.function)  # rate-limit windows (UpdateItem ADD)
+        topics_table.grant_read_write_data(self.function)  # URL groups: add/remove endpoints, list, delete
         delivery_queue.grant_send_messages(self.function)
         bodies_bucket.grant_read_write(self.function)  # put large bodies, read them back, delete on cancel
         schedules.grant_manage_schedules(self.function)  # long delays; cancelling deletes the schedule

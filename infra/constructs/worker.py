@@ -35,6 +35,7 @@ class DeliveryWorker(Construct):
         messages_table: dynamodb.ITable,
         dlq_table: dynamodb.ITable,
         events_table: dynamodb.ITable,
+        topics_table: dynamodb.ITable,
         delivery_queue: sqs.IQueue,
         bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
@@ -56,6 +57,7 @@ class DeliveryWorker(Construct):
         # Events are only appended, inside the transactions that change a message's state (TransactWriteItems is
         # authorized by each item's action: PutItem). The worker never reads them, nor the API's rate-limit counters.
         events_table.grant_write_data(self.function)
+        topics_table.grant_read_data(self.function)  # looks up a URL group's endpoints; groups are the API's to change
         delivery_queue.grant_send_messages(self.function)  # retries are re-enqueued with a delay
         bodies_bucket.grant_read_write(self.function)  # large bodies (claim check)
         schedules.grant_manage_schedules(self.function)  # retry backoffs longer than the queue's longest delay

@@ -252,3 +252,40 @@ def test_the_sdk_dlq_cancel_and_key_methods(local, httpserver: HTTPServer):
     pending = [sdk.message.publish(url=httpserver.url_for("/404"), body="x", delay="1h").message_id for _ in range(2)]
     assert sdk.message.cancel_many(pending) == 2
     assert sdk.signing_key.get().current == local.signing_keys["current"]
+
+
+def test_the_sdk_url_group_and_batch_methods(local, httpserver: HTTPServer):
+    one, two = Receiver200(), Receiver200()
+    httpserver.expect_request("/g1").respond_with_handler(one)
+    httpserver.expect_request("/g2").respond_with_handler(two)
+    sdk = client(local)
+    sdk.url_group.delete("sdk-group")  # deleting a missing group is fine
+    sdk.url_group.upsert_endpoints(
+        url_group="sdk-group",
+        endpoints=[{"url": httpserver.url_for("/g1"), "name": "first"}, {"url": httpserver.url_for("/g2")}],
+    )
+    group = sdk.url_group.get("sdk-group")
+    assert group.name == "sdk-group" and [e.url for e in group.endpoints] == [
+        httpserver.url_for("/g1"),
+        httpserver.url_for("/g2"),
+    ]
+    assert "sdk-group" in [g.name for g in sdk.url_group.list()]
+    fanned = sdk.message.publish_json(url_group="sdk-group", body={"n": 1})
+    assert isinstance(fanned, list) and len(fanned) == 2
+    wait_until(lambda: one.seen and two.seen, what="both endpoints")
+    assert one.seen[0][1].headers["Upstash-Topic-Name"] == "sdk-group"
+    # batch: one URL, one group
+    from qstash.message import BatchJsonRequest
+
+    answers = sdk.message.batch_json(
+        [
+            BatchJsonRequest(url=httpserver.url_for("/g1"), body={"b": 1}),
+            BatchJsonRequest(url_group="sdk-group", body={"b": 2}),
+        ]
+    )
+    assert len(answers) == 2 and isinstance(answers[1], list) and len(answers[1]) == 2
+    wait_until(lambda: len(one.seen) == 3 and len(two.seen) == 2, what="the batch deliveries")
+    sdk.url_group.remove_endpoints(url_group="sdk-group", endpoints=[{"url": httpserver.url_for("/g2")}])
+    assert [e.url for e in sdk.url_group.get("sdk-group").endpoints] == [httpserver.url_for("/g1")]
+    sdk.url_group.delete("sdk-group")
+    assert "sdk-group" not in [g.name for g in sdk.url_group.list()]

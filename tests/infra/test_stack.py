@@ -21,6 +21,7 @@ from functions.shared.resources import (
     MAX_ATTEMPT_TIMEOUT_SECONDS,
     MESSAGES_TABLE,
     TABLES,
+    TOPICS_TABLE,
     WORKER_TIMEOUT_SECONDS,
     TableDef,
 )
@@ -30,6 +31,7 @@ Resources = dict[str, dict[str, Any]]
 
 EXPECTED_ROUTE_KEYS = {
     "POST /v2/publish/{destination+}",
+    "POST /v2/batch",
     "GET /v2/messages/{messageId}",
     "GET /v1/messages/{id}",
     "DELETE /v2/messages/{messageId}",
@@ -44,6 +46,11 @@ EXPECTED_ROUTE_KEYS = {
     "POST /v2/dlq/retry",
     "GET /v2/keys",
     "POST /v2/keys/rotate",
+    "POST /v2/topics/{name}/endpoints",
+    "DELETE /v2/topics/{name}/endpoints",
+    "GET /v2/topics",
+    "GET /v2/topics/{name}",
+    "DELETE /v2/topics/{name}",
 }
 REQUIRED_ENV = {field.alias for field in Settings.model_fields.values() if field.is_required() and field.alias}
 # What each setting the stack passes names: the resource type, and `Ref` or the `Fn::GetAtt` attribute giving the value.
@@ -52,6 +59,7 @@ ENV_TARGETS = {
     "DLQ_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "EVENTS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "COUNTERS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
+    "TOPICS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "DELIVERY_QUEUE_URL": ("AWS::SQS::Queue", "Ref"),
     "AUTH_SECRET_ID": ("AWS::SecretsManager::Secret", "Ref"),
     "SIGNING_KEYS_SECRET_ID": ("AWS::SecretsManager::Secret", "Ref"),
@@ -71,13 +79,27 @@ EXPECTED_INDEXES: dict[TableDef, dict[str, tuple[str, str]]] = {
     DLQ_TABLE: {"byTime": ("listing", "dlqId")},
     EVENTS_TABLE: {"byTime": ("day", "eventId")},
     COUNTERS_TABLE: {},
+    TOPICS_TABLE: {"all": ("listing", "name")},
 }
-# What each function may do with each table: read and write, only write, or nothing.
-READ_WRITE, WRITE_ONLY, NO_ACCESS = "read-write", "write-only", "none"
+# What each function may do with each table: read and write, only read, only write, or nothing.
+READ_WRITE, READ_ONLY, WRITE_ONLY, NO_ACCESS = "read-write", "read-only", "write-only", "none"
 TABLE_ACCESS = {
-    "api": {MESSAGES_TABLE: READ_WRITE, DLQ_TABLE: READ_WRITE, EVENTS_TABLE: READ_WRITE, COUNTERS_TABLE: READ_WRITE},
-    # The worker appends events inside its state transactions and never reads them; rate limiting is the API's.
-    "worker": {MESSAGES_TABLE: READ_WRITE, DLQ_TABLE: READ_WRITE, EVENTS_TABLE: WRITE_ONLY, COUNTERS_TABLE: NO_ACCESS},
+    "api": {
+        MESSAGES_TABLE: READ_WRITE,
+        DLQ_TABLE: READ_WRITE,
+        EVENTS_TABLE: READ_WRITE,
+        COUNTERS_TABLE: READ_WRITE,
+        TOPICS_TABLE: READ_WRITE,
+    },
+    # The worker appends events inside its state transactions and never reads them; rate limiting is the API's;
+    # it may look up a URL group's endpoints, but only the API changes groups.
+    "worker": {
+        MESSAGES_TABLE: READ_WRITE,
+        DLQ_TABLE: READ_WRITE,
+        EVENTS_TABLE: WRITE_ONLY,
+        COUNTERS_TABLE: NO_ACCESS,
+        TOPICS_TABLE: READ_ONLY,
+    },
 }
 TABLE_WRITE_ACTIONS = {
     "dynamodb:PutItem",
@@ -95,6 +117,7 @@ TABLE_READ_ACTIONS = {
     "dynamodb:GetShardIterator",
     "dynamodb:PartiQLSelect",
 }
+TABLE_DESCRIBE_ACTIONS = {"dynamodb:DescribeTable"}
 SECRET_WRITE_ACTIONS = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret", "secretsmanager:*", "*"}
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 SCHEDULE_ACTIONS = {"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"}
@@ -168,7 +191,7 @@ def statements_allowing(resources: Resources, function_id: str, action: str) -> 
 @pytest.mark.parametrize(
     ("resource_type", "count"),
     [
-        ("AWS::DynamoDB::Table", len(TABLES)),  # messages, DLQ, events, rate-limit counters
+        ("AWS::DynamoDB::Table", len(TABLES)),  # messages, DLQ, events, rate-limit counters, URL groups
         ("AWS::SQS::Queue", 2),
         ("AWS::S3::Bucket", 1),
         ("AWS::S3::BucketPolicy", 1),
@@ -229,7 +252,7 @@ def test_every_table_is_in_the_expectations() -> None:
     # When comparing them with the tables these tests expect
     # Then every table is expected, and its access by each function decided
     assert set(EXPECTED_INDEXES) == set(TABLES)
-    assert len(TABLES) == 4
+    assert len(TABLES) == 5
     assert all(set(access) == set(TABLES) for access in TABLE_ACCESS.values())
 
 
@@ -244,7 +267,7 @@ def test_table_has_its_indexes(resources: Resources, function_ids: dict[str, str
 
     # Then each expected index is there, keyed as expected, projecting whole items, and there is no other
     # (messages: pending by pendingKey, which only unfinished state items carry, and by dedup ID; DLQ and events:
-    # listings by time)
+    # listings by time; URL groups: the listing by name)
     assert set(indexes) == {index.name for index in definition.indexes} == set(expected)
     attributes = table["Properties"]["AttributeDefinitions"]
     for name, (partition_key, sort_key) in expected.items():
@@ -271,6 +294,16 @@ def test_event_and_counter_tables_are_keyed_and_expire(resources: Resources, fun
     assert counters["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
     for properties in (events, counters):
         assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
+
+
+def test_topics_table_is_keyed_by_name_and_kept(resources: Resources, function_ids: dict[str, str]) -> None:
+    # Given the URL groups table the functions are configured with
+    topics = resources[referenced_id(env_of(resources, function_ids["api"])[TOPICS_TABLE.env_var])]["Properties"]
+
+    # When reading its key and TTL
+    # Then a group is one item keyed by its name, and groups never expire
+    assert topics["KeySchema"] == [{"AttributeName": "name", "KeyType": "HASH"}]
+    assert "TimeToLiveSpecification" not in topics
 
 
 def test_bodies_bucket_is_private_encrypted_and_expires_objects(
@@ -480,6 +513,11 @@ def test_functions_access_each_table_as_they_need(
         # counts requests; the worker moves messages to the DLQ in one transaction) and queries the indexes
         assert TABLE_WRITE_ACTIONS | {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"} <= actions
         assert "dynamodb:Query" in on_indexes or not definition.indexes
+    elif access == READ_ONLY:
+        # And a read-only function gets and queries items and the indexes, but may do nothing beyond reading
+        assert {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"} <= actions
+        assert "dynamodb:Query" in on_indexes or not definition.indexes
+        assert actions | on_indexes <= TABLE_READ_ACTIONS | TABLE_DESCRIBE_ACTIONS
     elif access == WRITE_ONLY:
         # And a write-only function puts items (alone or in TransactWriteItems, authorized per item) but reads none
         assert actions >= TABLE_WRITE_ACTIONS

@@ -160,11 +160,10 @@ def test_concurrent_publishes_with_one_dedup_id_store_one_message(postbox):
         barrier.wait()
         for _ in range(5):
             try:
-                answers.append(
-                    service.publish(
-                        PublishInput("https://example.com/x", "", {"upstash-deduplication-id": "d"}, b"", None)
-                    )
+                outcome = service.publish(
+                    PublishInput("https://example.com/x", "", {"upstash-deduplication-id": "d"}, b"", None)
                 )
+                answers.extend(outcome.published)
                 return
             except RuntimeError:
                 # moto's in-process backend is not thread-safe ("dictionary changed size during iteration");

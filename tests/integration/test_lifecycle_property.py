@@ -60,9 +60,9 @@ def test_v1_status_attempts_and_log_agree(postbox, httpserver: HTTPServer, statu
         signing_key=lambda: "sig_test",
     )
     # When a message with `retries` retries is published and every record it produces is processed
-    published = publisher.publish(
+    [published] = publisher.publish(
         PublishInput(httpserver.url_for("/p"), "", {"upstash-retries": str(retries)}, b"body", "127.0.0.1")
-    )
+    ).published
     while queue.sent:
         task, _ = queue.sent.pop(0)
         assert isinstance(task, DeliveryTask)

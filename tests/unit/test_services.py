@@ -30,7 +30,7 @@ def world():
 
 
 def publish(service, headers=None, body=b"payload"):
-    return service.publish(
+    outcome = service.publish(
         PublishInput(
             path_tail="https://example.com/hook",
             raw_query="",
@@ -39,6 +39,8 @@ def publish(service, headers=None, body=b"payload"):
             caller_ip="1.2.3.4",
         )
     )
+    assert not outcome.to_group
+    return outcome.published[0]
 
 
 def delivery(world, results):
