@@ -7,6 +7,8 @@ from functions.dlq.repository import DlqRepository
 from functions.events.repository import EventRepository
 from functions.messages.bodies import S3BodyStore
 from functions.messages.repository import MessageRepository
+from functions.queues.dispatcher import Dispatcher
+from functions.queues.repository import QueueRepository
 from functions.shared.config import Settings
 
 
@@ -17,10 +19,18 @@ def delivery_queue(settings: Settings) -> SqsDeliveryQueue:
 
 def repositories(settings: Settings) -> tuple[MessageRepository, DlqRepository]:
     bodies = S3BodyStore(settings.bodies_bucket)
-    return (
-        MessageRepository(settings.messages_table, bodies, settings.inline_body_bytes, events_repository(settings)),
-        DlqRepository(settings.dlq_table, bodies),
+    messages = MessageRepository(
+        settings.messages_table,
+        bodies,
+        settings.inline_body_bytes,
+        events_repository(settings),
+        QueueRepository(settings.queues_table),
     )
+    return messages, DlqRepository(settings.dlq_table, bodies)
+
+
+def dispatcher(settings: Settings, messages: MessageRepository) -> Dispatcher:
+    return Dispatcher(messages, QueueRepository(settings.queues_table), delivery_queue(settings))
 
 
 def events_repository(settings: Settings) -> EventRepository:

@@ -15,6 +15,7 @@ from functions.shared.resources import (
     DLQ_TABLE,
     EVENTS_TABLE,
     MESSAGES_TABLE,
+    QUEUES_TABLE,
     TABLES,
     TOPICS_TABLE,
 )
@@ -38,7 +39,7 @@ class PostboxStack(Stack):
         secrets = ServiceSecrets(self, "Secrets")
         messages, dlq = storage.table(MESSAGES_TABLE), storage.table(DLQ_TABLE)
         events, counters = storage.table(EVENTS_TABLE), storage.table(COUNTERS_TABLE)
-        topics = storage.table(TOPICS_TABLE)
+        topics, fifo_queues = storage.table(TOPICS_TABLE), storage.table(QUEUES_TABLE)
 
         # Every variable of functions.shared.config.Settings without a default; secrets by ARN, never by value.
         environment = {
@@ -60,6 +61,7 @@ class PostboxStack(Stack):
             events_table=events,
             counters_table=counters,
             topics_table=topics,
+            queues_table=fifo_queues,
             delivery_queue=queues.queue,
             bodies_bucket=storage.bodies_bucket,
             schedules=schedules,
@@ -75,6 +77,7 @@ class PostboxStack(Stack):
             dlq_table=dlq,
             events_table=events,
             topics_table=topics,
+            queues_table=fifo_queues,
             delivery_queue=queues.queue,
             bodies_bucket=storage.bodies_bucket,
             schedules=schedules,

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 FAKE_AWS = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -20,6 +22,20 @@ for _name, _value in FAKE_AWS.items():  # before any boto3 client or Powertools 
     os.environ[_name] = _value
 os.environ.pop("AWS_PROFILE", None)
 os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture
+def threaded_httpserver() -> Iterator[HTTPServer]:
+    """A receiver that serves requests concurrently (the default `httpserver` serves one at a time), for tests
+    that measure how many deliveries are in flight at once."""
+    server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        if server.is_running():
+            server.stop()
 
 
 @pytest.fixture(scope="session")

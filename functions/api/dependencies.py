@@ -10,17 +10,20 @@ from functions.limits.repository import CounterRepository
 from functions.limits.service import RateLimiter
 from functions.messages.publish import PublishLimits, validate_destination
 from functions.messages.service import MessageService
+from functions.queues.repository import QueueRepository
+from functions.queues.service import QueueService
 from functions.shared.config import get_settings
 from functions.shared.secrets import get_json_secret
 from functions.topics.repository import TopicRepository
 from functions.topics.service import TopicService
-from functions.wiring import delivery_queue, events_repository, repositories
+from functions.wiring import delivery_queue, dispatcher, events_repository, repositories
 
 
 @cache
 def message_service() -> MessageService:
     settings = get_settings()
     messages, dlq = repositories(settings)
+    queues_dispatcher = dispatcher(settings, messages)
     return MessageService(
         messages=messages,
         dlq=dlq,
@@ -35,6 +38,20 @@ def message_service() -> MessageService:
         retention_s=settings.message_retention_seconds,
         dedup_window_s=settings.dedup_window_seconds,
         topics=TopicRepository(settings.topics_table),
+        dispatcher=queues_dispatcher,
+    )
+
+
+@cache
+def queue_service() -> QueueService:
+    settings = get_settings()
+    messages, _ = repositories(settings)
+    return QueueService(
+        QueueRepository(settings.queues_table),
+        messages,
+        dispatcher(settings, messages),
+        settings.max_queue_parallelism,
+        settings.message_retention_seconds,
     )
 
 

@@ -4,6 +4,7 @@
 
 import base64
 import json
+import re
 import uuid
 from typing import Any
 
@@ -20,6 +21,7 @@ from functions.api.dependencies import (
     api_tokens,
     event_service,
     message_service,
+    queue_service,
     rate_limiter,
     signing_keys,
     topic_service,
@@ -30,6 +32,7 @@ from functions.api.requests import (
     EndpointsRequest,
     EventQuery,
     Order,
+    QueueUpsertRequest,
     parse,
     parse_batch,
 )
@@ -51,10 +54,11 @@ from functions.messages.views import (
     v1_error_view,
     v1_message_view,
 )
+from functions.queues.views import queue_view
 from functions.shared.config import get_settings
 from functions.shared.errors import BadRequestError, PostboxError
 from functions.shared.observability import logger, metrics, tracer
-from functions.topics.models import Endpoint
+from functions.topics.models import Endpoint, validate_name
 from functions.topics.views import topic_view
 
 PUBLISH_PREFIX = "/v2/publish/"
@@ -162,6 +166,25 @@ def _json(value: BaseModel | list[BaseModel] | list[Any]) -> str:
     return "[" + ",".join(_json(v) for v in value) + "]"
 
 
+ENQUEUE = re.compile(r"^/v2/enqueue/(?P<queue>[^/]+)/(?P<destination>.+)$")
+
+
+@app.post("/v2/enqueue/.+")
+@tracer.capture_method
+def enqueue() -> Response[str]:
+    """Publish into a FIFO queue (created with parallelism 1 when it does not exist)."""
+    event = app.current_event
+    match = ENQUEUE.match(event.path)
+    if match is None:
+        raise BadRequestError("use /v2/enqueue/{queue}/{destination}")
+    queue = queue_service().ensure(match["queue"])
+    service = message_service()
+    destination = destination_from_path(match["destination"], event.raw_event.get("rawQueryString", ""))
+    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
+    prepared = service.prepare(destination, headers, raw_body(), event.request_context.http.source_ip or None)
+    return publish_response(service.store(prepared, queue_name=queue.name))
+
+
 @app.post("/v2/batch")
 @tracer.capture_method
 def batch() -> Response[str]:
@@ -170,14 +193,16 @@ def batch() -> Response[str]:
     entries = parse_batch(raw_body())
     service = message_service()
     caller_ip = app.current_event.request_context.http.source_ip or None
-    prepared = []
+    prepared, queues = [], []
     for entry in entries:
-        if entry.queue:
-            raise BadRequestError(f"batch entry for queue {entry.queue!r}: queues are not supported yet")
         headers = {k.lower(): v for k, v in (entry.headers or {}).items()}
         destination = destination_from_path(entry.destination, "")
         prepared.append(service.prepare(destination, headers, (entry.body or "").encode(), caller_ip))
-    outcomes = [service.store(p) for p in prepared]
+        queues.append(validate_name(entry.queue, "queue") if entry.queue else None)
+    outcomes = [
+        service.store(p, queue_name=queue_service().ensure(q).name if q else None)
+        for p, q in zip(prepared, queues, strict=True)
+    ]
     created = sum(not p.deduplicated for o in outcomes for p in o.published)
     if created:
         metrics.add_metric(name="MessagesPublished", unit="Count", value=created)
@@ -228,6 +253,52 @@ def get_topic(name: str) -> Response[str]:
 @tracer.capture_method
 def delete_topic(name: str) -> Response[str]:
     topic_service().delete(name)
+    return empty_response()
+
+
+# --- queues ----------------------------------------------------------------------------------------
+
+
+@app.post("/v2/queues")
+@tracer.capture_method
+def upsert_queue() -> Response[str]:
+    request = parse(QueueUpsertRequest, json_body())
+    queue_service().upsert(request.queue_name, request.parallelism, request.paused)
+    return empty_response()
+
+
+@app.get("/v2/queues")
+@tracer.capture_method
+def list_queues() -> Response[str]:
+    return Response(
+        status_code=200, content_type="application/json", body=_json([queue_view(q) for q in queue_service().list()])
+    )
+
+
+@app.get("/v2/queues/<name>")
+@tracer.capture_method
+def get_queue(name: str) -> Response[str]:
+    return json_response(queue_view(queue_service().get(name)))
+
+
+@app.delete("/v2/queues/<name>")
+@tracer.capture_method
+def delete_queue(name: str) -> Response[str]:
+    queue_service().delete(name)
+    return empty_response()
+
+
+@app.post("/v2/queues/<name>/pause")
+@tracer.capture_method
+def pause_queue(name: str) -> Response[str]:
+    queue_service().set_paused(name, True)
+    return empty_response()
+
+
+@app.post("/v2/queues/<name>/resume")
+@tracer.capture_method
+def resume_queue(name: str) -> Response[str]:
+    queue_service().set_paused(name, False)
     return empty_response()
 
 

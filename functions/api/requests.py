@@ -204,3 +204,11 @@ def parse_batch(data: bytes) -> list[BatchEntry]:
         return BatchRequest.model_validate_json(data or b"null").root
     except ValidationError as exc:
         raise BadRequestError(f"invalid batch: {describe(exc)}") from exc
+
+
+class QueueUpsertRequest(_Request):
+    """POST /v2/queues: `{"queueName", "parallelism"?, "paused"?}`."""
+
+    queue_name: str = Field(alias="queueName", min_length=1)
+    parallelism: int | None = None
+    paused: bool | None = None

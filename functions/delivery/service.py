@@ -30,6 +30,7 @@ from functions.messages.models import (
     MessageStatus,
 )
 from functions.messages.repository import ClaimRefused, MessageRepository, NewMessage
+from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
 from functions.shared.ids import uuid7
 from functions.shared.observability import logger
@@ -75,6 +76,7 @@ class DeliveryService:
         policy: DeliveryPolicy,
         signing_key: Callable[[], str],
         clock: Clock = now_ms,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         self.messages = messages
         self.dlq = dlq
@@ -83,6 +85,7 @@ class DeliveryService:
         self.policy = policy
         self.signing_key = signing_key
         self.clock = clock
+        self.dispatcher = dispatcher
 
     def process(self, task: DeliveryTask) -> Outcome:
         now = self.clock()
@@ -104,6 +107,8 @@ class DeliveryService:
             requeued += 1
         if requeued:
             logger.warning("overdue messages re-enqueued", count=requeued)
+        if self.dispatcher is not None:  # and fill every queue's free slots, should a dispatch have been missed
+            self.dispatcher.dispatch_all()
         return requeued
 
     # --- records that cannot claim ----------------------------------------------------------------
@@ -189,7 +194,7 @@ class DeliveryService:
                 expires_at_s=now // 1000 + self.policy.retention_s,
                 follow_ups=callbacks,
             )
-            return self._after(done, Outcome.DELIVERED, callbacks, now, log)
+            return self._after(done, Outcome.DELIVERED, callbacks, now, log, request.queue_name)
 
         final = attempt >= request.max_retries or is_non_retryable(result.status, result.header)
         if not final:
@@ -200,7 +205,7 @@ class DeliveryService:
             if done:
                 self.queue.send(DeliveryTask(message_id=request.message_id, attempt=attempt + 1), next_at, now)
             elif self.messages.finish_cancel(request.message_id, attempt, now, now // 1000 + self.policy.retention_s):
-                return self._after(True, Outcome.CANCELED, [], now, log)  # cancelled mid-attempt: no retry
+                return self._after(True, Outcome.CANCELED, [], now, log, request.queue_name)  # no retry
             return self._after(done, Outcome.RETRY_SCHEDULED, callbacks, now, {**log, "next_delivery_at": next_at})
 
         dlq_id = uuid7(now)
@@ -217,16 +222,26 @@ class DeliveryService:
             dlq_put=self.dlq.put_in_transaction(entry, dlq_expires),
             follow_ups=[*callbacks, *failure],
         )
-        return self._after(done, Outcome.FAILED, [*callbacks, *failure], now, {**log, "dlq_id": dlq_id})
+        return self._after(
+            done, Outcome.FAILED, [*callbacks, *failure], now, {**log, "dlq_id": dlq_id}, request.queue_name
+        )
 
     def _after(
-        self, done: bool, outcome: Outcome, follow_ups: list[NewMessage], now: int, log: dict[str, object]
+        self,
+        done: bool,
+        outcome: Outcome,
+        follow_ups: list[NewMessage],
+        now: int,
+        log: dict[str, object],
+        queue_name: str | None = None,
     ) -> Outcome:
         if not done:
             logger.warning("another worker finished this attempt first", extra=log)
             return Outcome.DROPPED
         for new in follow_ups:  # if this is lost (crash), the unacknowledged record enqueues them again
             self.queue.send(DeliveryTask(message_id=new.request.message_id, attempt=0), now, now)
+        if queue_name and outcome != Outcome.RETRY_SCHEDULED and self.dispatcher is not None:
+            self.dispatcher.dispatch(queue_name)  # a slot of the queue is free: the next message may go
         logger.info(outcome.value, extra=log)
         return outcome
 

@@ -23,6 +23,7 @@ class MessageEvent(BaseModel):
     label: str | None = None
     topic_name: str | None = None
     endpoint_name: str | None = None
+    queue_name: str | None = None
     max_retries: int | None = None
     retry_delay: str | None = None
     timeout_s: float | None = None
@@ -62,6 +63,7 @@ def request_event(
         label=request.label,
         topic_name=request.topic_name,
         endpoint_name=request.endpoint_name,
+        queue_name=request.queue_name,
         max_retries=request.max_retries,
         retry_delay=request.retry_delay,
         timeout_s=request.timeout_s,

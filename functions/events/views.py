@@ -20,6 +20,7 @@ class LogEntryView(BaseModel):
     next_delivery_time: int | None = Field(None, alias="nextDeliveryTime")
     topic_name: str | None = Field(None, alias="topicName")
     endpoint_name: str | None = Field(None, alias="endpointName")
+    queue_name: str | None = Field(None, alias="queueName")
     header: dict[str, list[str]] | None = None
     body: str | None = Field(None, description="base64")
     response_status: int | None = Field(None, alias="responseStatus")
@@ -68,6 +69,7 @@ def log_entry_view(event: MessageEvent) -> LogEntryView:
         next_delivery_time=event.next_delivery_time_ms,
         topic_name=event.topic_name,
         endpoint_name=event.endpoint_name,
+        queue_name=event.queue_name,
         header=event.header,
         body=_b64(event.body),
         response_status=event.response_status,

@@ -10,11 +10,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 from dataclasses import dataclass
+from typing import Any
 
 import boto3
 import requests
+from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from moto.server import ThreadedMotoServer
+from werkzeug.serving import make_server
 
 from functions.shared.resources import (
     BODIES_BUCKET,
@@ -74,9 +78,30 @@ def function_env(endpoint: str | None) -> dict[str, str]:
     }
 
 
+class AtomicMotoServer(ThreadedMotoServer):
+    """A moto server that handles one request at a time.
+
+    moto's backends are not thread-safe: two concurrent transactions can interleave their condition checks and
+    writes, which DynamoDB never does (and Postbox's correctness rests on conditional writes). Serializing the
+    requests gives local mode DynamoDB's atomicity. Local mode never long-polls, so nothing holds the lock long.
+    """
+
+    def _server_entry(self) -> None:
+        backend_app = DomainDispatcherApplication(create_backend_app)
+        lock = threading.Lock()
+
+        def serialized(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            with lock:
+                return list(backend_app(environ, start_response))
+
+        self._server = make_server(self._ip_address, self._port, serialized, True, request_handler=MotoRequestHandler)
+        self._server_ready_event.set()
+        self._server.serve_forever()
+
+
 def start_moto(port: int) -> tuple[ThreadedMotoServer, str]:
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one access-log line per AWS call is just noise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server = AtomicMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, bound = server.get_host_and_port()
     endpoint = f"http://{host}:{bound}"

@@ -32,6 +32,7 @@ def request_attributes(request: MessageRequest) -> dict[str, Any]:
         "callbackOf": request.callback_of,
         "topicName": request.topic_name,
         "endpointName": request.endpoint_name,
+        "queueName": request.queue_name,
     }
 
 
@@ -59,6 +60,7 @@ def request_from_attributes(message_id: str, item: Mapping[str, Any], body: byte
         callback_of=item.get("callbackOf"),
         topic_name=item.get("topicName"),
         endpoint_name=item.get("endpointName"),
+        queue_name=item.get("queueName"),
     )
 
 

@@ -60,6 +60,7 @@ class MessageRequest(BaseModel):
     replay_count: int = Field(0, description="how many times the message was replayed from the DLQ")
     callback_of: str | None = Field(None, description="for a callback message: the message it reports on")
     topic_name: str | None = Field(None, description="the URL group this message was fanned out from")
+    queue_name: str | None = Field(None, description="the FIFO queue this message was enqueued to")
     endpoint_name: str | None = None
     body_ref: str | None = Field(None, description="where a body too large for the table is kept (claim check)")
 
@@ -91,6 +92,8 @@ class MessageStatus(BaseModel):
     method: str | None = None
     max_retries: int | None = None
     retry_delay: str | None = None
+    queue_name: str | None = None
+    queue_waiting: bool = Field(False, description="enqueued, waiting for a delivery slot of its queue")
 
 
 class Message(BaseModel):

@@ -17,6 +17,7 @@ from functions.events.repository import EventRepository
 from functions.messages.bodies import BodyStore, body_key
 from functions.messages.codec import request_attributes, request_from_attributes
 from functions.messages.models import AttemptResult, Message, MessageRequest, MessageState, MessageStatus
+from functions.queues.repository import QueueRepository
 from functions.shared.dynamo import (
     Conditions,
     DynamoRepository,
@@ -40,6 +41,7 @@ DEDUP = "dedup"
 PENDING = "pending"  # value of `pendingKey` while a message is not finished (sparse index)
 PENDING_INDEX = MESSAGES_TABLE.indexes[0].name
 DEDUP_INDEX = MESSAGES_TABLE.indexes[1].name
+QUEUE_INDEX = MESSAGES_TABLE.indexes[2].name
 TTL = MESSAGES_TABLE.ttl_attribute or "expiresAt"
 _NOT_BEFORE_SLACK_MS = 1000  # SQS delays are whole seconds and not exact: accept a record up to 1 s early
 _WAITING = (MessageState.CREATED.value, MessageState.RETRY.value)
@@ -67,6 +69,12 @@ class NewMessage:
     expires_at_s: int
 
 
+class DispatchOutcome(StrEnum):
+    DISPATCHED = "dispatched"
+    QUEUE_FULL = "queue_full"  # (or paused, or deleted)
+    GONE = "gone"  # no longer waiting: dispatched by someone else, or cancelled
+
+
 class CancelOutcome(StrEnum):
     CANCELED = "canceled"  # was waiting: it will never be delivered
     REQUESTED = "requested"  # an attempt is in flight: no further attempt will be made
@@ -92,12 +100,20 @@ class MessageRepository(DynamoRepository):
         bodies: BodyStore,
         inline_body_bytes: int,
         events: EventRepository,
+        queues: QueueRepository | None = None,
         client: DynamoDBClient | None = None,
     ) -> None:
         super().__init__(table_name, client)
         self.bodies = bodies
         self.inline_body_bytes = inline_body_bytes
         self.events = events
+        self.queues = queues
+
+    def _release(self, queue_name: str | None, dispatched: bool = True) -> list[TransactWriteItemTypeDef]:
+        """The slot a finishing queue message gives back (none for one still waiting for a slot)."""
+        if queue_name and dispatched and self.queues is not None:
+            return [self.queues.release_slot(queue_name)]
+        return []
 
     # --- creating ---------------------------------------------------------------------------------
 
@@ -204,7 +220,8 @@ class MessageRepository(DynamoRepository):
             "Key": _key(message_id, STATE),
             "UpdateExpression": "SET #state = :active, claimUntil = :lease, updatedAt = :now ADD attempts :one",
             "ConditionExpression": (
-                "attribute_exists(pk) AND attempt = :attempt AND attribute_not_exists(cancelRequested) AND ("
+                "attribute_exists(pk) AND attempt = :attempt AND attribute_not_exists(cancelRequested)"
+                " AND attribute_not_exists(queueWaiting) AND ("
                 "(#state IN (:created, :retry) AND nextDeliveryAt <= :due) "
                 "OR (#state = :active AND claimUntil < :now))"
             ),
@@ -249,7 +266,10 @@ class MessageRepository(DynamoRepository):
     ) -> bool:
         fields = {"#state": MessageState.DELIVERED.value, "updatedAt": now_ms, TTL: expires_at_s}
         event = request_event(request, MessageState.DELIVERED, event_id=uuid7(now_ms), time_ms=now_ms, result=result)
-        return self._transition(request.message_id, attempt, fields, result, event, follow_ups, final=True)
+        release = self._release(request.queue_name)
+        return self._transition(
+            request.message_id, attempt, fields, result, event, follow_ups, final=True, also=release
+        )
 
     def mark_retry(
         self,
@@ -296,8 +316,9 @@ class MessageRepository(DynamoRepository):
         event = request_event(
             request, MessageState.FAILED, event_id=uuid7(now_ms), time_ms=now_ms, result=result, attempt=attempt
         )
+        release = self._release(request.queue_name)
         return self._transition(
-            request.message_id, attempt, fields, result, event, follow_ups, final=True, also=[dlq_put]
+            request.message_id, attempt, fields, result, event, follow_ups, final=True, also=[dlq_put, *release]
         )
 
     def _transition(
@@ -400,7 +421,9 @@ class MessageRepository(DynamoRepository):
         update: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": _key(message_id, STATE),
-            "UpdateExpression": "SET #state = :canceled, updatedAt = :now, #ttl = :ttl REMOVE pendingKey, claimUntil",
+            "UpdateExpression": (
+                "SET #state = :canceled, updatedAt = :now, #ttl = :ttl REMOVE pendingKey, claimUntil, queueWaiting"
+            ),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#state": "state", "#ttl": TTL},
             "ExpressionAttributeValues": values(
@@ -415,7 +438,8 @@ class MessageRepository(DynamoRepository):
             ),
         }
         canceled = self._state_event(status, message_id, MessageState.CANCELED, now_ms)
-        return self._transact([{"Update": update}, self.events.put_in_transaction(canceled)])
+        release = self._release(status.queue_name, dispatched=not status.queue_waiting)
+        return self._transact([{"Update": update}, self.events.put_in_transaction(canceled), *release])
 
     @staticmethod
     def _state_event(status: MessageStatus, message_id: str, state: MessageState, now_ms: int) -> MessageEvent:
@@ -462,6 +486,7 @@ class MessageRepository(DynamoRepository):
         )
         conditions.parts.append(
             "((#state IN (:created, :retry) AND nextDeliveryAt < :cut) OR (#state = :active AND claimUntil < :cut))"
+            " AND attribute_not_exists(queueWaiting)"  # waiting for a queue slot is not overdue
         )
         query = conditions.query_arguments("pendingKey = :pending", pending=PENDING)
         for item in query_all(self.client, {"TableName": self.table_name, "IndexName": PENDING_INDEX, **query}):
@@ -481,6 +506,49 @@ class MessageRepository(DynamoRepository):
         if request is None or state is None or is_expired(state, TTL, now_s) or is_expired(request, TTL, now_s):
             return None
         return Message(request=self._request(request), status=_status(state))
+
+    # --- queues -----------------------------------------------------------------------------------
+
+    def waiting(self, queue_name: str, limit: int, now_s: int) -> list[str]:
+        """The oldest messages waiting for a slot of the queue (FIFO: UUIDv7 ids are in publish order)."""
+        query = Conditions().not_expired(TTL, now_s).query_arguments("queueWaiting = :queue", queue=queue_name)
+        page = self.client.query(
+            TableName=self.table_name, IndexName=QUEUE_INDEX, ScanIndexForward=True, Limit=limit, **query
+        )
+        return [str(from_item(item)["pk"]) for item in page.get("Items", [])]
+
+    def count_waiting(self, queue_name: str) -> int:
+        query = Conditions().query_arguments("queueWaiting = :queue", queue=queue_name)
+        total, arguments = 0, {"TableName": self.table_name, "IndexName": QUEUE_INDEX, "Select": "COUNT", **query}
+        while True:
+            page = self.client.query(**arguments)
+            total += page.get("Count", 0)
+            if "LastEvaluatedKey" not in page:
+                return total
+            arguments["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def dispatch(self, message_id: str, queue_name: str) -> DispatchOutcome:
+        """Take a slot of the queue for a waiting message, in one transaction."""
+        if self.queues is None:
+            raise RuntimeError("a MessageRepository without queues cannot dispatch")
+        update = {
+            "Update": {
+                "TableName": self.table_name,
+                "Key": _key(message_id, STATE),
+                "UpdateExpression": "REMOVE queueWaiting",
+                "ConditionExpression": "attribute_exists(queueWaiting)",
+            }
+        }
+        try:
+            self.client.transact_write_items(TransactItems=[self.queues.reserve_slot(queue_name), update])  # type: ignore[list-item]
+        except ClientError as exc:
+            reasons = cancellation_reasons(exc)
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                return DispatchOutcome.QUEUE_FULL
+            if reasons[1:2] == ["ConditionalCheckFailed"]:
+                return DispatchOutcome.GONE
+            raise
+        return DispatchOutcome.DISPATCHED
 
     def get_status(self, message_id: str) -> MessageStatus | None:
         item = self.client.get_item(TableName=self.table_name, Key=_key(message_id, STATE), ConsistentRead=True).get(
@@ -507,7 +575,7 @@ class MessageRepository(DynamoRepository):
 
 def _claimable(status: MessageStatus, attempt: int, now_ms: int) -> bool:
     """What the claim's condition checks, evaluated on a read first (the write re-checks it)."""
-    if status.attempt != attempt or status.cancel_requested:
+    if status.attempt != attempt or status.cancel_requested or status.queue_waiting:
         return False
     if status.state in (MessageState.CREATED, MessageState.RETRY):
         return status.next_delivery_at_ms <= now_ms + _NOT_BEFORE_SLACK_MS
@@ -544,6 +612,8 @@ def _state_item(request: MessageRequest, status: MessageStatus, expires_at_s: in
             "createdAt": request.created_at_ms,
             "dedupId": request.dedup_id,
             "topicName": request.topic_name,
+            "queueName": request.queue_name,
+            "queueWaiting": request.queue_name if request.queue_name and not status.state.is_final else None,
             "method": request.method,
             "maxRetries": request.max_retries,
             "retryDelay": request.retry_delay,
@@ -574,4 +644,6 @@ def _status(item: Mapping[str, Any]) -> MessageStatus:
         method=item.get("method"),
         max_retries=optional_int("maxRetries"),
         retry_delay=item.get("retryDelay"),
+        queue_name=item.get("queueName"),
+        queue_waiting=item.get("queueWaiting") is not None,
     )

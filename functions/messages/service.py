@@ -12,6 +12,7 @@ from functions.dlq.repository import DlqFilter, DlqPage, DlqRepository
 from functions.messages.models import DeliveryTask, DlqEntry, Message, MessageRequest, MessageState, MessageStatus
 from functions.messages.publish import PublishLimits, build_message, destination_from_path, is_group_name
 from functions.messages.repository import CancelOutcome, Created, MessageRepository, NewMessage, PendingFilter
+from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 from functions.shared.ids import uuid7
@@ -64,11 +65,13 @@ class MessageService:
         dedup_window_s: int = 600,
         clock: Clock = now_ms,
         topics: TopicRepository | None = None,
+        dispatcher: Dispatcher | None = None,
     ) -> None:
         self.messages = messages
         self.dlq = dlq
         self.queue = queue
         self.topics = topics or _NoTopics()
+        self.dispatcher = dispatcher
         self.limits = limits
         self.retention_s = retention_s
         self.dedup_window_s = dedup_window_s
@@ -110,12 +113,18 @@ class MessageService:
             requests.append(request.model_copy(update=update))
         return Prepared(requests, to_group=True)
 
-    def store(self, prepared: Prepared) -> PublishOutcome:
+    def store(self, prepared: Prepared, queue_name: str | None = None) -> PublishOutcome:
+        """Store the prepared messages; into a FIFO queue (they wait for its slots) when `queue_name` is given."""
         now = self.clock()
         published = []
         for request in prepared.requests:
-            created = self._store_and_enqueue(request, now, dedup=True)
+            queued = request.model_copy(update={"queue_name": queue_name}) if queue_name else request
+            created = self._store_and_enqueue(queued, now, dedup=True)
             published.append(Published(created.message_id, request.url, created.deduplicated))
+        if queue_name:
+            if self.dispatcher is None:
+                raise ServiceUnavailableError("queues are not configured")
+            self.dispatcher.dispatch(queue_name)
         return PublishOutcome(published, prepared.to_group)
 
     def _store_and_enqueue(
@@ -130,6 +139,8 @@ class MessageService:
         )
         if created.deduplicated:
             logger.info("duplicate publish", message_id=created.message_id, dedup_id=request.dedup_id)
+            return created
+        if request.queue_name:  # waits for a slot of its queue: the dispatcher sends its record
             return created
         try:
             self.queue.send(DeliveryTask(message_id=request.message_id, attempt=0), request.not_before_ms, now)

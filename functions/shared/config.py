@@ -20,6 +20,8 @@ class Settings(BaseModel):
     events_table: str = Field(alias="EVENTS_TABLE", min_length=1)
     counters_table: str = Field(alias="COUNTERS_TABLE", min_length=1)
     topics_table: str = Field(alias="TOPICS_TABLE", min_length=1)
+    queues_table: str = Field(alias="QUEUES_TABLE", min_length=1)
+    max_queue_parallelism: int = Field(100, alias="MAX_QUEUE_PARALLELISM", ge=1)
     delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=1)
     auth_secret_id: str = Field(alias="AUTH_SECRET_ID", min_length=1, description="secret holding the API token(s)")
     signing_keys_secret_id: str = Field(alias="SIGNING_KEYS_SECRET_ID", min_length=1)

@@ -104,6 +104,8 @@ MESSAGES_TABLE = TableDef(
         Index("pending", partition_key=Key("pendingKey"), sort_key=Key("pk")),
         # Lookup by the dedup / idempotency key a client published with: newest message first.
         Index("byDedupId", partition_key=Key("dedupId"), sort_key=Key("pk")),
+        # Sparse: messages waiting in a FIFO queue for a delivery slot, oldest first (ids are UUIDv7).
+        Index("queueWaiting", partition_key=Key("queueWaiting"), sort_key=Key("pk")),
     ),
     ttl_attribute="expiresAt",
 )
@@ -144,7 +146,15 @@ TOPICS_TABLE = TableDef(
     indexes=(Index("all", partition_key=Key("listing"), sort_key=Key("name")),),
 )
 
-TABLES = (MESSAGES_TABLE, DLQ_TABLE, EVENTS_TABLE, COUNTERS_TABLE, TOPICS_TABLE)
+# FIFO queues: one item per queue with its parallelism, pause flag and the count of messages in flight.
+QUEUES_TABLE = TableDef(
+    logical_id="QueuesTable",
+    env_var="QUEUES_TABLE",
+    partition_key=Key("name"),
+    indexes=(Index("all", partition_key=Key("listing"), sort_key=Key("name")),),
+)
+
+TABLES = (MESSAGES_TABLE, DLQ_TABLE, EVENTS_TABLE, COUNTERS_TABLE, TOPICS_TABLE, QUEUES_TABLE)
 
 # The worker's visibility timeout must exceed its Lambda timeout (AWS requires >= and recommends 6x for
 # batching windows); records the worker cannot even parse land in the redrive queue after max_receive_count.

@@ -8,7 +8,7 @@ from functions.delivery.http import HttpSender
 from functions.delivery.service import DeliveryPolicy, DeliveryService
 from functions.shared.config import get_settings
 from functions.shared.secrets import get_json_secret
-from functions.wiring import delivery_queue, repositories
+from functions.wiring import delivery_queue, dispatcher, repositories
 
 
 def current_signing_key() -> str:
@@ -33,4 +33,5 @@ def delivery_service() -> DeliveryService:
             dlq_retention_s=settings.dlq_retention_seconds,
         ),
         signing_key=current_signing_key,
+        dispatcher=dispatcher(settings, messages),
     )

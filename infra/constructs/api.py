@@ -1,4 +1,4 @@
-"""The API function behind an HTTP API (payload format 2.0): publish, messages, events, DLQ, URL groups, keys."""
+"""The API function behind an HTTP API (payload format 2.0): publish, messages, events, DLQ, groups, queues, keys."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ GET, POST, DELETE = apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST, apigwv2.Htt
 # The function routes and authenticates each request itself; these only decide what reaches it.
 ROUTES = (
     (POST, "/v2/publish/{destination+}"),
+    (POST, "/v2/enqueue/{queue}/{destination+}"),  # publish into a FIFO queue
     (POST, "/v2/batch"),
     (GET, "/v2/messages/{messageId}"),
     (GET, "/v1/messages/{id}"),  # the v1 path of a message
@@ -41,6 +42,12 @@ ROUTES = (
     (GET, "/v2/topics"),
     (GET, "/v2/topics/{name}"),
     (DELETE, "/v2/topics/{name}"),
+    (POST, "/v2/queues"),  # FIFO queues: create or update (upsert)
+    (GET, "/v2/queues"),
+    (GET, "/v2/queues/{queueName}"),
+    (DELETE, "/v2/queues/{queueName}"),
+    (POST, "/v2/queues/{queueName}/pause"),
+    (POST, "/v2/queues/{queueName}/resume"),
 )
 
 
@@ -57,6 +64,7 @@ class PostboxApi(Construct):
         events_table: dynamodb.ITable,
         counters_table: dynamodb.ITable,
         topics_table: dynamodb.ITable,
+        queues_table: dynamodb.ITable,
         delivery_queue: sqs.IQueue,
         bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
@@ -69,7 +77,7 @@ class PostboxApi(Construct):
             "Handler",
             config=config,
             handler="functions.api.handler.lambda_handler",
-            description="Postbox API: publish and cancel messages, list events, manage DLQ and URL groups, rotate keys",
+            description="Postbox API: publish and cancel messages, list events, manage DLQ, URL groups, queues, keys",
             environment=environment,
             memory_mb=config.api_memory_mb,
             timeout=Duration.seconds(config.api_timeout_seconds),
@@ -79,6 +87,8 @@ class PostboxApi(Construct):
         events_table.grant_read_write_data(self.function)  # CREATED / CANCELED events; serves /v2/events
         counters_table.grant_read_write_data(self.function)  # rate-limit windows (UpdateItem ADD)
         topics_table.grant_read_write_data(self.function)  # URL groups: add/remove endpoints, list, delete
+        # FIFO queues: upsert, pause/resume, list, delete; enqueueing takes a delivery slot (or waits for one)
+        queues_table.grant_read_write_data(self.function)
         delivery_queue.grant_send_messages(self.function)
         bodies_bucket.grant_read_write(self.function)  # put large bodies, read them back, delete on cancel
         schedules.grant_manage_schedules(self.function)  # long delays; cancelling deletes the schedule

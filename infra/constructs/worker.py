@@ -36,6 +36,7 @@ class DeliveryWorker(Construct):
         dlq_table: dynamodb.ITable,
         events_table: dynamodb.ITable,
         topics_table: dynamodb.ITable,
+        queues_table: dynamodb.ITable,
         delivery_queue: sqs.IQueue,
         bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
@@ -58,6 +59,9 @@ class DeliveryWorker(Construct):
         # authorized by each item's action: PutItem). The worker never reads them, nor the API's rate-limit counters.
         events_table.grant_write_data(self.function)
         topics_table.grant_read_data(self.function)  # looks up a URL group's endpoints; groups are the API's to change
+        # A message's final state releases its FIFO queue's delivery slot in the same transaction, and the next
+        # waiting message is dispatched: the worker reads and updates queue items.
+        queues_table.grant_read_write_data(self.function)
         delivery_queue.grant_send_messages(self.function)  # retries are re-enqueued with a delay
         bodies_bucket.grant_read_write(self.function)  # large bodies (claim check)
         schedules.grant_manage_schedules(self.function)  # retry backoffs longer than the queue's longest delay

@@ -289,3 +289,26 @@ def test_the_sdk_url_group_and_batch_methods(local, httpserver: HTTPServer):
     assert [e.url for e in sdk.url_group.get("sdk-group").endpoints] == [httpserver.url_for("/g1")]
     sdk.url_group.delete("sdk-group")
     assert "sdk-group" not in [g.name for g in sdk.url_group.list()]
+
+
+def test_the_sdk_queue_methods(local, httpserver: HTTPServer):
+    receiver = Receiver200()
+    httpserver.expect_request("/queued").respond_with_handler(receiver)
+    sdk = client(local)
+    sdk.queue.upsert("sdk-queue", parallelism=2)
+    assert sdk.queue.get("sdk-queue").parallelism == 2
+    sdk.queue.upsert("sdk-queue", parallelism=1)
+    queue = sdk.queue.get("sdk-queue")
+    assert (queue.parallelism, queue.paused, queue.lag) == (1, False, 0)
+    sdk.queue.pause("sdk-queue")
+    assert sdk.queue.get("sdk-queue").paused is True
+    for n in range(5):
+        sdk.message.enqueue(queue="sdk-queue", url=httpserver.url_for("/queued"), body=str(n))
+    time.sleep(1)
+    assert receiver.seen == [] and sdk.queue.get("sdk-queue").lag == 5
+    sdk.queue.resume("sdk-queue")
+    wait_until(lambda: len(receiver.seen) == 5, what="the queued deliveries")
+    assert [data for _, _, data in receiver.seen] == [b"0", b"1", b"2", b"3", b"4"]
+    assert "sdk-queue" in [q.name for q in sdk.queue.list()]
+    sdk.queue.delete("sdk-queue")
+    assert "sdk-queue" not in [q.name for q in sdk.queue.list()]

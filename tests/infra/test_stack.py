@@ -20,6 +20,7 @@ from functions.shared.resources import (
     EVENTS_TABLE,
     MAX_ATTEMPT_TIMEOUT_SECONDS,
     MESSAGES_TABLE,
+    QUEUES_TABLE,
     TABLES,
     TOPICS_TABLE,
     WORKER_TIMEOUT_SECONDS,
@@ -31,6 +32,7 @@ Resources = dict[str, dict[str, Any]]
 
 EXPECTED_ROUTE_KEYS = {
     "POST /v2/publish/{destination+}",
+    "POST /v2/enqueue/{queue}/{destination+}",
     "POST /v2/batch",
     "GET /v2/messages/{messageId}",
     "GET /v1/messages/{id}",
@@ -51,6 +53,12 @@ EXPECTED_ROUTE_KEYS = {
     "GET /v2/topics",
     "GET /v2/topics/{name}",
     "DELETE /v2/topics/{name}",
+    "POST /v2/queues",
+    "GET /v2/queues",
+    "GET /v2/queues/{queueName}",
+    "DELETE /v2/queues/{queueName}",
+    "POST /v2/queues/{queueName}/pause",
+    "POST /v2/queues/{queueName}/resume",
 }
 REQUIRED_ENV = {field.alias for field in Settings.model_fields.values() if field.is_required() and field.alias}
 # What each setting the stack passes names: the resource type, and `Ref` or the `Fn::GetAtt` attribute giving the value.
@@ -60,6 +68,7 @@ ENV_TARGETS = {
     "EVENTS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "COUNTERS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "TOPICS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
+    "QUEUES_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "DELIVERY_QUEUE_URL": ("AWS::SQS::Queue", "Ref"),
     "AUTH_SECRET_ID": ("AWS::SecretsManager::Secret", "Ref"),
     "SIGNING_KEYS_SECRET_ID": ("AWS::SecretsManager::Secret", "Ref"),
@@ -75,11 +84,16 @@ SECRET_ACCESS = {
 # The global secondary indexes of each table, as (partition key, sort key), spelled out independently of
 # functions.shared.resources so that a changed definition has to be changed here too.
 EXPECTED_INDEXES: dict[TableDef, dict[str, tuple[str, str]]] = {
-    MESSAGES_TABLE: {"pending": ("pendingKey", "pk"), "byDedupId": ("dedupId", "pk")},
+    MESSAGES_TABLE: {
+        "pending": ("pendingKey", "pk"),
+        "byDedupId": ("dedupId", "pk"),
+        "queueWaiting": ("queueWaiting", "pk"),
+    },
     DLQ_TABLE: {"byTime": ("listing", "dlqId")},
     EVENTS_TABLE: {"byTime": ("day", "eventId")},
     COUNTERS_TABLE: {},
     TOPICS_TABLE: {"all": ("listing", "name")},
+    QUEUES_TABLE: {"all": ("listing", "name")},
 }
 # What each function may do with each table: read and write, only read, only write, or nothing.
 READ_WRITE, READ_ONLY, WRITE_ONLY, NO_ACCESS = "read-write", "read-only", "write-only", "none"
@@ -90,15 +104,18 @@ TABLE_ACCESS = {
         EVENTS_TABLE: READ_WRITE,
         COUNTERS_TABLE: READ_WRITE,
         TOPICS_TABLE: READ_WRITE,
+        QUEUES_TABLE: READ_WRITE,
     },
     # The worker appends events inside its state transactions and never reads them; rate limiting is the API's;
-    # it may look up a URL group's endpoints, but only the API changes groups.
+    # it may look up a URL group's endpoints, but only the API changes groups; it releases a FIFO queue's delivery
+    # slot in the same transaction as a message's final state, and dispatches the next waiting message.
     "worker": {
         MESSAGES_TABLE: READ_WRITE,
         DLQ_TABLE: READ_WRITE,
         EVENTS_TABLE: WRITE_ONLY,
         COUNTERS_TABLE: NO_ACCESS,
         TOPICS_TABLE: READ_ONLY,
+        QUEUES_TABLE: READ_WRITE,
     },
 }
 TABLE_WRITE_ACTIONS = {
@@ -191,7 +208,7 @@ def statements_allowing(resources: Resources, function_id: str, action: str) -> 
 @pytest.mark.parametrize(
     ("resource_type", "count"),
     [
-        ("AWS::DynamoDB::Table", len(TABLES)),  # messages, DLQ, events, rate-limit counters, URL groups
+        ("AWS::DynamoDB::Table", len(TABLES)),  # messages, DLQ, events, rate-limit counters, URL groups, FIFO queues
         ("AWS::SQS::Queue", 2),
         ("AWS::S3::Bucket", 1),
         ("AWS::S3::BucketPolicy", 1),
@@ -252,7 +269,7 @@ def test_every_table_is_in_the_expectations() -> None:
     # When comparing them with the tables these tests expect
     # Then every table is expected, and its access by each function decided
     assert set(EXPECTED_INDEXES) == set(TABLES)
-    assert len(TABLES) == 5
+    assert len(TABLES) == 6
     assert all(set(access) == set(TABLES) for access in TABLE_ACCESS.values())
 
 
@@ -266,8 +283,8 @@ def test_table_has_its_indexes(resources: Resources, function_ids: dict[str, str
     indexes = {index["IndexName"]: index for index in table["Properties"].get("GlobalSecondaryIndexes", [])}
 
     # Then each expected index is there, keyed as expected, projecting whole items, and there is no other
-    # (messages: pending by pendingKey, which only unfinished state items carry, and by dedup ID; DLQ and events:
-    # listings by time; URL groups: the listing by name)
+    # (messages: pending by pendingKey, which only unfinished state items carry, by dedup ID, and those waiting in a
+    # FIFO queue by queueWaiting, also sparse; DLQ and events: listings by time; URL groups, queues: by name)
     assert set(indexes) == {index.name for index in definition.indexes} == set(expected)
     attributes = table["Properties"]["AttributeDefinitions"]
     for name, (partition_key, sort_key) in expected.items():
@@ -296,14 +313,17 @@ def test_event_and_counter_tables_are_keyed_and_expire(resources: Resources, fun
         assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
 
 
-def test_topics_table_is_keyed_by_name_and_kept(resources: Resources, function_ids: dict[str, str]) -> None:
-    # Given the URL groups table the functions are configured with
-    topics = resources[referenced_id(env_of(resources, function_ids["api"])[TOPICS_TABLE.env_var])]["Properties"]
+@pytest.mark.parametrize("definition", [TOPICS_TABLE, QUEUES_TABLE], ids=lambda definition: definition.logical_id)
+def test_topics_and_queues_tables_are_keyed_by_name_and_kept(
+    resources: Resources, function_ids: dict[str, str], definition: TableDef
+) -> None:
+    # Given the URL groups or FIFO queues table the functions are configured with
+    table = resources[referenced_id(env_of(resources, function_ids["api"])[definition.env_var])]["Properties"]
 
     # When reading its key and TTL
-    # Then a group is one item keyed by its name, and groups never expire
-    assert topics["KeySchema"] == [{"AttributeName": "name", "KeyType": "HASH"}]
-    assert "TimeToLiveSpecification" not in topics
+    # Then a group (a queue) is one item keyed by its name, and groups (queues) never expire
+    assert table["KeySchema"] == [{"AttributeName": "name", "KeyType": "HASH"}]
+    assert "TimeToLiveSpecification" not in table
 
 
 def test_bodies_bucket_is_private_encrypted_and_expires_objects(

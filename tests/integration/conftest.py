@@ -4,12 +4,14 @@ code (and from the same definitions) as local mode."""
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
 import pytest
 from moto import mock_aws
+from moto.core.botocore_stubber import BotocoreStubber
 
 from functions.local.backend import DEFAULT_SIGNING_KEYS, LocalBackend, provision
 from functions.local.frontdoor import build_event
@@ -68,6 +70,21 @@ class Postbox:
 
         loop = WorkerLoop(lambda_handler, boto3.client("sqs"), self.env["DELIVERY_QUEUE_URL"], 30, "us-east-1", 0)
         return loop.poll_once()
+
+
+@pytest.fixture(autouse=True)
+def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto's in-process backend is not thread-safe: concurrent transactions can interleave their condition checks
+    and writes, which DynamoDB never does. Serialize its request handling, as the real service serializes writes
+    to an item, so that tests with concurrent workers test Postbox, not moto's races."""
+    lock = threading.RLock()
+    original = BotocoreStubber.__call__
+
+    def serialized(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(BotocoreStubber, "__call__", serialized)
 
 
 @pytest.fixture

@@ -102,7 +102,7 @@ def test_batch(postbox):
             {"destination": "https://ok.example.com"},
             {"destination": "https://e.com", "headers": {"Upstash-Retries": "x"}},
         ],
-        [{"destination": "https://ok.example.com", "queue": "q"}],
+        [{"destination": "https://ok.example.com", "queue": "q"}, {"destination": "https://e.com", "queue": "bad q"}],
         [{"nope": 1}],
         {"destination": "https://ok.example.com"},
     ],

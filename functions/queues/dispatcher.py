@@ -1,0 +1,48 @@
+"""Moving queued messages to delivery: oldest first, while the queue has free slots."""
+
+from __future__ import annotations
+
+from functions.delivery.queue import DeliveryQueue
+from functions.messages.models import DeliveryTask
+from functions.messages.repository import DispatchOutcome, MessageRepository
+from functions.queues.repository import QueueRepository
+from functions.shared.clock import Clock, now_ms
+from functions.shared.observability import logger
+
+
+class Dispatcher:
+    def __init__(
+        self, messages: MessageRepository, queues: QueueRepository, delivery: DeliveryQueue, clock: Clock = now_ms
+    ) -> None:
+        self.messages = messages
+        self.queues = queues
+        self.delivery = delivery
+        self.clock = clock
+
+    def dispatch_all(self) -> int:
+        return sum(self.dispatch(queue.name) for queue in self.queues.list())
+
+    def dispatch(self, queue_name: str) -> int:
+        """Fill the queue's free slots with its oldest waiting messages; returns how many were dispatched.
+
+        Each dispatch is a transaction taking a slot and marking the message dispatched, then its record is sent.
+        Run it after anything that frees a slot or adds a message: enqueue, a final state, resume, upsert.
+        If the send is lost (crash), the sweep re-sends the record of the dispatched, overdue message.
+        """
+        dispatched = 0
+        while True:
+            queue = self.queues.get(queue_name)
+            if queue is None or queue.free_slots == 0:
+                return dispatched
+            now = self.clock()
+            waiting = self.messages.waiting(queue_name, queue.free_slots, now // 1000)
+            if not waiting:
+                return dispatched
+            for message_id in waiting:
+                outcome = self.messages.dispatch(message_id, queue_name)
+                if outcome == DispatchOutcome.QUEUE_FULL:
+                    return dispatched
+                if outcome == DispatchOutcome.DISPATCHED:
+                    self.delivery.send(DeliveryTask(message_id=message_id, attempt=0), now, now)
+                    dispatched += 1
+                    logger.info("dispatched from queue", queue=queue_name, message_id=message_id)
