@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from functions.delivery.queue import SchedulerDelays, SqsDeliveryQueue
 from functions.dlq.repository import DlqRepository
 from functions.events.repository import EventRepository
 from functions.messages.bodies import S3BodyStore
+from functions.messages.publish import PublishLimits
 from functions.messages.repository import MessageRepository
+from functions.messages.service import MessageService
 from functions.queues.dispatcher import Dispatcher
 from functions.queues.repository import QueueRepository
+from functions.queues.service import QueueService
+from functions.schedules.repository import ScheduleRepository
+from functions.schedules.service import ScheduleService
+from functions.schedules.triggers import SchedulerTriggers
 from functions.shared.config import Settings
+from functions.topics.repository import TopicRepository
 
 
 def delivery_queue(settings: Settings) -> SqsDeliveryQueue:
@@ -35,3 +44,42 @@ def dispatcher(settings: Settings, messages: MessageRepository) -> Dispatcher:
 
 def events_repository(settings: Settings) -> EventRepository:
     return EventRepository(settings.events_table, settings.log_retention_seconds)
+
+
+def build_schedule_service(
+    settings: Settings, publisher: MessageService, ensure_queue: Callable[[str], object]
+) -> ScheduleService:
+    triggers = SchedulerTriggers(settings.schedule_group, settings.scheduler_role_arn, settings.worker_function_arn)
+    messages, _ = repositories(settings)
+    return ScheduleService(ScheduleRepository(settings.schedules_table), triggers, publisher, messages, ensure_queue)
+
+
+def build_message_service(settings: Settings) -> MessageService:
+    messages, dlq = repositories(settings)
+    return MessageService(
+        messages=messages,
+        dlq=dlq,
+        queue=delivery_queue(settings),
+        limits=PublishLimits(
+            default_retries=settings.default_retries,
+            max_retries=settings.max_retries,
+            max_body_bytes=settings.max_body_bytes,
+            allow_loopback=settings.allow_loopback_destinations,
+            max_timeout_s=settings.max_attempt_timeout_seconds,
+        ),
+        retention_s=settings.message_retention_seconds,
+        dedup_window_s=settings.dedup_window_seconds,
+        topics=TopicRepository(settings.topics_table),
+        dispatcher=dispatcher(settings, messages),
+    )
+
+
+def build_queue_service(settings: Settings) -> QueueService:
+    messages, _ = repositories(settings)
+    return QueueService(
+        QueueRepository(settings.queues_table),
+        messages,
+        dispatcher(settings, messages),
+        settings.max_queue_parallelism,
+        settings.message_retention_seconds,
+    )

@@ -16,6 +16,7 @@ from functions.shared.resources import (
     EVENTS_TABLE,
     MESSAGES_TABLE,
     QUEUES_TABLE,
+    SCHEDULES_TABLE,
     TABLES,
     TOPICS_TABLE,
 )
@@ -40,8 +41,10 @@ class PostboxStack(Stack):
         messages, dlq = storage.table(MESSAGES_TABLE), storage.table(DLQ_TABLE)
         events, counters = storage.table(EVENTS_TABLE), storage.table(COUNTERS_TABLE)
         topics, fifo_queues = storage.table(TOPICS_TABLE), storage.table(QUEUES_TABLE)
+        cron_schedules = storage.table(SCHEDULES_TABLE)
 
         # Every variable of functions.shared.config.Settings without a default; secrets by ARN, never by value.
+        # The API alone gets WORKER_FUNCTION_ARN too (below).
         environment = {
             **{definition.env_var: storage.table(definition).table_name for definition in TABLES},
             DELIVERY_QUEUE.env_var: queues.queue.queue_url,
@@ -51,24 +54,9 @@ class PostboxStack(Stack):
             "AUTH_SECRET_ID": secrets.api_token.secret_arn,
             "SIGNING_KEYS_SECRET_ID": secrets.signing_keys.secret_arn,
         }
-        api = PostboxApi(
-            self,
-            "Api",
-            config=config,
-            environment=environment,
-            messages_table=messages,
-            dlq_table=dlq,
-            events_table=events,
-            counters_table=counters,
-            topics_table=topics,
-            queues_table=fifo_queues,
-            delivery_queue=queues.queue,
-            bodies_bucket=storage.bodies_bucket,
-            schedules=schedules,
-            api_token=secrets.api_token,
-            signing_keys=secrets.signing_keys,
-        )
-        DeliveryWorker(
+        # The worker comes first: the API names it as the target of the cron schedules it creates (WORKER_FUNCTION_ARN),
+        # and the worker must never reference the API, or the two would depend on each other.
+        worker = DeliveryWorker(
             self,
             "Worker",
             config=config,
@@ -78,9 +66,29 @@ class PostboxStack(Stack):
             events_table=events,
             topics_table=topics,
             queues_table=fifo_queues,
+            schedules_table=cron_schedules,
             delivery_queue=queues.queue,
             bodies_bucket=storage.bodies_bucket,
             schedules=schedules,
+            signing_keys=secrets.signing_keys,
+        )
+        schedules.allow_invoke(worker.function)  # cron schedules invoke the worker as the scheduler role
+        api = PostboxApi(
+            self,
+            "Api",
+            config=config,
+            environment={**environment, "WORKER_FUNCTION_ARN": worker.function.function_arn},
+            messages_table=messages,
+            dlq_table=dlq,
+            events_table=events,
+            counters_table=counters,
+            topics_table=topics,
+            queues_table=fifo_queues,
+            schedules_table=cron_schedules,
+            delivery_queue=queues.queue,
+            bodies_bucket=storage.bodies_bucket,
+            schedules=schedules,
+            api_token=secrets.api_token,
             signing_keys=secrets.signing_keys,
         )
 

@@ -8,51 +8,30 @@ from functions.events.service import EventService
 from functions.keys.service import SigningKeyStore
 from functions.limits.repository import CounterRepository
 from functions.limits.service import RateLimiter
-from functions.messages.publish import PublishLimits, validate_destination
+from functions.messages.publish import validate_destination
 from functions.messages.service import MessageService
-from functions.queues.repository import QueueRepository
 from functions.queues.service import QueueService
+from functions.schedules.service import ScheduleService
 from functions.shared.config import get_settings
 from functions.shared.secrets import get_json_secret
 from functions.topics.repository import TopicRepository
 from functions.topics.service import TopicService
-from functions.wiring import delivery_queue, dispatcher, events_repository, repositories
+from functions.wiring import build_message_service, build_queue_service, build_schedule_service, events_repository
 
 
 @cache
 def message_service() -> MessageService:
-    settings = get_settings()
-    messages, dlq = repositories(settings)
-    queues_dispatcher = dispatcher(settings, messages)
-    return MessageService(
-        messages=messages,
-        dlq=dlq,
-        queue=delivery_queue(settings),
-        limits=PublishLimits(
-            default_retries=settings.default_retries,
-            max_retries=settings.max_retries,
-            max_body_bytes=settings.max_body_bytes,
-            allow_loopback=settings.allow_loopback_destinations,
-            max_timeout_s=settings.max_attempt_timeout_seconds,
-        ),
-        retention_s=settings.message_retention_seconds,
-        dedup_window_s=settings.dedup_window_seconds,
-        topics=TopicRepository(settings.topics_table),
-        dispatcher=queues_dispatcher,
-    )
+    return build_message_service(get_settings())
 
 
 @cache
 def queue_service() -> QueueService:
-    settings = get_settings()
-    messages, _ = repositories(settings)
-    return QueueService(
-        QueueRepository(settings.queues_table),
-        messages,
-        dispatcher(settings, messages),
-        settings.max_queue_parallelism,
-        settings.message_retention_seconds,
-    )
+    return build_queue_service(get_settings())
+
+
+@cache
+def schedule_service() -> ScheduleService:
+    return build_schedule_service(get_settings(), message_service(), queue_service().ensure)
 
 
 @cache

@@ -23,6 +23,7 @@ from functions.api.dependencies import (
     message_service,
     queue_service,
     rate_limiter,
+    schedule_service,
     signing_keys,
     topic_service,
 )
@@ -55,6 +56,7 @@ from functions.messages.views import (
     v1_message_view,
 )
 from functions.queues.views import queue_view
+from functions.schedules.views import schedule_view
 from functions.shared.config import get_settings
 from functions.shared.errors import BadRequestError, PostboxError
 from functions.shared.observability import logger, metrics, tracer
@@ -299,6 +301,60 @@ def pause_queue(name: str) -> Response[str]:
 @tracer.capture_method
 def resume_queue(name: str) -> Response[str]:
     queue_service().set_paused(name, False)
+    return empty_response()
+
+
+# --- schedules -------------------------------------------------------------------------------------
+
+SCHEDULE_PREFIX = "/v2/schedules/"
+
+
+@app.route("/v2/schedules/<schedule_id>/pause", method=["PATCH", "POST"])
+@tracer.capture_method
+def pause_schedule(schedule_id: str) -> Response[str]:
+    schedule_service().set_paused(schedule_id, True)
+    return empty_response()
+
+
+@app.route("/v2/schedules/<schedule_id>/resume", method=["PATCH", "POST"])
+@tracer.capture_method
+def resume_schedule(schedule_id: str) -> Response[str]:
+    schedule_service().set_paused(schedule_id, False)
+    return empty_response()
+
+
+@app.post(r"/v2/schedules/(?![^/]+/(?:pause|resume)$).+")
+@tracer.capture_method
+def create_schedule() -> Response[str]:
+    """`Upstash-Cron` (+ `Upstash-Schedule-Id` to overwrite, `Upstash-Queue-Name`) and every publish header."""
+    event = app.current_event
+    destination = destination_from_path(event.path[len(SCHEDULE_PREFIX) :], event.raw_event.get("rawQueryString", ""))
+    schedule_id = schedule_service().create(
+        destination,
+        {k.lower(): v for k, v in (event.headers or {}).items()},
+        raw_body(),
+        event.request_context.http.source_ip or None,
+    )
+    return Response(status_code=200, content_type="application/json", body=json.dumps({"scheduleId": schedule_id}))
+
+
+@app.get("/v2/schedules")
+@tracer.capture_method
+def list_schedules() -> Response[str]:
+    views = [schedule_view(info) for info in schedule_service().list_all()]
+    return Response(status_code=200, content_type="application/json", body=_json(views))
+
+
+@app.get("/v2/schedules/<schedule_id>")
+@tracer.capture_method
+def get_schedule(schedule_id: str) -> Response[str]:
+    return json_response(schedule_view(schedule_service().get(schedule_id)))
+
+
+@app.delete("/v2/schedules/<schedule_id>")
+@tracer.capture_method
+def delete_schedule(schedule_id: str) -> Response[str]:
+    schedule_service().delete(schedule_id)
     return empty_response()
 
 

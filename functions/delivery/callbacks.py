@@ -27,7 +27,7 @@ def callback_payload(source: MessageRequest, result: AttemptResult, retried: int
         "sourceBody": base64.b64encode(source.body).decode(),
         "notBefore": str(source.not_before_ms),
         "createdAt": str(source.created_at_ms),
-        "scheduleId": "",
+        "scheduleId": source.schedule_id or "",
         "callerIP": source.caller_ip or "",
     }
     if dlq_id is not None:

@@ -171,6 +171,8 @@ class DeliveryService:
             headers["Upstash-Caller-Ip"] = request.caller_ip
         if request.topic_name:
             headers["Upstash-Topic-Name"] = request.topic_name
+        if request.schedule_id:
+            headers["Upstash-Schedule-Id"] = request.schedule_id
         return self.sender.send(
             method=request.method,
             url=request.url,

@@ -24,6 +24,7 @@ class MessageEvent(BaseModel):
     topic_name: str | None = None
     endpoint_name: str | None = None
     queue_name: str | None = None
+    schedule_id: str | None = None
     max_retries: int | None = None
     retry_delay: str | None = None
     timeout_s: float | None = None
@@ -64,6 +65,7 @@ def request_event(
         topic_name=request.topic_name,
         endpoint_name=request.endpoint_name,
         queue_name=request.queue_name,
+        schedule_id=request.schedule_id,
         max_retries=request.max_retries,
         retry_delay=request.retry_delay,
         timeout_s=request.timeout_s,

@@ -21,6 +21,7 @@ class LogEntryView(BaseModel):
     topic_name: str | None = Field(None, alias="topicName")
     endpoint_name: str | None = Field(None, alias="endpointName")
     queue_name: str | None = Field(None, alias="queueName")
+    schedule_id: str | None = Field(None, alias="scheduleId")
     header: dict[str, list[str]] | None = None
     body: str | None = Field(None, description="base64")
     response_status: int | None = Field(None, alias="responseStatus")
@@ -70,6 +71,7 @@ def log_entry_view(event: MessageEvent) -> LogEntryView:
         topic_name=event.topic_name,
         endpoint_name=event.endpoint_name,
         queue_name=event.queue_name,
+        schedule_id=event.schedule_id,
         header=event.header,
         body=_b64(event.body),
         response_status=event.response_status,

@@ -65,6 +65,7 @@ def function_env(endpoint: str | None) -> dict[str, str]:
         BODIES_BUCKET.env_var: f"{PREFIX}-bodies",
         DELAY_SCHEDULES.env_var: f"{PREFIX}-delays",
         DELAY_SCHEDULES.role_env_var: f"arn:aws:iam::123456789012:role/{PREFIX}-scheduler",
+        "WORKER_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:{PREFIX}-worker",
         "ALLOW_LOOPBACK_DESTINATIONS": "true",
         "ATTEMPT_TIMEOUT_SECONDS": "10",
         "MAX_ATTEMPT_TIMEOUT_SECONDS": "20",

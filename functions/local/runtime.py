@@ -69,8 +69,15 @@ def make_scheduler_loop(sweep: bool = True) -> SchedulerLoop:
     def invoke_sweep() -> object:
         return lambda_handler({"sweep": True}, LocalLambdaContext("postbox-worker"))
 
+    def invoke_worker(event: dict[str, Any]) -> object:
+        return lambda_handler(event, LocalLambdaContext("postbox-worker"))
+
     return SchedulerLoop(
-        aws.scheduler(), aws.sqs(), get_settings().schedule_group, sweep=invoke_sweep if sweep else None
+        aws.scheduler(),
+        aws.sqs(),
+        get_settings().schedule_group,
+        sweep=invoke_sweep if sweep else None,
+        invoke_function=invoke_worker if sweep else None,
     )
 
 

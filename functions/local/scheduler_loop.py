@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from functions.delivery.queue import SQS_SEND_MESSAGE_TARGET
+from functions.schedules.triggers import SCHEDULED_TIME
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
@@ -39,6 +40,7 @@ class SchedulerLoop:
         interval_s: float = 1.0,
         sweep: Callable[[], object] | None = None,
         sweep_every_s: float = 30.0,
+        invoke_function: Callable[[dict[str, Any]], object] | None = None,
     ) -> None:
         self.scheduler = scheduler
         self.sqs = sqs
@@ -46,6 +48,8 @@ class SchedulerLoop:
         self.interval_s = interval_s
         self.sweep = sweep
         self.sweep_every_s = sweep_every_s
+        self.invoke_function = invoke_function
+        self._fired_minute: dict[str, int] = {}
         self._last_sweep = time.monotonic()
         self.offset_ms = 0
         self._stop = threading.Event()
@@ -66,7 +70,10 @@ class SchedulerLoop:
             for summary in page["Schedules"]:
                 schedule = self.scheduler.get_schedule(Name=summary["Name"], GroupName=self.group)
                 due = at_time_ms(schedule["ScheduleExpression"])
-                if due is None or due > self.now_ms():
+                if due is None:
+                    fired += self._fire_recurring(summary["Name"], schedule["Target"])
+                    continue
+                if due > self.now_ms():
                     continue
                 target = schedule["Target"]
                 if target["Arn"] == SQS_SEND_MESSAGE_TARGET:
@@ -79,6 +86,17 @@ class SchedulerLoop:
                 self.scheduler.delete_schedule(Name=summary["Name"], GroupName=self.group)
                 fired += 1
         return fired
+
+    def _fire_recurring(self, name: str, target: Mapping[str, Any]) -> int:
+        """Recurring (cron) schedules target the worker function: invoke it once per minute of this loop's clock
+        with the minute as the scheduled time; the worker keeps the minutes that are ticks of the cron."""
+        minute = self.now_ms() // 60_000 * 60_000
+        if self.invoke_function is None or ":function:" not in target["Arn"] or self._fired_minute.get(name) == minute:
+            return 0
+        self._fired_minute[name] = minute
+        scheduled = datetime.fromtimestamp(minute / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.invoke_function(json.loads(target.get("Input", "{}").replace(SCHEDULED_TIME, scheduled)))
+        return 1
 
     def run(self) -> None:
         while not self._stop.wait(self.interval_s):

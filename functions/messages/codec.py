@@ -33,6 +33,7 @@ def request_attributes(request: MessageRequest) -> dict[str, Any]:
         "topicName": request.topic_name,
         "endpointName": request.endpoint_name,
         "queueName": request.queue_name,
+        "scheduleId": request.schedule_id,
     }
 
 
@@ -61,6 +62,7 @@ def request_from_attributes(message_id: str, item: Mapping[str, Any], body: byte
         topic_name=item.get("topicName"),
         endpoint_name=item.get("endpointName"),
         queue_name=item.get("queueName"),
+        schedule_id=item.get("scheduleId"),
     )
 
 

@@ -61,6 +61,7 @@ class MessageRequest(BaseModel):
     callback_of: str | None = Field(None, description="for a callback message: the message it reports on")
     topic_name: str | None = Field(None, description="the URL group this message was fanned out from")
     queue_name: str | None = Field(None, description="the FIFO queue this message was enqueued to")
+    schedule_id: str | None = Field(None, description="the schedule that published this message")
     endpoint_name: str | None = None
     body_ref: str | None = Field(None, description="where a body too large for the table is kept (claim check)")
 

@@ -89,6 +89,7 @@ def _request_fields(request: MessageRequest) -> dict[str, object]:
         "topic_name": request.topic_name,
         "endpoint_name": request.endpoint_name,
         "queue_name": request.queue_name,
+        "schedule_id": request.schedule_id,
         "callback": request.callback.url if request.callback else None,
         "failure_callback": request.failure_callback.url if request.failure_callback else None,
         "callback_header": request.callback.header or None if request.callback else None,

@@ -21,6 +21,10 @@ class Settings(BaseModel):
     counters_table: str = Field(alias="COUNTERS_TABLE", min_length=1)
     topics_table: str = Field(alias="TOPICS_TABLE", min_length=1)
     queues_table: str = Field(alias="QUEUES_TABLE", min_length=1)
+    schedules_table: str = Field(alias="SCHEDULES_TABLE", min_length=1)
+    worker_function_arn: str = Field(
+        "", alias="WORKER_FUNCTION_ARN", description="target of cron schedules (set on the API by the stack)"
+    )
     max_queue_parallelism: int = Field(100, alias="MAX_QUEUE_PARALLELISM", ge=1)
     delivery_queue_url: str = Field(alias="DELIVERY_QUEUE_URL", min_length=1)
     auth_secret_id: str = Field(alias="AUTH_SECRET_ID", min_length=1, description="secret holding the API token(s)")

@@ -154,7 +154,15 @@ QUEUES_TABLE = TableDef(
     indexes=(Index("all", partition_key=Key("listing"), sort_key=Key("name")),),
 )
 
-TABLES = (MESSAGES_TABLE, DLQ_TABLE, EVENTS_TABLE, COUNTERS_TABLE, TOPICS_TABLE, QUEUES_TABLE)
+# Cron schedules: one item per schedule (what it publishes, its cron, its last firing); `all` lists them.
+SCHEDULES_TABLE = TableDef(
+    logical_id="SchedulesTable",
+    env_var="SCHEDULES_TABLE",
+    partition_key=Key("scheduleId"),
+    indexes=(Index("all", partition_key=Key("listing"), sort_key=Key("scheduleId")),),
+)
+
+TABLES = (MESSAGES_TABLE, DLQ_TABLE, EVENTS_TABLE, COUNTERS_TABLE, TOPICS_TABLE, QUEUES_TABLE, SCHEDULES_TABLE)
 
 # The worker's visibility timeout must exceed its Lambda timeout (AWS requires >= and recommends 6x for
 # batching windows); records the worker cannot even parse land in the redrive queue after max_receive_count.

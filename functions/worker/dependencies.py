@@ -6,9 +6,17 @@ from functools import cache
 
 from functions.delivery.http import HttpSender
 from functions.delivery.service import DeliveryPolicy, DeliveryService
+from functions.schedules.service import ScheduleService
 from functions.shared.config import get_settings
 from functions.shared.secrets import get_json_secret
-from functions.wiring import delivery_queue, dispatcher, repositories
+from functions.wiring import (
+    build_message_service,
+    build_queue_service,
+    build_schedule_service,
+    delivery_queue,
+    dispatcher,
+    repositories,
+)
 
 
 def current_signing_key() -> str:
@@ -35,3 +43,9 @@ def delivery_service() -> DeliveryService:
         signing_key=current_signing_key,
         dispatcher=dispatcher(settings, messages),
     )
+
+
+@cache
+def schedule_service() -> ScheduleService:
+    settings = get_settings()
+    return build_schedule_service(settings, build_message_service(settings), build_queue_service(settings).ensure)

@@ -7,6 +7,8 @@ of all of them, bounds the batch's duration.
 from __future__ import annotations
 
 import asyncio
+import time
+from datetime import datetime
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import AsyncBatchProcessor, EventType, async_process_partial_response
@@ -18,9 +20,16 @@ from pydantic import ValidationError
 from functions.messages.models import DeliveryTask
 from functions.shared.config import get_settings
 from functions.shared.observability import logger, metrics, tracer
-from functions.worker.dependencies import delivery_service
+from functions.worker.dependencies import delivery_service, schedule_service
 
 processor = AsyncBatchProcessor(event_type=EventType.SQS)
+
+
+def scheduled_time_ms(value: object) -> int:
+    """Scheduler's `<aws.scheduler.scheduled-time>` (ISO 8601, UTC) in unix ms; now when absent."""
+    if isinstance(value, str) and value:
+        return int(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
+    return time.time_ns() // 1_000_000
 
 
 class PoisonRecordError(Exception):
@@ -52,6 +61,9 @@ async def record_handler(record: SQSRecord) -> str:
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | dict[str, int]:
     if event.get("sweep"):  # the recurring sweep schedule, not an SQS batch
         return {"requeued": delivery_service().sweep(get_settings().sweep_grace_seconds)}
+    if "schedule" in event:  # a cron schedule's trigger
+        fired = schedule_service().fire(str(event["schedule"]), scheduled_time_ms(event.get("scheduledTime")))
+        return {"published": len(fired)}
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )

@@ -1,4 +1,5 @@
-"""The API function behind an HTTP API (payload format 2.0): publish, messages, events, DLQ, groups, queues, keys."""
+"""The API function behind an HTTP API (payload format 2.0): publish, messages, events, DLQ, groups, queues,
+schedules, keys."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ from infra.config import InfraConfig
 from infra.constructs.function import ServiceFunction
 from infra.constructs.schedules import DelaySchedules
 
-GET, POST, DELETE = apigwv2.HttpMethod.GET, apigwv2.HttpMethod.POST, apigwv2.HttpMethod.DELETE
+GET, POST, DELETE, PATCH = (
+    apigwv2.HttpMethod.GET,
+    apigwv2.HttpMethod.POST,
+    apigwv2.HttpMethod.DELETE,
+    apigwv2.HttpMethod.PATCH,
+)
 # The function routes and authenticates each request itself; these only decide what reaches it.
 ROUTES = (
     (POST, "/v2/publish/{destination+}"),
@@ -48,6 +54,14 @@ ROUTES = (
     (DELETE, "/v2/queues/{queueName}"),
     (POST, "/v2/queues/{queueName}/pause"),
     (POST, "/v2/queues/{queueName}/resume"),
+    (POST, "/v2/schedules/{destination+}"),  # cron schedules (EventBridge Scheduler, invoking the worker)
+    (GET, "/v2/schedules"),
+    (GET, "/v2/schedules/{scheduleId}"),
+    (DELETE, "/v2/schedules/{scheduleId}"),
+    (PATCH, "/v2/schedules/{scheduleId}/pause"),  # pause and resume take either method
+    (POST, "/v2/schedules/{scheduleId}/pause"),
+    (PATCH, "/v2/schedules/{scheduleId}/resume"),
+    (POST, "/v2/schedules/{scheduleId}/resume"),
 )
 
 
@@ -65,6 +79,7 @@ class PostboxApi(Construct):
         counters_table: dynamodb.ITable,
         topics_table: dynamodb.ITable,
         queues_table: dynamodb.ITable,
+        schedules_table: dynamodb.ITable,
         delivery_queue: sqs.IQueue,
         bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
@@ -77,7 +92,7 @@ class PostboxApi(Construct):
             "Handler",
             config=config,
             handler="functions.api.handler.lambda_handler",
-            description="Postbox API: publish and cancel messages, list events, manage DLQ, URL groups, queues, keys",
+            description="Postbox API: publish, cancel, list events; manage DLQ, URL groups, queues, schedules, keys",
             environment=environment,
             memory_mb=config.api_memory_mb,
             timeout=Duration.seconds(config.api_timeout_seconds),
@@ -89,9 +104,11 @@ class PostboxApi(Construct):
         topics_table.grant_read_write_data(self.function)  # URL groups: add/remove endpoints, list, delete
         # FIFO queues: upsert, pause/resume, list, delete; enqueueing takes a delivery slot (or waits for one)
         queues_table.grant_read_write_data(self.function)
+        schedules_table.grant_read_write_data(self.function)  # cron schedules: create, list, pause/resume, delete
         delivery_queue.grant_send_messages(self.function)
         bodies_bucket.grant_read_write(self.function)  # put large bodies, read them back, delete on cancel
-        schedules.grant_manage_schedules(self.function)  # long delays; cancelling deletes the schedule
+        # Long delays (cancelling deletes the schedule), and cron schedules that invoke the worker (WORKER_FUNCTION_ARN)
+        schedules.grant_manage_schedules(self.function)
         api_token.grant_read(self.function)
         signing_keys.grant_read(self.function)  # GET /v2/keys
         signing_keys.grant_write(self.function)  # POST /v2/keys/rotate

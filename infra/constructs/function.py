@@ -71,7 +71,7 @@ def dependencies_layer(scope: Construct, config: InfraConfig) -> lambda_.ILayerV
         code=lambda_.Code.from_asset(str(_asset_dir(config.layer_asset_dir))),
         compatible_runtimes=[RUNTIME],
         compatible_architectures=[ARCHITECTURE],
-        description="Postbox runtime dependencies (aws-lambda-powertools[tracer], pydantic, requests)",
+        description="Postbox runtime dependencies (aws-lambda-powertools[tracer], pydantic, requests, croniter)",
     )
 
 

@@ -1,7 +1,9 @@
-"""EventBridge Scheduler: the group of one-time schedules that hold long waits, and the role the schedules run as.
+"""EventBridge Scheduler: the group of the functions' schedules, and the role the schedules run as.
 
-Built from functions.shared.resources.DELAY_SCHEDULES. The functions create each schedule with the universal target
-`arn:aws:scheduler:::aws-sdk:sqs:sendMessage`, passing the role, and delete it when the wait is cancelled.
+Built from functions.shared.resources.DELAY_SCHEDULES. The functions create one-time schedules that hold long waits
+with the universal target `arn:aws:scheduler:::aws-sdk:sqs:sendMessage`, passing the role, and delete them when the
+wait is cancelled. The API also creates the recurring schedules of cron schedules in the same group, with the same
+role, targeting the worker function (WORKER_FUNCTION_ARN), and pauses, resumes and deletes them.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from typing import cast
 
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
@@ -17,7 +20,12 @@ from constructs import Construct
 from functions.shared.resources import DELAY_SCHEDULES, ScheduleGroupDef
 
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
-SCHEDULE_ACTIONS = ("scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule")
+SCHEDULE_ACTIONS = (
+    "scheduler:CreateSchedule",
+    "scheduler:DeleteSchedule",
+    "scheduler:GetSchedule",
+    "scheduler:UpdateSchedule",  # pausing and resuming a cron schedule updates its state
+)
 
 
 class DelaySchedules(Construct):
@@ -30,28 +38,36 @@ class DelaySchedules(Construct):
         definition: ScheduleGroupDef = DELAY_SCHEDULES,
     ) -> None:
         super().__init__(scope, construct_id)
-        # A schedule sends to this stack's queue as this stack's role, so it is useless without the stack:
-        # deleting the group (and the schedules in it) with the stack also frees its generated name.
+        # A schedule sends to this stack's queue (or invokes its worker) as this stack's role, so it is useless without
+        # the stack: deleting the group (and the schedules in it) with the stack also frees its generated name.
         self.group = scheduler.ScheduleGroup(self, definition.logical_id, removal_policy=RemovalPolicy.DESTROY)
         # The group's Ref is its name; referencing it (not the literal) orders the functions after the group.
         self.group_name: str = cast(scheduler.CfnScheduleGroup, self.group.node.default_child).ref
 
-        # Assumed by Scheduler on behalf of this account only (confused deputy), allowed to do nothing but send.
+        # Assumed by Scheduler on behalf of this account only (confused deputy), allowed to do nothing but send to the
+        # queue and (once `allow_invoke` is called) invoke the worker.
         self.role = iam.Role(
             self,
             definition.role_logical_id,
             assumed_by=iam.ServicePrincipal(
                 SCHEDULER_SERVICE, conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}}
             ),
-            description="Postbox delay schedules: send the due message to the delivery queue",
+            description="Postbox schedules: send due messages to the delivery queue, invoke the worker for cron",
         )
         # Not `grant_send_messages`, which adds GetQueueAttributes and GetQueueUrl; the queue uses SSE-SQS, so no KMS.
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[delivery_queue.queue_arn])
         )
 
+    def allow_invoke(self, function: lambda_.IFunction) -> None:
+        """Let the schedules invoke `function` (the worker, target of cron schedules): its unqualified ARN only."""
+        # Not `grant_invoke`, which also covers every version and alias (`<arn>:*`).
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])
+        )
+
     def grant_manage_schedules(self, grantee: iam.IGrantable) -> None:
-        """Let `grantee` create, read and delete schedules in the group, and hand them the role (and no other)."""
+        """Let `grantee` create, read, update and delete schedules in the group, and hand them the role (no other)."""
         schedules_arn = Stack.of(self).format_arn(
             service="scheduler", resource="schedule", resource_name=f"{self.group_name}/*"
         )

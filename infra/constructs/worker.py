@@ -1,4 +1,7 @@
-"""The worker function: consumes the delivery queue in batches, reporting partial batch failures."""
+"""The worker function: consumes the delivery queue in batches, reporting partial batch failures.
+
+It also runs the recurring sweep, and fires cron schedules (which the API creates with the worker as their target).
+"""
 
 from __future__ import annotations
 
@@ -37,6 +40,7 @@ class DeliveryWorker(Construct):
         events_table: dynamodb.ITable,
         topics_table: dynamodb.ITable,
         queues_table: dynamodb.ITable,
+        schedules_table: dynamodb.ITable,
         delivery_queue: sqs.IQueue,
         bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
@@ -48,7 +52,7 @@ class DeliveryWorker(Construct):
             "Handler",
             config=config,
             handler="functions.worker.handler.lambda_handler",
-            description="Postbox worker: deliver queued messages, retry, dead-letter",
+            description="Postbox worker: deliver queued messages, retry, dead-letter, fire cron schedules",
             environment=environment,
             memory_mb=config.worker_memory_mb,
             timeout=Duration.seconds(WORKER_TIMEOUT_SECONDS),
@@ -62,6 +66,8 @@ class DeliveryWorker(Construct):
         # A message's final state releases its FIFO queue's delivery slot in the same transaction, and the next
         # waiting message is dispatched: the worker reads and updates queue items.
         queues_table.grant_read_write_data(self.function)
+        # A cron schedule's firing reads what the schedule publishes and records the firing on its item.
+        schedules_table.grant_read_write_data(self.function)
         delivery_queue.grant_send_messages(self.function)  # retries are re-enqueued with a delay
         bodies_bucket.grant_read_write(self.function)  # large bodies (claim check)
         schedules.grant_manage_schedules(self.function)  # retry backoffs longer than the queue's longest delay

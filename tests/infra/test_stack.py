@@ -21,6 +21,7 @@ from functions.shared.resources import (
     MAX_ATTEMPT_TIMEOUT_SECONDS,
     MESSAGES_TABLE,
     QUEUES_TABLE,
+    SCHEDULES_TABLE,
     TABLES,
     TOPICS_TABLE,
     WORKER_TIMEOUT_SECONDS,
@@ -59,6 +60,14 @@ EXPECTED_ROUTE_KEYS = {
     "DELETE /v2/queues/{queueName}",
     "POST /v2/queues/{queueName}/pause",
     "POST /v2/queues/{queueName}/resume",
+    "POST /v2/schedules/{destination+}",
+    "GET /v2/schedules",
+    "GET /v2/schedules/{scheduleId}",
+    "DELETE /v2/schedules/{scheduleId}",
+    "PATCH /v2/schedules/{scheduleId}/pause",
+    "POST /v2/schedules/{scheduleId}/pause",
+    "PATCH /v2/schedules/{scheduleId}/resume",
+    "POST /v2/schedules/{scheduleId}/resume",
 }
 REQUIRED_ENV = {field.alias for field in Settings.model_fields.values() if field.is_required() and field.alias}
 # What each setting the stack passes names: the resource type, and `Ref` or the `Fn::GetAtt` attribute giving the value.
@@ -69,6 +78,7 @@ ENV_TARGETS = {
     "COUNTERS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "TOPICS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "QUEUES_TABLE": ("AWS::DynamoDB::Table", "Ref"),
+    "SCHEDULES_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "DELIVERY_QUEUE_URL": ("AWS::SQS::Queue", "Ref"),
     "AUTH_SECRET_ID": ("AWS::SecretsManager::Secret", "Ref"),
     "SIGNING_KEYS_SECRET_ID": ("AWS::SecretsManager::Secret", "Ref"),
@@ -76,6 +86,9 @@ ENV_TARGETS = {
     "SCHEDULE_GROUP": ("AWS::Scheduler::ScheduleGroup", "Ref"),
     "SCHEDULER_ROLE_ARN": ("AWS::IAM::Role", "Arn"),
 }
+# Settings with a default that the stack passes to one function only, with the function whose attribute they name:
+# the API creates cron schedules that invoke the worker.
+API_ONLY_ENV_TARGETS = {"WORKER_FUNCTION_ARN": ("worker", "Arn")}
 # The secrets (by setting) each function reads, and those it writes: the API rotates signing keys.
 SECRET_ACCESS = {
     "api": ({"AUTH_SECRET_ID", "SIGNING_KEYS_SECRET_ID"}, {"SIGNING_KEYS_SECRET_ID"}),
@@ -94,6 +107,7 @@ EXPECTED_INDEXES: dict[TableDef, dict[str, tuple[str, str]]] = {
     COUNTERS_TABLE: {},
     TOPICS_TABLE: {"all": ("listing", "name")},
     QUEUES_TABLE: {"all": ("listing", "name")},
+    SCHEDULES_TABLE: {"all": ("listing", "scheduleId")},
 }
 # What each function may do with each table: read and write, only read, only write, or nothing.
 READ_WRITE, READ_ONLY, WRITE_ONLY, NO_ACCESS = "read-write", "read-only", "write-only", "none"
@@ -105,10 +119,12 @@ TABLE_ACCESS = {
         COUNTERS_TABLE: READ_WRITE,
         TOPICS_TABLE: READ_WRITE,
         QUEUES_TABLE: READ_WRITE,
+        SCHEDULES_TABLE: READ_WRITE,
     },
     # The worker appends events inside its state transactions and never reads them; rate limiting is the API's;
     # it may look up a URL group's endpoints, but only the API changes groups; it releases a FIFO queue's delivery
-    # slot in the same transaction as a message's final state, and dispatches the next waiting message.
+    # slot in the same transaction as a message's final state, and dispatches the next waiting message; it reads a
+    # cron schedule when it fires and records the firing.
     "worker": {
         MESSAGES_TABLE: READ_WRITE,
         DLQ_TABLE: READ_WRITE,
@@ -116,6 +132,7 @@ TABLE_ACCESS = {
         COUNTERS_TABLE: NO_ACCESS,
         TOPICS_TABLE: READ_ONLY,
         QUEUES_TABLE: READ_WRITE,
+        SCHEDULES_TABLE: READ_WRITE,
     },
 }
 TABLE_WRITE_ACTIONS = {
@@ -137,7 +154,12 @@ TABLE_READ_ACTIONS = {
 TABLE_DESCRIBE_ACTIONS = {"dynamodb:DescribeTable"}
 SECRET_WRITE_ACTIONS = {"secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret", "secretsmanager:*", "*"}
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
-SCHEDULE_ACTIONS = {"scheduler:CreateSchedule", "scheduler:DeleteSchedule", "scheduler:GetSchedule"}
+SCHEDULE_ACTIONS = {
+    "scheduler:CreateSchedule",
+    "scheduler:DeleteSchedule",
+    "scheduler:GetSchedule",
+    "scheduler:UpdateSchedule",
+}
 
 
 def env_of(resources: Resources, function_id: str) -> dict[str, Any]:
@@ -208,12 +230,14 @@ def statements_allowing(resources: Resources, function_id: str, action: str) -> 
 @pytest.mark.parametrize(
     ("resource_type", "count"),
     [
-        ("AWS::DynamoDB::Table", len(TABLES)),  # messages, DLQ, events, rate-limit counters, URL groups, FIFO queues
+        # messages, DLQ, events, rate-limit counters, URL groups, FIFO queues, cron schedules
+        ("AWS::DynamoDB::Table", len(TABLES)),
         ("AWS::SQS::Queue", 2),
         ("AWS::S3::Bucket", 1),
         ("AWS::S3::BucketPolicy", 1),
         ("AWS::Scheduler::ScheduleGroup", 1),
-        ("AWS::Scheduler::Schedule", 1),  # the sweep; one-time schedules are made and deleted by the functions
+        # the sweep; one-time schedules (and the recurring ones of cron schedules) are made and deleted by the functions
+        ("AWS::Scheduler::Schedule", 1),
         ("AWS::IAM::Role", 4),  # the two functions', the delay schedules' and the sweep schedule's
         ("AWS::Lambda::Function", 2),
         ("AWS::Lambda::LayerVersion", 1),
@@ -269,7 +293,7 @@ def test_every_table_is_in_the_expectations() -> None:
     # When comparing them with the tables these tests expect
     # Then every table is expected, and its access by each function decided
     assert set(EXPECTED_INDEXES) == set(TABLES)
-    assert len(TABLES) == 6
+    assert len(TABLES) == 7
     assert all(set(access) == set(TABLES) for access in TABLE_ACCESS.values())
 
 
@@ -284,7 +308,8 @@ def test_table_has_its_indexes(resources: Resources, function_ids: dict[str, str
 
     # Then each expected index is there, keyed as expected, projecting whole items, and there is no other
     # (messages: pending by pendingKey, which only unfinished state items carry, by dedup ID, and those waiting in a
-    # FIFO queue by queueWaiting, also sparse; DLQ and events: listings by time; URL groups, queues: by name)
+    # FIFO queue by queueWaiting, also sparse; DLQ and events: listings by time; URL groups, queues: by name;
+    # cron schedules: by ID)
     assert set(indexes) == {index.name for index in definition.indexes} == set(expected)
     attributes = table["Properties"]["AttributeDefinitions"]
     for name, (partition_key, sort_key) in expected.items():
@@ -391,12 +416,15 @@ def test_schedule_group_goes_with_the_stack(resources: Resources, function_ids: 
     assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Delete"
 
 
-def test_scheduler_role_can_only_send_to_the_delivery_queue(resources: Resources, function_ids: dict[str, str]) -> None:
-    # Given the role the functions hand to their schedules, and the delivery queue
+def test_scheduler_role_can_only_send_to_the_queue_and_invoke_the_worker(
+    resources: Resources, function_ids: dict[str, str]
+) -> None:
+    # Given the role the functions hand to their schedules, the delivery queue, and the worker (cron schedules' target)
     env = env_of(resources, function_ids["api"])
     role_id = referenced_id(env[DELAY_SCHEDULES.role_env_var])
     role = resources[role_id]["Properties"]
     queue_id = referenced_id(env[DELIVERY_QUEUE.env_var])
+    worker_id = function_ids["worker"]
 
     # When reading who may assume it and what it may do
     (trust,) = role["AssumeRolePolicyDocument"]["Statement"]
@@ -410,11 +438,13 @@ def test_scheduler_role_can_only_send_to_the_delivery_queue(resources: Resources
         "Effect": "Allow",
         "Principal": {"Service": SCHEDULER_SERVICE},
     }
-    # And it may only send messages to the delivery queue: no managed or inline policies, no other statement
+    # And it may only send messages to the delivery queue and invoke the worker (its unqualified ARN, not the API
+    # nor any version or alias): no managed or inline policies, no other statement
     assert "ManagedPolicyArns" not in role
     assert "Policies" not in role
     assert statements == [
-        {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}}
+        {"Action": "sqs:SendMessage", "Effect": "Allow", "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}},
+        {"Action": "lambda:InvokeFunction", "Effect": "Allow", "Resource": {"Fn::GetAtt": [worker_id, "Arn"]}},
     ]
 
 
@@ -639,7 +669,8 @@ def test_functions_manage_schedules_only_in_their_group(
         if any(action.startswith("scheduler:") or action == "*" for action in actions_of(statement))
     ]
 
-    # Then it may create, read and delete schedules of that group, and nothing else of Scheduler
+    # Then it may create, read, update (pause and resume) and delete schedules of that group, and nothing else of
+    # Scheduler
     assert [(actions_of(s), s["Resource"]) for s in scheduler_statements] == [(SCHEDULE_ACTIONS, schedules_arn)]
 
 
@@ -716,6 +747,36 @@ def test_every_setting_names_the_right_resource(resources: Resources, function_i
         # And the tables and the secrets are distinct
         assert len({referenced_id(env[definition.env_var]) for definition in TABLES}) == len(TABLES)
         assert env["AUTH_SECRET_ID"] != env["SIGNING_KEYS_SECRET_ID"]
+
+
+def test_api_only_settings_name_the_right_function(resources: Resources, function_ids: dict[str, str]) -> None:
+    # Given the settings with a default that only the API gets (not vacuous: they are settings of the functions)
+    assert set(API_ONLY_ENV_TARGETS) <= {field.alias for field in Settings.model_fields.values()} - REQUIRED_ENV
+    api, worker = env_of(resources, function_ids["api"]), env_of(resources, function_ids["worker"])
+
+    for name, (feature, attribute) in API_ONLY_ENV_TARGETS.items():
+        # When reading the setting in each function's environment
+        # Then the API's is a reference to the function's attribute (the worker's ARN), and the worker has none
+        assert api[name] == {"Fn::GetAtt": [function_ids[feature], attribute]}, name
+        assert name not in worker, name
+
+
+def test_the_worker_does_not_reference_the_api(resources: Resources, function_ids: dict[str, str]) -> None:
+    # Given the worker, its role and its role's policies, and the API function and its role
+    worker_id, api_id = function_ids["worker"], function_ids["api"]
+    role_id = referenced_id(resources[worker_id]["Properties"]["Role"])
+    policies = [
+        resource
+        for resource in resources.values()
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in resource["Properties"]["Roles"]
+    ]
+    api_ids = {api_id, referenced_id(resources[api_id]["Properties"]["Role"])}
+
+    # When serializing the worker's side (properties and DependsOn)
+    serialized = json.dumps([resources[worker_id], resources[role_id], *policies])
+
+    # Then none of it names the API or its role: the API references the worker, so a reference back would be a cycle
+    assert not {logical_id for logical_id in api_ids if f'"{logical_id}"' in serialized}
 
 
 def test_handlers_resolve_to_staged_code(resources: Resources, asset_dirs: tuple[Path, Path]) -> None:
