@@ -7,6 +7,7 @@ from collections.abc import Callable
 from functions.delivery.queue import SchedulerDelays, SqsDeliveryQueue
 from functions.dlq.repository import DlqRepository
 from functions.events.repository import EventRepository
+from functions.flow.repository import FlowRepository
 from functions.messages.bodies import S3BodyStore
 from functions.messages.publish import PublishLimits
 from functions.messages.repository import MessageRepository
@@ -71,6 +72,7 @@ def build_message_service(settings: Settings) -> MessageService:
         dedup_window_s=settings.dedup_window_seconds,
         topics=TopicRepository(settings.topics_table),
         dispatcher=dispatcher(settings, messages),
+        flows=FlowRepository(settings.counters_table),
     )
 
 

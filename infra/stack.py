@@ -64,6 +64,7 @@ class PostboxStack(Stack):
             messages_table=messages,
             dlq_table=dlq,
             events_table=events,
+            counters_table=counters,
             topics_table=topics,
             queues_table=fifo_queues,
             schedules_table=cron_schedules,

@@ -117,7 +117,12 @@ class FakeMessages:
             return None
         return Message(request=self.requests[message_id], status=self.statuses[message_id])
 
-    def claim(self, message_id: str, attempt: int, now_ms: int, lease_until_ms: int) -> Message | ClaimRefused:
+    def get_status(self, message_id: str) -> MessageStatus | None:
+        return self.statuses.get(message_id)
+
+    def claim(
+        self, message_id: str, attempt: int, now_ms: int, lease_until_ms: int, status=None
+    ) -> Message | ClaimRefused:
         status = self.statuses.get(message_id)
         if status is None:
             return ClaimRefused(None)

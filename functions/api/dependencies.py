@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import cache
 
 from functions.events.service import EventService
+from functions.flow.repository import FlowRepository
+from functions.flow.service import FlowService
 from functions.keys.service import SigningKeyStore
 from functions.limits.repository import CounterRepository
 from functions.limits.service import RateLimiter
@@ -16,7 +18,13 @@ from functions.shared.config import get_settings
 from functions.shared.secrets import get_json_secret
 from functions.topics.repository import TopicRepository
 from functions.topics.service import TopicService
-from functions.wiring import build_message_service, build_queue_service, build_schedule_service, events_repository
+from functions.wiring import (
+    build_message_service,
+    build_queue_service,
+    build_schedule_service,
+    events_repository,
+    repositories,
+)
 
 
 @cache
@@ -32,6 +40,13 @@ def queue_service() -> QueueService:
 @cache
 def schedule_service() -> ScheduleService:
     return build_schedule_service(get_settings(), message_service(), queue_service().ensure)
+
+
+@cache
+def flow_service() -> FlowService:
+    settings = get_settings()
+    messages, _ = repositories(settings)
+    return FlowService(FlowRepository(settings.counters_table), messages)
 
 
 @cache

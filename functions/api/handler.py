@@ -20,6 +20,7 @@ from functions.api.auth import authorize, caller_key
 from functions.api.dependencies import (
     api_tokens,
     event_service,
+    flow_service,
     message_service,
     queue_service,
     rate_limiter,
@@ -33,11 +34,14 @@ from functions.api.requests import (
     EndpointsRequest,
     EventQuery,
     Order,
+    PinQuery,
     QueueUpsertRequest,
+    UnpinQuery,
     parse,
     parse_batch,
 )
 from functions.events.views import EventsView, LogsView, log_entry_view
+from functions.flow.views import GlobalParallelismView, flow_control_view
 from functions.limits.service import RateLimitStatus
 from functions.messages.publish import destination_from_path
 from functions.messages.service import PublishInput, PublishOutcome
@@ -356,6 +360,66 @@ def get_schedule(schedule_id: str) -> Response[str]:
 def delete_schedule(schedule_id: str) -> Response[str]:
     schedule_service().delete(schedule_id)
     return empty_response()
+
+
+# --- flow control ----------------------------------------------------------------------------------
+
+
+@app.get("/v2/flowControl")
+@tracer.capture_method
+def list_flow_control() -> Response[str]:
+    views = [flow_control_view(info) for info in flow_service().list_all()]
+    return Response(status_code=200, content_type="application/json", body=_json(views))
+
+
+@app.get("/v2/flowControl/<key>")
+@tracer.capture_method
+def get_flow_control(key: str) -> Response[str]:
+    return json_response(flow_control_view(flow_service().get(key)))
+
+
+@app.post("/v2/flowControl/<key>/pause")
+@tracer.capture_method
+def pause_flow_control(key: str) -> Response[str]:
+    flow_service().set_paused(key, True)
+    return empty_response()
+
+
+@app.post("/v2/flowControl/<key>/resume")
+@tracer.capture_method
+def resume_flow_control(key: str) -> Response[str]:
+    flow_service().set_paused(key, False)
+    return empty_response()
+
+
+@app.post("/v2/flowControl/<key>/pin")
+@tracer.capture_method
+def pin_flow_control(key: str) -> Response[str]:
+    request = parse(PinQuery, query())
+    flow_service().pin(key, request.parallelism, request.rate, request.period)
+    return empty_response()
+
+
+@app.post("/v2/flowControl/<key>/unpin")
+@tracer.capture_method
+def unpin_flow_control(key: str) -> Response[str]:
+    request = parse(UnpinQuery, query())
+    flow_service().unpin(key, request.parallelism, request.rate)
+    return empty_response()
+
+
+@app.post("/v2/flowControl/<key>/resetRate")
+@tracer.capture_method
+def reset_flow_control_rate(key: str) -> Response[str]:
+    flow_service().reset_rate(key)
+    return empty_response()
+
+
+@app.get("/v2/globalParallelism")
+@tracer.capture_method
+def global_parallelism() -> Response[str]:
+    maximum, count = flow_service().global_parallelism()
+    return json_response(GlobalParallelismView(parallelism_max=maximum, parallelism_count=count))
 
 
 # --- messages --------------------------------------------------------------------------------------

@@ -212,3 +212,14 @@ class QueueUpsertRequest(_Request):
     queue_name: str = Field(alias="queueName", min_length=1)
     parallelism: int | None = None
     paused: bool | None = None
+
+
+class PinQuery(_Request):
+    parallelism: int | None = Field(None, ge=1)
+    rate: int | None = Field(None, ge=1)
+    period: int | None = Field(None, ge=1, description="seconds")
+
+
+class UnpinQuery(_Request):
+    parallelism: bool = False
+    rate: bool = False

@@ -19,6 +19,7 @@ from functions.delivery.queue import DeliveryQueue
 from functions.delivery.retry import is_non_retryable, next_retry_delay_ms
 from functions.delivery.signing import sign
 from functions.dlq.repository import DlqRepository
+from functions.flow.limiter import FlowLimiter, Wait
 from functions.messages.models import (
     AttemptResult,
     CallbackOptions,
@@ -29,7 +30,7 @@ from functions.messages.models import (
     MessageState,
     MessageStatus,
 )
-from functions.messages.repository import ClaimRefused, MessageRepository, NewMessage
+from functions.messages.repository import ClaimRefused, MessageRepository, NewMessage, claimable
 from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
 from functions.shared.ids import uuid7
@@ -77,6 +78,7 @@ class DeliveryService:
         signing_key: Callable[[], str],
         clock: Clock = now_ms,
         dispatcher: Dispatcher | None = None,
+        flows: FlowLimiter | None = None,
     ) -> None:
         self.messages = messages
         self.dlq = dlq
@@ -86,16 +88,32 @@ class DeliveryService:
         self.signing_key = signing_key
         self.clock = clock
         self.dispatcher = dispatcher
+        self.flows = flows
 
     def process(self, task: DeliveryTask) -> Outcome:
         now = self.clock()
         # The lease covers the longest attempt a message may ask for; the request is read after the claim.
         lease_until = now + int((self.policy.attempt_timeout_s + self.policy.claim_margin_s) * 1000)
-        claimed = self.messages.claim(task.message_id, task.attempt, now, max(lease_until, now))
-        if isinstance(claimed, ClaimRefused):
-            return self._refused(task, claimed.status, now)
-        result = self._attempt(claimed, task.attempt)
-        return self._record(claimed, task.attempt, result)
+        status = self.messages.get_status(task.message_id)
+        slot = None
+        if status is not None and status.flow_control is not None and self.flows is not None:
+            if not claimable(status, task.attempt, now):
+                return self._refused(task, status, now)
+            token = f"{task.message_id}#{task.attempt}"
+            acquired = self.flows.acquire(status.flow_control, token, now, lease_until)
+            if isinstance(acquired, Wait):  # over its key's limits: the message waits, it is not failed
+                self.queue.send(task, now + acquired.seconds * 1000, now)
+                return Outcome.DEFERRED
+            slot = acquired
+        try:
+            claimed = self.messages.claim(task.message_id, task.attempt, now, lease_until, status=status)
+            if isinstance(claimed, ClaimRefused):
+                return self._refused(task, claimed.status, now)
+            result = self._attempt(claimed, task.attempt)
+            return self._record(claimed, task.attempt, result)
+        finally:
+            if slot is not None:
+                self.flows.release(slot)  # type: ignore[union-attr]
 
     def sweep(self, grace_s: float) -> int:
         """Re-enqueue pending messages whose record was lost (a crash between a write and its enqueue): the

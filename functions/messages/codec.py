@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from functions.flow.models import FlowControl
 from functions.messages.models import CallbackOptions, MessageRequest
 
 
@@ -34,6 +35,7 @@ def request_attributes(request: MessageRequest) -> dict[str, Any]:
         "endpointName": request.endpoint_name,
         "queueName": request.queue_name,
         "scheduleId": request.schedule_id,
+        **flow_attributes(request.flow_control),
     }
 
 
@@ -63,6 +65,7 @@ def request_from_attributes(message_id: str, item: Mapping[str, Any], body: byte
         endpoint_name=item.get("endpointName"),
         queue_name=item.get("queueName"),
         schedule_id=item.get("scheduleId"),
+        flow_control=flow_from_attributes(item),
     )
 
 
@@ -100,4 +103,26 @@ def _callback(stored: Mapping[str, Any] | None) -> CallbackOptions | None:
         retries=int(stored["retries"]) if stored.get("retries") is not None else None,
         timeout_s=float(stored["timeout"]) if stored.get("timeout") is not None else None,
         retry_delay=stored.get("retryDelay"),
+    )
+
+
+def flow_attributes(flow: FlowControl | None) -> dict[str, Any]:
+    if flow is None:
+        return {}
+    return {
+        "flowControlKey": flow.key,
+        "flowParallelism": flow.parallelism,
+        "flowRate": flow.rate,
+        "flowPeriod": flow.period_s,
+    }
+
+
+def flow_from_attributes(item: Mapping[str, Any]) -> FlowControl | None:
+    if not item.get("flowControlKey"):
+        return None
+    return FlowControl(
+        key=item["flowControlKey"],
+        parallelism=int(item["flowParallelism"]) if item.get("flowParallelism") is not None else None,
+        rate=int(item["flowRate"]) if item.get("flowRate") is not None else None,
+        period_s=int(item.get("flowPeriod", 1)),
     )

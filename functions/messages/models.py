@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.flow.models import FlowControl
+
 
 class MessageState(StrEnum):
     """Lifecycle states, named as QStash's log names them."""
@@ -62,6 +64,7 @@ class MessageRequest(BaseModel):
     topic_name: str | None = Field(None, description="the URL group this message was fanned out from")
     queue_name: str | None = Field(None, description="the FIFO queue this message was enqueued to")
     schedule_id: str | None = Field(None, description="the schedule that published this message")
+    flow_control: FlowControl | None = None
     endpoint_name: str | None = None
     body_ref: str | None = Field(None, description="where a body too large for the table is kept (claim check)")
 
@@ -95,6 +98,7 @@ class MessageStatus(BaseModel):
     retry_delay: str | None = None
     queue_name: str | None = None
     queue_waiting: bool = Field(False, description="enqueued, waiting for a delivery slot of its queue")
+    flow_control: FlowControl | None = None
 
 
 class Message(BaseModel):

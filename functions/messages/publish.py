@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from functions.delivery.expressions import ExpressionError, compile_retry_delay
+from functions.flow.models import parse_flow_control
 from functions.messages.models import CallbackOptions, MessageRequest
 from functions.shared.errors import BadRequestError, PayloadTooLargeError
 
@@ -267,4 +268,7 @@ def build_message(
         callback=_callback(headers, "callback", limits),
         failure_callback=_callback(headers, "failure callback", limits),
         dedup_id=dedup_id,
+        flow_control=parse_flow_control(
+            headers.get("upstash-flow-control-key"), headers.get("upstash-flow-control-value")
+        ),
     )

@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from functions.events.models import MessageEvent, request_event
 from functions.events.repository import EventRepository
 from functions.messages.bodies import BodyStore, body_key
-from functions.messages.codec import request_attributes, request_from_attributes
+from functions.messages.codec import flow_attributes, flow_from_attributes, request_attributes, request_from_attributes
 from functions.messages.models import AttemptResult, Message, MessageRequest, MessageState, MessageStatus
 from functions.queues.repository import QueueRepository
 from functions.shared.dynamo import (
@@ -194,14 +194,21 @@ class MessageRepository(DynamoRepository):
 
     # --- delivery transitions -----------------------------------------------------------------------
 
-    def claim(self, message_id: str, attempt: int, now_ms: int, lease_until_ms: int) -> Message | ClaimRefused:
+    def claim(
+        self,
+        message_id: str,
+        attempt: int,
+        now_ms: int,
+        lease_until_ms: int,
+        status: MessageStatus | None = None,
+    ) -> Message | ClaimRefused:
         """CREATED/RETRY (due) -> ACTIVE, or take over an ACTIVE claim whose lease ran out; logged as ACTIVE.
 
         The small state item is read first (the ACTIVE event copies its url and label, and a record that cannot
         claim is told apart without a write); the write itself stays conditional, so a race is still safe.
         """
-        status = self.get_status(message_id)
-        if status is None or not _claimable(status, attempt, now_ms):
+        status = status or self.get_status(message_id)
+        if status is None or not claimable(status, attempt, now_ms):
             return ClaimRefused(status)
         active = MessageEvent(
             message_id=message_id,
@@ -471,6 +478,16 @@ class MessageRepository(DynamoRepository):
         for item in query_all(self.client, {"TableName": self.table_name, "IndexName": PENDING_INDEX, **query}):
             yield str(item["pk"])
 
+    def count_pending(self, now_s: int, **equals: Any) -> int:
+        """How many unfinished messages have these attribute values (`state=`, `flowControlKey=`, ...)."""
+        conditions = Conditions().not_expired(TTL, now_s)
+        for attribute, value in equals.items():
+            conditions.equals(attribute, value)
+        query = conditions.query_arguments("pendingKey = :pending", pending=PENDING)
+        return sum(
+            1 for _ in query_all(self.client, {"TableName": self.table_name, "IndexName": PENDING_INDEX, **query})
+        )
+
     def overdue(self, cutoff_ms: int, now_s: int) -> Iterator[tuple[str, int]]:
         """(id, attempt) of pending messages whose record should have arrived before `cutoff_ms` but did not:
         waiting past their delivery time, or claimed by a worker whose lease ran out long ago."""
@@ -573,7 +590,7 @@ class MessageRepository(DynamoRepository):
         return request_from_attributes(item["pk"], item, body)
 
 
-def _claimable(status: MessageStatus, attempt: int, now_ms: int) -> bool:
+def claimable(status: MessageStatus, attempt: int, now_ms: int) -> bool:
     """What the claim's condition checks, evaluated on a read first (the write re-checks it)."""
     if status.attempt != attempt or status.cancel_requested or status.queue_waiting:
         return False
@@ -617,6 +634,7 @@ def _state_item(request: MessageRequest, status: MessageStatus, expires_at_s: in
             "method": request.method,
             "maxRetries": request.max_retries,
             "retryDelay": request.retry_delay,
+            **flow_attributes(request.flow_control),
             TTL: expires_at_s,
         }
     )
@@ -646,4 +664,5 @@ def _status(item: Mapping[str, Any]) -> MessageStatus:
         retry_delay=item.get("retryDelay"),
         queue_name=item.get("queueName"),
         queue_waiting=item.get("queueWaiting") is not None,
+        flow_control=flow_from_attributes(item),
     )

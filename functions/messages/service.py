@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from functions.delivery.queue import DeliveryQueue
 from functions.delivery.service import lifetime_end_s
 from functions.dlq.repository import DlqFilter, DlqPage, DlqRepository
+from functions.flow.repository import FlowRepository
 from functions.messages.models import DeliveryTask, DlqEntry, Message, MessageRequest, MessageState, MessageStatus
 from functions.messages.publish import PublishLimits, build_message, destination_from_path, is_group_name
 from functions.messages.repository import CancelOutcome, Created, MessageRepository, NewMessage, PendingFilter
@@ -66,12 +67,14 @@ class MessageService:
         clock: Clock = now_ms,
         topics: TopicRepository | None = None,
         dispatcher: Dispatcher | None = None,
+        flows: FlowRepository | None = None,
     ) -> None:
         self.messages = messages
         self.dlq = dlq
         self.queue = queue
         self.topics = topics or _NoTopics()
         self.dispatcher = dispatcher
+        self.flows = flows
         self.limits = limits
         self.retention_s = retention_s
         self.dedup_window_s = dedup_window_s
@@ -140,6 +143,8 @@ class MessageService:
         if created.deduplicated:
             logger.info("duplicate publish", message_id=created.message_id, dedup_id=request.dedup_id)
             return created
+        if request.flow_control is not None and self.flows is not None:
+            self.flows.record(request.flow_control)  # the key is listed with the limits it was last given
         if request.queue_name:  # waits for a slot of its queue: the dispatcher sends its record
             return created
         try:

@@ -95,6 +95,10 @@ def _request_fields(request: MessageRequest) -> dict[str, object]:
         "callback_header": request.callback.header or None if request.callback else None,
         "failure_callback_header": request.failure_callback.header or None if request.failure_callback else None,
         "retry_delay_expression": request.retry_delay,
+        "flow_control_key": request.flow_control.key if request.flow_control else None,
+        "rate": request.flow_control.rate if request.flow_control else None,
+        "parallelism": request.flow_control.parallelism if request.flow_control else None,
+        "period": request.flow_control.period_s if request.flow_control else None,
     }
 
 

@@ -6,6 +6,8 @@ from functools import cache
 
 from functions.delivery.http import HttpSender
 from functions.delivery.service import DeliveryPolicy, DeliveryService
+from functions.flow.limiter import FlowLimiter
+from functions.flow.repository import FlowRepository
 from functions.schedules.service import ScheduleService
 from functions.shared.config import get_settings
 from functions.shared.secrets import get_json_secret
@@ -42,6 +44,7 @@ def delivery_service() -> DeliveryService:
         ),
         signing_key=current_signing_key,
         dispatcher=dispatcher(settings, messages),
+        flows=FlowLimiter(FlowRepository(settings.counters_table)),
     )
 
 

@@ -1,5 +1,5 @@
 """The API function behind an HTTP API (payload format 2.0): publish, messages, events, DLQ, groups, queues,
-schedules, keys."""
+schedules, flow control, keys."""
 
 from __future__ import annotations
 
@@ -62,6 +62,14 @@ ROUTES = (
     (POST, "/v2/schedules/{scheduleId}/pause"),
     (PATCH, "/v2/schedules/{scheduleId}/resume"),
     (POST, "/v2/schedules/{scheduleId}/resume"),
+    (GET, "/v2/flowControl"),  # flow-control keys: list, inspect, pause/resume, pin/unpin parallelism, reset rate
+    (GET, "/v2/flowControl/{key}"),
+    (POST, "/v2/flowControl/{key}/pause"),
+    (POST, "/v2/flowControl/{key}/resume"),
+    (POST, "/v2/flowControl/{key}/pin"),
+    (POST, "/v2/flowControl/{key}/unpin"),
+    (POST, "/v2/flowControl/{key}/resetRate"),
+    (GET, "/v2/globalParallelism"),
 )
 
 
@@ -100,7 +108,7 @@ class PostboxApi(Construct):
         messages_table.grant_read_write_data(self.function)
         dlq_table.grant_read_write_data(self.function)  # entries are deleted by hand and when replayed
         events_table.grant_read_write_data(self.function)  # CREATED / CANCELED events; serves /v2/events
-        counters_table.grant_read_write_data(self.function)  # rate-limit windows (UpdateItem ADD)
+        counters_table.grant_read_write_data(self.function)  # rate-limit windows (UpdateItem ADD); flow-control keys
         topics_table.grant_read_write_data(self.function)  # URL groups: add/remove endpoints, list, delete
         # FIFO queues: upsert, pause/resume, list, delete; enqueueing takes a delivery slot (or waits for one)
         queues_table.grant_read_write_data(self.function)

@@ -38,6 +38,7 @@ class DeliveryWorker(Construct):
         messages_table: dynamodb.ITable,
         dlq_table: dynamodb.ITable,
         events_table: dynamodb.ITable,
+        counters_table: dynamodb.ITable,
         topics_table: dynamodb.ITable,
         queues_table: dynamodb.ITable,
         schedules_table: dynamodb.ITable,
@@ -60,8 +61,11 @@ class DeliveryWorker(Construct):
         messages_table.grant_read_write_data(self.function)
         dlq_table.grant_read_write_data(self.function)
         # Events are only appended, inside the transactions that change a message's state (TransactWriteItems is
-        # authorized by each item's action: PutItem). The worker never reads them, nor the API's rate-limit counters.
+        # authorized by each item's action: PutItem). The worker never reads them.
         events_table.grant_write_data(self.function)
+        # Flow control: a delivery takes a slot of its flow-control key and releases it when done (conditional
+        # writes on counter items); the API's rate-limit windows live in the same table.
+        counters_table.grant_read_write_data(self.function)
         topics_table.grant_read_data(self.function)  # looks up a URL group's endpoints; groups are the API's to change
         # A message's final state releases its FIFO queue's delivery slot in the same transaction, and the next
         # waiting message is dispatched: the worker reads and updates queue items.

@@ -68,6 +68,14 @@ EXPECTED_ROUTE_KEYS = {
     "POST /v2/schedules/{scheduleId}/pause",
     "PATCH /v2/schedules/{scheduleId}/resume",
     "POST /v2/schedules/{scheduleId}/resume",
+    "GET /v2/flowControl",
+    "GET /v2/flowControl/{key}",
+    "POST /v2/flowControl/{key}/pause",
+    "POST /v2/flowControl/{key}/resume",
+    "POST /v2/flowControl/{key}/pin",
+    "POST /v2/flowControl/{key}/unpin",
+    "POST /v2/flowControl/{key}/resetRate",
+    "GET /v2/globalParallelism",
 }
 REQUIRED_ENV = {field.alias for field in Settings.model_fields.values() if field.is_required() and field.alias}
 # What each setting the stack passes names: the resource type, and `Ref` or the `Fn::GetAtt` attribute giving the value.
@@ -121,15 +129,15 @@ TABLE_ACCESS = {
         QUEUES_TABLE: READ_WRITE,
         SCHEDULES_TABLE: READ_WRITE,
     },
-    # The worker appends events inside its state transactions and never reads them; rate limiting is the API's;
-    # it may look up a URL group's endpoints, but only the API changes groups; it releases a FIFO queue's delivery
-    # slot in the same transaction as a message's final state, and dispatches the next waiting message; it reads a
-    # cron schedule when it fires and records the firing.
+    # The worker appends events inside its state transactions and never reads them; it takes and releases
+    # flow-control slots (conditional writes on counter items); it may look up a URL group's endpoints, but only the
+    # API changes groups; it releases a FIFO queue's delivery slot in the same transaction as a message's final state,
+    # and dispatches the next waiting message; it reads a cron schedule when it fires and records the firing.
     "worker": {
         MESSAGES_TABLE: READ_WRITE,
         DLQ_TABLE: READ_WRITE,
         EVENTS_TABLE: WRITE_ONLY,
-        COUNTERS_TABLE: NO_ACCESS,
+        COUNTERS_TABLE: READ_WRITE,
         TOPICS_TABLE: READ_ONLY,
         QUEUES_TABLE: READ_WRITE,
         SCHEDULES_TABLE: READ_WRITE,
@@ -230,7 +238,7 @@ def statements_allowing(resources: Resources, function_id: str, action: str) -> 
 @pytest.mark.parametrize(
     ("resource_type", "count"),
     [
-        # messages, DLQ, events, rate-limit counters, URL groups, FIFO queues, cron schedules
+        # messages, DLQ, events, rate-limit and flow-control counters, URL groups, FIFO queues, cron schedules
         ("AWS::DynamoDB::Table", len(TABLES)),
         ("AWS::SQS::Queue", 2),
         ("AWS::S3::Bucket", 1),
