@@ -346,3 +346,34 @@ def test_a_cron_schedule_fires_once_per_minute_of_the_local_scheduler(local, htt
     wait_until(lambda: len(receiver.seen) == 4, timeout=10, what="the firing after resume")
     sdk.schedule.delete(schedule_id)
     assert schedule_id not in [s.schedule_id for s in sdk.schedule.list()]
+
+
+def test_the_async_sdk(local, httpserver: HTTPServer):
+    import asyncio
+
+    from qstash import AsyncQStash
+
+    receiver = Receiver200()
+    httpserver.expect_request("/async").respond_with_handler(receiver)
+
+    async def scenario() -> None:
+        sdk = AsyncQStash(local.token, base_url=local.url, retry=False)
+        published = await sdk.message.publish_json(url=httpserver.url_for("/async"), body={"a": 1}, label="async")
+        message = await sdk.message.get(published.message_id)
+        assert message.label == "async"
+        await sdk.queue.upsert("async-queue", parallelism=1)
+        await sdk.message.enqueue_json(queue="async-queue", url=httpserver.url_for("/async"), body={"q": 1})
+        assert (await sdk.queue.get("async-queue")).name == "async-queue"
+        schedule_id = await sdk.schedule.create(destination=httpserver.url_for("/async"), cron="0 0 1 1 *")
+        assert (await sdk.schedule.get(schedule_id)).cron == "0 0 1 1 *"
+        await sdk.schedule.delete(schedule_id)
+        await sdk.url_group.upsert_endpoints(url_group="async-group", endpoints=[{"url": httpserver.url_for("/async")}])
+        assert len(await sdk.message.publish(url_group="async-group", body="g")) == 1
+        keys = await sdk.signing_key.get()
+        assert keys.current == local.signing_keys["current"]
+        assert (await sdk.dlq.list()).messages is not None
+        await sdk.queue.delete("async-queue")
+        await sdk.url_group.delete("async-group")
+
+    asyncio.run(scenario())
+    wait_until(lambda: len(receiver.seen) == 3, what="3 async deliveries")

@@ -1,0 +1,137 @@
+// The official JS SDK against Postbox: every non-LLM method a QStash user relies on.
+// Env: QSTASH_URL, QSTASH_TOKEN, RECEIVER (base URL of a receiver answering 200 on /ok and 500 on /fail).
+import { Client } from "@upstash/qstash";
+
+const client = new Client({ baseUrl: process.env.QSTASH_URL, token: process.env.QSTASH_TOKEN });
+const receiver = process.env.RECEIVER;
+const results = [];
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function check(method, run) {
+  try {
+    const detail = await run();
+    results.push({ method, ok: true, detail: detail ?? null });
+  } catch (error) {
+    results.push({ method, ok: false, detail: String(error && error.stack ? error.stack : error) });
+  }
+}
+
+function expect(condition, message) {
+  if (!condition) throw new Error(message);
+}
+
+async function waitFor(probe, what, timeoutMs = 20000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(300);
+  }
+}
+
+let published;
+await check("publishJSON", async () => {
+  published = await client.publishJSON({ url: `${receiver}/ok`, body: { hello: "js" }, headers: { "test-header": "x" }, label: "js" });
+  expect(published.messageId, "no messageId");
+  return published;
+});
+await check("messages.get", async () => {
+  const delayed = await client.publish({ url: `${receiver}/ok`, body: "later", delay: 3600, retryDelay: "1000" });
+  const message = await client.messages.get(delayed.messageId);
+  expect(message.messageId === delayed.messageId, "wrong message");
+  expect(message.header["Test-Header"] === undefined, "unexpected header");
+  expect(message.retryDelayExpression === "1000", `retryDelayExpression ${message.retryDelayExpression}`);
+  return { messageId: message.messageId };
+});
+await check("messages.cancel / delete / deleteMany / deleteAll", async () => {
+  const ids = [];
+  for (let i = 0; i < 4; i++) ids.push((await client.publish({ url: `${receiver}/ok`, body: `c${i}`, delay: 3600 })).messageId);
+  await client.messages.delete(ids[0]);
+  const many = await client.messages.deleteMany([ids[1], ids[2]]);
+  expect(many === 2, `deleteMany returned ${many}`);
+  const all = await client.messages.deleteAll();
+  expect(all >= 1, `deleteAll returned ${all}`);
+  return { many, all };
+});
+await check("batchJSON", async () => {
+  const answers = await client.batchJSON([
+    { url: `${receiver}/ok`, body: { n: 1 } },
+    { url: `${receiver}/ok`, body: { n: 2 } },
+  ]);
+  expect(answers.length === 2, "batch answers");
+  return answers.length;
+});
+await check("urlGroups.addEndpoints / get / list / publish / removeEndpoints / delete", async () => {
+  await client.urlGroups.addEndpoints({ name: "js-group", endpoints: [{ url: `${receiver}/ok` }, { name: "second", url: `${receiver}/ok?second=1` }] });
+  const group = await client.urlGroups.get("js-group");
+  expect(group.endpoints.length === 2, "endpoints");
+  expect((await client.urlGroups.list()).some((g) => g.name === "js-group"), "list");
+  const fanned = await client.publishJSON({ urlGroup: "js-group", body: { fan: true } });
+  expect(Array.isArray(fanned) && fanned.length === 2, "fan-out");
+  await client.urlGroups.removeEndpoints({ name: "js-group", endpoints: [{ name: "second" }] });
+  expect((await client.urlGroups.get("js-group")).endpoints.length === 1, "remove");
+  await client.urlGroups.delete("js-group");
+  return fanned.length;
+});
+await check("queue upsert / get / list / pause / resume / enqueueJSON / delete", async () => {
+  const queue = client.queue({ queueName: "js-queue" });
+  await queue.upsert({ parallelism: 2 });
+  expect((await queue.get()).parallelism === 2, "parallelism");
+  await queue.pause();
+  expect((await queue.get()).paused === true, "paused");
+  await queue.resume();
+  const enqueued = await queue.enqueueJSON({ url: `${receiver}/ok`, body: { queued: true } });
+  expect(enqueued.messageId, "enqueue");
+  expect((await client.queue().list()).some((q) => q.name === "js-queue"), "list");
+  await queue.delete();
+  return enqueued.messageId;
+});
+await check("schedules create / get / list / pause / resume / delete", async () => {
+  const { scheduleId } = await client.schedules.create({ destination: `${receiver}/ok`, cron: "*/5 * * * *", body: "s" });
+  const schedule = await client.schedules.get(scheduleId);
+  expect(schedule.cron === "*/5 * * * *", "cron");
+  await client.schedules.pause({ schedule: scheduleId });
+  expect((await client.schedules.get(scheduleId)).isPaused === true, "paused");
+  await client.schedules.resume({ schedule: scheduleId });
+  expect((await client.schedules.list()).some((s) => s.scheduleId === scheduleId), "list");
+  await client.schedules.delete(scheduleId);
+  return scheduleId;
+});
+let failedId;
+await check("dlq.listMessages / retry / delete", async () => {
+  failedId = (await client.publish({ url: `${receiver}/fail`, body: "dead", retries: 0 })).messageId;
+  const entry = await waitFor(async () => {
+    const page = await client.dlq.listMessages({ filter: { messageId: failedId } });
+    return page.messages.find((m) => m.messageId === failedId);
+  }, "the DLQ entry");
+  expect(entry.responseStatus === 500, `responseStatus ${entry.responseStatus}`);
+  const retried = await client.dlq.retry([entry.dlqId]);
+  expect(retried.responses.length === 1, "retry");
+  const again = (await client.publish({ url: `${receiver}/fail`, body: "dead again", retries: 0 })).messageId;
+  const second = await waitFor(async () => (await client.dlq.listMessages({ filter: { messageId: again } })).messages[0], "the 2nd entry");
+  const deleted = await client.dlq.delete(second.dlqId);
+  return { retried: retried.responses.length, deleted };
+});
+await check("logs", async () => {
+  const logs = await waitFor(async () => {
+    const page = await client.logs({ filter: { messageId: published.messageId, state: "DELIVERED" } });
+    return page.logs.length === 1 ? page.logs : null;
+  }, "the DELIVERED log entry");
+  return logs.length;
+});
+await check("flowControl.get / pause / resume / pin / unpin / resetRate / getGlobalParallelism", async () => {
+  await client.publish({ url: `${receiver}/ok`, body: "f", delay: 3600, flowControl: { key: "js-key", parallelism: 2, rate: 3, period: "5s" } });
+  const info = await client.flowControl.get("js-key");
+  expect(info.flowControlKey === "js-key" || info.key === "js-key", "key");
+  await client.flowControl.pause("js-key");
+  await client.flowControl.resume("js-key");
+  await client.flowControl.pin("js-key", { parallelism: 4 });
+  await client.flowControl.unpin("js-key", { parallelism: true });
+  await client.flowControl.resetRate("js-key");
+  const global = await client.flowControl.getGlobalParallelism();
+  return { waitListSize: info.waitListSize, global };
+});
+
+console.log(JSON.stringify(results));
+process.exit(results.every((r) => r.ok) ? 0 : 1);
