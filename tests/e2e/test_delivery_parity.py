@@ -284,7 +284,11 @@ def test_the_sdk_url_group_and_batch_methods(local, httpserver: HTTPServer):
         ]
     )
     assert len(answers) == 2 and isinstance(answers[1], list) and len(answers[1]) == 2
-    wait_until(lambda: len(one.seen) == 3 and len(two.seen) == 2, what="the batch deliveries")
+    from qstash.message import BatchRequest
+
+    [plain] = sdk.message.batch([BatchRequest(url=httpserver.url_for("/g1"), body="plain")])
+    assert plain.message_id
+    wait_until(lambda: len(one.seen) == 4 and len(two.seen) == 2, what="the batch deliveries")
     sdk.url_group.remove_endpoints(url_group="sdk-group", endpoints=[{"url": httpserver.url_for("/g2")}])
     assert [e.url for e in sdk.url_group.get("sdk-group").endpoints] == [httpserver.url_for("/g1")]
     sdk.url_group.delete("sdk-group")
@@ -302,8 +306,9 @@ def test_the_sdk_queue_methods(local, httpserver: HTTPServer):
     assert (queue.parallelism, queue.paused, queue.lag) == (1, False, 0)
     sdk.queue.pause("sdk-queue")
     assert sdk.queue.get("sdk-queue").paused is True
-    for n in range(5):
+    for n in range(4):
         sdk.message.enqueue(queue="sdk-queue", url=httpserver.url_for("/queued"), body=str(n))
+    sdk.message.enqueue_json(queue="sdk-queue", url=httpserver.url_for("/queued"), body=4)
     time.sleep(1)
     assert receiver.seen == [] and sdk.queue.get("sdk-queue").lag == 5
     sdk.queue.resume("sdk-queue")

@@ -113,6 +113,24 @@ await check("dlq.listMessages / retry / delete", async () => {
   const deleted = await client.dlq.delete(second.dlqId);
   return { retried: retried.responses.length, deleted };
 });
+await check("batch / events / queue.enqueue / dlq.deleteMany / messages.cancel(filter)", async () => {
+  const answers = await client.batch([{ url: `${receiver}/ok`, body: "plain" }]);
+  expect(answers.length === 1 && answers[0].messageId, "batch");
+  const events = await client.events({ filter: { messageId: answers[0].messageId } });
+  expect(Array.isArray(events.logs), "events");
+  const queue = client.queue({ queueName: "js-queue-2" });
+  const enqueued = await queue.enqueue({ url: `${receiver}/ok`, body: "plain" });
+  expect(enqueued.messageId, "enqueue");
+  await queue.delete();
+  const dead = (await client.publish({ url: `${receiver}/fail`, body: "x", retries: 0 })).messageId;
+  const entry = await waitFor(async () => (await client.dlq.listMessages({ filter: { messageId: dead } })).messages[0], "entry");
+  const removed = await client.dlq.deleteMany({ dlqIds: [entry.dlqId] });
+  expect(removed.deleted === 1, `deleteMany ${JSON.stringify(removed)}`);
+  await client.publish({ url: `${receiver}/ok`, body: "labelled", delay: 3600, label: "js-cancel" });
+  const cancelled = await client.messages.cancel({ filter: { label: "js-cancel" } });
+  expect(cancelled.cancelled === 1, `cancel ${JSON.stringify(cancelled)}`);
+  return { removed, cancelled };
+});
 await check("logs", async () => {
   const logs = await waitFor(async () => {
     const page = await client.logs({ filter: { messageId: published.messageId, state: "DELIVERED" } });
