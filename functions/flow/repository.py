@@ -11,10 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.flow.models import FlowControl
-from functions.shared.dynamo import DynamoRepository, from_item, is_condition_failure, to_item, values
+from functions.shared.dynamo import DynamoRepository, from_item, to_item, values
 from functions.shared.resources import COUNTERS_TABLE
 
 TTL = COUNTERS_TABLE.ttl_attribute or "expiresAt"
@@ -88,7 +86,7 @@ class FlowRepository(DynamoRepository):
         self.client.update_item(**arguments)
 
     def take_parallel_slot(self, key: str, index: int, token: str, now_ms: int, lease_until_ms: int) -> bool:
-        return self._conditional(
+        return self.conditional_update(
             Key=_slot_key(key, "p", index),
             UpdateExpression="SET holder = :token, leaseUntil = :lease, #ttl = :ttl",
             ConditionExpression="attribute_not_exists(holder) OR leaseUntil < :now OR holder = :token",
@@ -99,7 +97,7 @@ class FlowRepository(DynamoRepository):
         )
 
     def release_parallel_slot(self, key: str, index: int, token: str) -> None:
-        self._conditional(
+        self.conditional_update(
             Key=_slot_key(key, "p", index),
             UpdateExpression="REMOVE holder, leaseUntil",
             ConditionExpression="holder = :token",
@@ -107,7 +105,7 @@ class FlowRepository(DynamoRepository):
         )
 
     def take_rate_slot(self, key: str, index: int, now_ms: int, period_ms: int) -> bool:
-        return self._conditional(
+        return self.conditional_update(
             Key=_slot_key(key, "r", index),
             UpdateExpression="SET lastStart = :now, #ttl = :ttl",
             ConditionExpression="attribute_not_exists(lastStart) OR lastStart <= :free",
@@ -137,15 +135,6 @@ class FlowRepository(DynamoRepository):
                 elif "#r#" in item["pk"] and int(item.get("lastStart", 0)) > now_ms - period_ms:
                     starts.append(int(item["lastStart"]))
         return held, starts
-
-    def _conditional(self, **arguments: Any) -> bool:
-        try:
-            self.client.update_item(TableName=self.table_name, **arguments)
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
 
 
 def _state(key: str, item: Mapping[str, Any]) -> FlowState:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from functions.queues.models import Queue
-from functions.shared.dynamo import DynamoRepository, from_item, is_condition_failure, query_all, to_item, values
+from functions.shared.dynamo import DynamoRepository, from_item, to_item, values
 from functions.shared.resources import QUEUES_TABLE
 
 if TYPE_CHECKING:
@@ -26,13 +24,7 @@ class QueueRepository(DynamoRepository):
         return _queue(stored) if stored and "createdAt" in stored else None
 
     def list(self) -> list[Queue]:
-        query = {
-            "TableName": self.table_name,
-            "IndexName": ALL,
-            "KeyConditionExpression": "listing = :listing",
-            "ExpressionAttributeValues": values({":listing": LISTING}),
-        }
-        return [_queue(item) for item in query_all(self.client, query)]
+        return [_queue(item) for item in self.listing(ALL, LISTING)]
 
     def upsert(self, name: str, now_ms: int, *, parallelism: int | None, paused: bool | None) -> Queue:
         """Create the queue (parallelism 1, running) or change the given settings; slots in use are kept."""
@@ -57,19 +49,7 @@ class QueueRepository(DynamoRepository):
         return _queue(from_item(answer["Attributes"]))
 
     def set_paused(self, name: str, paused: bool, now_ms: int) -> bool:
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=_key(name),
-                UpdateExpression="SET paused = :paused, updatedAt = :now",
-                ConditionExpression="attribute_exists(createdAt)",
-                ExpressionAttributeValues=values({":paused": paused, ":now": now_ms}),
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return self.update_paused({"name": name}, "createdAt", paused, now_ms)
 
     def delete(self, name: str) -> None:
         self.client.delete_item(TableName=self.table_name, Key=_key(name))

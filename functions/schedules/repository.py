@@ -8,7 +8,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from functions.schedules.models import Schedule
-from functions.shared.dynamo import DynamoRepository, from_item, is_condition_failure, query_all, to_item, values
+from functions.shared.dynamo import DynamoRepository, from_item, is_condition_failure, to_item, values
 from functions.shared.resources import SCHEDULES_TABLE
 
 LISTING = "schedule"
@@ -21,13 +21,7 @@ class ScheduleRepository(DynamoRepository):
         return _schedule(from_item(item)) if item else None
 
     def list(self) -> list[Schedule]:
-        query = {
-            "TableName": self.table_name,
-            "IndexName": ALL,
-            "KeyConditionExpression": "listing = :listing",
-            "ExpressionAttributeValues": values({":listing": LISTING}),
-        }
-        return [_schedule(item) for item in query_all(self.client, query)]
+        return [_schedule(item) for item in self.listing(ALL, LISTING)]
 
     def put(self, schedule: Schedule) -> None:
         """Create, or overwrite (a schedule id given again replaces the schedule, keeping its creation time)."""
@@ -37,19 +31,7 @@ class ScheduleRepository(DynamoRepository):
         self.client.delete_item(TableName=self.table_name, Key=_key(schedule_id))
 
     def set_paused(self, schedule_id: str, paused: bool, now_ms: int) -> bool:
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=_key(schedule_id),
-                UpdateExpression="SET paused = :paused, updatedAt = :now",
-                ConditionExpression="attribute_exists(scheduleId)",
-                ExpressionAttributeValues=values({":paused": paused, ":now": now_ms}),
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return self.update_paused({"scheduleId": schedule_id}, "scheduleId", paused, now_ms)
 
     def record_fire(self, schedule_id: str, tick_ms: int, message_ids: Sequence[str], error: str | None) -> bool:
         """Note the tick fired and what it published; False when this tick (or a later one) was recorded already."""

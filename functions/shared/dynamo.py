@@ -29,6 +29,35 @@ class DynamoRepository:
     def client(self) -> DynamoDBClient:
         return self._client or aws.dynamodb()
 
+    def conditional_update(self, **arguments: Any) -> bool:
+        """An `update_item` on this table; False (not an error) when its condition does not hold."""
+        try:
+            self.client.update_item(TableName=self.table_name, **arguments)
+        except ClientError as exc:
+            if is_condition_failure(exc):
+                return False
+            raise
+        return True
+
+    def update_paused(self, key: Mapping[str, Any], exists_attribute: str, paused: bool, now_ms: int) -> bool:
+        """Pause or resume the item at `key` (queues, schedules); False when there is no such item."""
+        return self.conditional_update(
+            Key=to_item(key),
+            UpdateExpression="SET paused = :paused, updatedAt = :now",
+            ConditionExpression=f"attribute_exists({exists_attribute})",
+            ExpressionAttributeValues=values({":paused": paused, ":now": now_ms}),
+        )
+
+    def listing(self, index_name: str, listing: str) -> Iterator[dict[str, Any]]:
+        """Every item of a single-partition `listing` index (URL groups, queues, schedules), in key order."""
+        query = {
+            "TableName": self.table_name,
+            "IndexName": index_name,
+            "KeyConditionExpression": "listing = :listing",
+            "ExpressionAttributeValues": values({":listing": listing}),
+        }
+        return query_all(self.client, query)
+
 
 def to_item(values: Mapping[str, Any]) -> dict[str, AttributeValueTypeDef]:
     """Python values to a DynamoDB item; None values are left out."""

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from functions.shared.dynamo import DynamoRepository, from_item, is_condition_failure, query_all, to_item, values
+from functions.shared.dynamo import DynamoRepository, from_item, is_condition_failure, to_item, values
 from functions.shared.resources import TOPICS_TABLE
 from functions.topics.models import Endpoint, Topic
 
@@ -23,13 +23,7 @@ class TopicRepository(DynamoRepository):
         return _topic(from_item(item)) if item else None
 
     def list(self) -> list[Topic]:
-        query = {
-            "TableName": self.table_name,
-            "IndexName": ALL,
-            "KeyConditionExpression": "listing = :listing",
-            "ExpressionAttributeValues": values({":listing": LISTING}),
-        }
-        return [_topic(item) for item in query_all(self.client, query)]
+        return [_topic(item) for item in self.listing(ALL, LISTING)]
 
     def save(self, topic: Topic, expected_version: int | None) -> bool:
         """Write `topic` if the stored one still has `expected_version` (None: none stored). False on a conflict."""

@@ -1,10 +1,10 @@
 """Flow control through the API and the worker, against mock_aws with real receivers."""
 
-import threading
 import time
 
 from pytest_httpserver import HTTPServer
-from werkzeug import Request, Response
+
+from tests.helpers import ConcurrencyProbe
 
 FLOW = {"Upstash-Flow-Control-Key": "tenant-1", "Upstash-Flow-Control-Value": "parallelism=2, rate=20, period=1s"}
 
@@ -28,19 +28,8 @@ def test_messages_carry_their_flow_control(postbox):
 
 
 def test_parallelism_is_enforced_at_the_receiver(postbox, threaded_httpserver: HTTPServer):
-    in_flight, peak, lock = 0, 0, threading.Lock()
-
-    def slow(request: Request) -> Response:
-        nonlocal in_flight, peak
-        with lock:
-            in_flight += 1
-            peak = max(peak, in_flight)
-        time.sleep(0.2)
-        with lock:
-            in_flight -= 1
-        return Response("ok")
-
-    threaded_httpserver.expect_request("/fc").respond_with_handler(slow)
+    probe = ConcurrencyProbe()
+    threaded_httpserver.expect_request("/fc").respond_with_handler(probe)
     for n in range(8):
         postbox.api("POST", f"/v2/publish/{threaded_httpserver.url_for('/fc')}", body=str(n).encode(), headers=FLOW)
     # a batch of 8 is delivered concurrently by the worker, but only 2 may be in flight: the rest wait (deferred)
@@ -49,7 +38,7 @@ def test_parallelism_is_enforced_at_the_receiver(postbox, threaded_httpserver: H
         postbox.drain()
         time.sleep(0.2)
     assert len(threaded_httpserver.log) == 8
-    assert peak == 2
+    assert probe.peak == 2
 
 
 def test_flow_control_management(postbox):

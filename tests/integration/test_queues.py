@@ -1,12 +1,12 @@
 """FIFO queues: management, order, parallelism and pause, against mock_aws with real receivers."""
 
 import json
-import threading
-import time
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
+
+from tests.helpers import ConcurrencyProbe
 
 
 def upsert(postbox, **body):
@@ -86,25 +86,14 @@ def test_a_queue_keeps_order_through_retries(postbox, httpserver: HTTPServer):
 
 def test_parallelism_bounds_messages_in_flight(postbox, threaded_httpserver: HTTPServer):
     httpserver = threaded_httpserver
-    in_flight, peak, lock = 0, 0, threading.Lock()
-
-    def slow(request: Request) -> Response:
-        nonlocal in_flight, peak
-        with lock:
-            in_flight += 1
-            peak = max(peak, in_flight)
-        time.sleep(0.2)
-        with lock:
-            in_flight -= 1
-        return Response("ok")
-
-    httpserver.expect_request("/slow").respond_with_handler(slow)
+    probe = ConcurrencyProbe()
+    httpserver.expect_request("/slow").respond_with_handler(probe)
     upsert(postbox, queueName="wide", parallelism=4)
     for n in range(12):
         postbox.api("POST", f"/v2/enqueue/wide/{httpserver.url_for('/slow')}", body=str(n).encode())
     drain_all(postbox)
     assert len(httpserver.log) == 12
-    assert peak == 4  # the worker delivers a batch concurrently, the queue lets 4 go at a time
+    assert probe.peak == 4  # the worker delivers a batch concurrently, the queue lets 4 go at a time
 
 
 def test_a_paused_queue_delivers_nothing_and_loses_nothing(postbox, httpserver: HTTPServer):
