@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install dev lint format test test-unit test-integration test-infra test-e2e build synth deploy destroy clean
+.PHONY: install dev lint format test test-unit test-integration test-infra test-e2e bench bench-quick build synth deploy destroy clean
 
 # Two install levels: `make dev` needs only the runtime + local mode; everything else needs the dev tools too.
 $(VENV)/bin/python:
@@ -50,6 +50,12 @@ test-infra: install
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e
+
+bench: install  ## benchmarks: throughput, latency, AWS requests and dollars per message, cold start, memory
+	$(PY) -m bench.run
+
+bench-quick: install  ## the same, about a minute
+	$(PY) -m bench.run --quick
 
 build: install  ## stage the Lambda code and its dependency layer into .build/
 	$(PY) -m infra.build

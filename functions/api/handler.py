@@ -63,7 +63,7 @@ from functions.queues.views import queue_view
 from functions.schedules.views import schedule_view
 from functions.shared.config import get_settings
 from functions.shared.errors import BadRequestError, PostboxError
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import count, logger, metrics, tracer
 from functions.topics.models import Endpoint, validate_name
 from functions.topics.views import topic_view
 
@@ -161,7 +161,7 @@ def publish_view(outcome: PublishOutcome) -> PublishResponse | list[PublishRespo
 def publish_response(outcome: PublishOutcome) -> Response[str]:
     created = sum(not p.deduplicated for p in outcome.published)
     if created:
-        metrics.add_metric(name="MessagesPublished", unit="Count", value=created)
+        count("MessagesPublished", created)
     status = 202 if outcome.published and not created else 200  # QStash answers a duplicate with 202
     return Response(status_code=status, content_type="application/json", body=_json(publish_view(outcome)))
 
@@ -211,7 +211,7 @@ def batch() -> Response[str]:
     ]
     created = sum(not p.deduplicated for o in outcomes for p in o.published)
     if created:
-        metrics.add_metric(name="MessagesPublished", unit="Count", value=created)
+        count("MessagesPublished", created)
     return Response(status_code=200, content_type="application/json", body=_json([publish_view(o) for o in outcomes]))
 
 

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from functions.messages.models import DeliveryTask
 from functions.shared.config import get_settings
-from functions.shared.observability import logger, metrics, tracer
+from functions.shared.observability import count, logger, metrics, tracer
 from functions.worker.dependencies import delivery_service, schedule_service
 
 processor = AsyncBatchProcessor(event_type=EventType.SQS)
@@ -47,7 +47,7 @@ def handle_record(record: SQSRecord) -> str:
         )
         raise PoisonRecordError(f"record {record.message_id} is not a delivery task") from exc
     outcome = delivery_service().process(task)
-    metrics.add_metric(name=f"Delivery_{outcome.value}", unit="Count", value=1)
+    count(f"Delivery_{outcome.value}")
     return outcome.value
 
 

@@ -1,0 +1,400 @@
+"""`make bench` / `make bench-quick`: Postbox's figures, measured on this machine in local mode.
+
+Prints a table and writes bench/results/<date>-<git sha>.json. Figures are reported, never asserted.
+Everything runs on 127.0.0.1: local mode (moto server, front door, worker loop) in this process, a receiver
+thread, and fresh interpreters for the cold-start and memory figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.awscount import AwsCounter
+
+ROOT = Path(__file__).resolve().parents[1]
+PRICING = tomllib.loads((ROOT / "bench" / "pricing.toml").read_text())
+HANDLERS = ("functions.api.handler", "functions.worker.handler")
+
+
+# --- the receiver -----------------------------------------------------------------------------------
+
+
+class Receiver:
+    """Answers 200 (or 500 on a first attempt, for `error_share` of the messages) after `latency_s`."""
+
+    def __init__(self, error_share: float, latency_s: float) -> None:
+        self.error_share = error_share
+        self.latency_s = latency_s
+        self.arrivals: dict[str, float] = {}
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                message_id = self.headers.get("Upstash-Message-Id", "")
+                first_attempt = self.headers.get("Upstash-Retried") == "0"
+                fail = first_attempt and (zlib.crc32(message_id.encode()) % 1000) < receiver.error_share * 1000
+                if receiver.latency_s:
+                    time.sleep(receiver.latency_s)
+                if not fail:
+                    with receiver._lock:
+                        receiver.arrivals.setdefault(message_id, time.monotonic())
+                self.send_response(500 if fail else 200)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                return
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.server.request_queue_size = 256
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+
+
+# --- throughput and latency -------------------------------------------------------------------------
+
+
+def path_of_thread(name: str) -> str:
+    if name.startswith(("worker-loop", "asyncio")):
+        return "worker"
+    if name.startswith("scheduler-loop"):
+        return "scheduler"
+    return "publish"
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+
+
+def run_load(
+    local: Any,
+    counter: AwsCounter,
+    timer: HandlerTimer,
+    *,
+    messages: int,
+    concurrency: int,
+    body_bytes: int,
+    error_share: float,
+    latency_s: float,
+    retry_delay_ms: int,
+) -> dict[str, Any]:
+    receiver = Receiver(error_share, latency_s)
+    body = b"x" * body_bytes
+    publish_url = f"{local.url}/v2/publish/{receiver.url}"
+    headers = {"Authorization": f"Bearer {local.token}", "Upstash-Retry-Delay": str(retry_delay_ms)}
+    published: dict[str, float] = {}
+    latencies: list[float] = []
+    lock = threading.Lock()
+    sessions = threading.local()
+
+    def publish(_: int) -> None:
+        session = getattr(sessions, "session", None) or requests.Session()
+        sessions.session = session
+        started = time.monotonic()
+        answer = session.post(publish_url, data=body, headers=headers, timeout=60)
+        answer.raise_for_status()
+        done = time.monotonic()
+        with lock:
+            published[answer.json()["messageId"]] = done
+            latencies.append(done - started)
+
+    for counts in (counter.calls, counter.wru, counter.rru, counter.sqs_chunks):
+        counts.clear()
+    timer.reset()
+    first = time.monotonic()
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(publish, range(messages)))
+    while len(receiver.arrivals) < messages:
+        time.sleep(0.05)
+    from functions.shared.config import get_settings
+    from functions.wiring import repositories
+
+    store, _ = repositories(get_settings())
+    while store.count_pending(0):  # delivered means marked DELIVERED too, not only received
+        time.sleep(0.1)
+    elapsed = time.monotonic() - first
+    lags = [receiver.arrivals[i] - published[i] for i in published if i in receiver.arrivals]
+    receiver.server.shutdown()
+    return {
+        "messages": messages,
+        "concurrency": concurrency,
+        "body_bytes": body_bytes,
+        "error_share": error_share,
+        "throughput_per_s": messages / elapsed,
+        "elapsed_s": elapsed,
+        "publish_latency_ms": {p: percentile(latencies, p) * 1000 for p in (50, 90, 99)},
+        "delivery_lag_ms": {p: percentile(lags, p) * 1000 for p in (50, 90, 99)},
+        "aws_calls_per_message": {
+            f"{path} {service}:{operation}": count / messages
+            for (path, service, operation), count in sorted(counter.calls.items())
+        },
+        "dynamodb_wru_per_message": {path: units / messages for path, units in counter.wru.items()},
+        "dynamodb_rru_per_message": {path: units / messages for path, units in counter.rru.items()},
+        "sqs_chunks_per_message": {path: units / messages for path, units in counter.sqs_chunks.items()},
+        "lambda_seconds_per_message": {"api": timer.api_s / messages, "worker": timer.worker_s / messages},
+        "worker_invocations_per_message": timer.batches / messages,
+    }
+
+
+class HandlerTimer:
+    """Wraps the handlers local mode calls once, adding up their time (Lambda duration) and worker batches."""
+
+    def __init__(self, local: Any) -> None:
+        self.api_s = self.worker_s = 0.0
+        self.batches = 0
+        door, loop = local.front_door, local.worker
+        api, worker = door.handler, loop.handler
+
+        def timed_api(event: dict[str, Any], context: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return api(event, context)
+            finally:
+                self.api_s += time.perf_counter() - started
+
+        def timed_worker(event: dict[str, Any], context: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return worker(event, context)
+            finally:
+                self.worker_s += time.perf_counter() - started
+                self.batches += 1
+
+        door.handler, loop.handler = timed_api, timed_worker
+
+    def reset(self) -> None:
+        self.api_s = self.worker_s = 0.0
+        self.batches = 0
+
+
+# --- cost -------------------------------------------------------------------------------------------
+
+
+def cost_per_million(load: dict[str, Any]) -> dict[str, float]:
+    """Dollars per 1M delivered messages, from the measured counts and bench/pricing.toml."""
+    calls = load["aws_calls_per_message"]
+    sqs_requests = sum(
+        v for k, v in calls.items() if ":" in k and k.split()[1].startswith("sqs:") and "SendMessage" not in k
+    )
+    sqs_requests += sum(load["sqs_chunks_per_message"].values())
+    memory_gb = PRICING["lambda"]["memory_mb"] / 1024
+    lambda_seconds = sum(load["lambda_seconds_per_message"].values())
+    lambda_requests = 1 + load["worker_invocations_per_message"]
+    scheduler = sum(v for k, v in calls.items() if "scheduler:CreateSchedule" in k)
+    s3_puts = sum(v for k, v in calls.items() if "s3:PutObject" in k)
+    s3_gets = sum(v for k, v in calls.items() if "s3:GetObject" in k)
+    secrets = sum(v for k, v in calls.items() if "secretsmanager:" in k)
+    million = 1_000_000
+    parts = {
+        "api_gateway": million * PRICING["api_gateway_http"]["per_million_requests"] / million,
+        "lambda": lambda_requests * PRICING["lambda"]["per_million_requests"]
+        + million * lambda_seconds * memory_gb * PRICING["lambda"]["per_gb_second"],
+        "sqs": sqs_requests * PRICING["sqs"]["per_million_requests"],
+        "dynamodb": sum(load["dynamodb_wru_per_message"].values()) * PRICING["dynamodb"]["per_million_wru"]
+        + sum(load["dynamodb_rru_per_message"].values()) * PRICING["dynamodb"]["per_million_rru"],
+        "scheduler": scheduler * PRICING["scheduler"]["per_million_invocations"],
+        "s3": million
+        * (s3_puts * PRICING["s3"]["per_thousand_put"] + s3_gets * PRICING["s3"]["per_thousand_get"])
+        / 1000,
+        "secretsmanager": million * secrets * PRICING["secretsmanager"]["per_ten_thousand_calls"] / 10000,
+    }
+    parts["total"] = sum(parts.values())
+    parts["qstash_payg"] = 10 * PRICING["qstash"]["per_hundred_thousand_messages"]
+    return parts
+
+
+# --- cold start and memory (fresh interpreters) -----------------------------------------------------
+
+
+def import_seconds(module: str, env: dict[str, str]) -> float:
+    code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def cold_start(runs: int, env: dict[str, str]) -> dict[str, Any]:
+    baseline = statistics.median(import_seconds("boto3", env) for _ in range(runs))
+    figures: dict[str, Any] = {"boto3_s": baseline}
+    for module in HANDLERS:
+        median = statistics.median(import_seconds(module, env) for _ in range(runs))
+        figures[module] = {"seconds": median, "ratio_to_boto3": median / baseline}
+    return figures
+
+
+MEMORY_PROBE = """
+import resource, sys
+from moto import mock_aws
+with mock_aws():
+    from functions.local.backend import DEFAULT_SIGNING_KEYS, provision
+    backend = provision(None, "t", DEFAULT_SIGNING_KEYS)
+    import os
+    os.environ.update(backend.env)
+    from functions.api.handler import lambda_handler
+    from functions.local.frontdoor import build_event
+    from functions.local.lambda_context import LocalLambdaContext
+    for i in range(int(sys.argv[1])):
+        event = build_event("GET", f"/v2/messages/m{i}", [("Authorization", "Bearer t")], b"", "127.0.0.1")
+        lambda_handler(event, LocalLambdaContext("postbox-api"))
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def peak_rss_mb(events: int, env: dict[str, str]) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", MEMORY_PROBE, str(events)], env=env, capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+# --- main -------------------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a ~1 minute run (small message counts)")
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--error-share", type=float, default=0.0, help="share of first attempts answered 500")
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="receiver latency")
+    args = parser.parse_args(argv)
+    messages = 100 if args.quick else args.messages
+    cost_messages = 20 if args.quick else 500
+    runs = 3 if args.quick else 10
+
+    env = {
+        **os.environ,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_LOG_LEVEL": "WARNING",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PYTHONPATH": str(ROOT),
+    }
+    os.environ.update(
+        {k: env[k] for k in ("POWERTOOLS_LOG_LEVEL", "POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_DISABLED")}
+    )
+
+    from functions.local.runtime import LocalMode
+
+    counter = AwsCounter(path_of_thread)
+    counter.install()
+    local = LocalMode(port=0, moto_port=0).start()
+    timer = HandlerTimer(local)
+    try:
+        throughput = run_load(
+            local,
+            counter,
+            timer,
+            messages=messages,
+            concurrency=args.concurrency,
+            body_bytes=1024,
+            error_share=args.error_share,
+            latency_s=args.latency_ms / 1000,
+            retry_delay_ms=0,
+        )
+        costs = {}
+        for name, body_bytes, error_share in (
+            ("1KB", 1024, 0.0),
+            ("1KB+retry", 1024, 1.0),
+            ("100KB", 100 * 1024, 0.0),
+            ("100KB+retry", 100 * 1024, 1.0),
+        ):
+            load = run_load(
+                local,
+                counter,
+                timer,
+                messages=cost_messages,
+                concurrency=args.concurrency,
+                body_bytes=body_bytes,
+                error_share=error_share,
+                latency_s=0.0,
+                retry_delay_ms=0,
+            )
+            costs[name] = {"load": load, "usd_per_million": cost_per_million(load)}
+    finally:
+        local.stop()
+    results = {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "git_sha": _git_sha(),
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
+        "throughput": throughput,
+        "cost": costs,
+        "cold_start": cold_start(runs, env),
+        "peak_rss_mb_1000_events": peak_rss_mb(1000 if not args.quick else 200, env),
+    }
+    print(render(results))
+    out = ROOT / "bench" / "results" / f"{results['date'][:10]}-{results['git_sha']}.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nwritten to {out.relative_to(ROOT)}")
+    return 0
+
+
+def _git_sha() -> str:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True, cwd=ROOT
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def _percentiles(values: dict[Any, float]) -> str:
+    return "  ".join(f"p{p} {v:.1f} ms" for p, v in values.items())
+
+
+def render(results: dict[str, Any]) -> str:
+    t = results["throughput"]
+    lines = [
+        f"Postbox local-mode benchmark  {results['date']}  {results['git_sha']}  "
+        f"(python {results['machine']['python']}, {results['machine']['cpus']} cpus)",
+        "",
+        f"throughput            {t['throughput_per_s']:.1f} messages/s delivered "
+        f"({t['messages']} messages, {t['concurrency']} clients, {t['body_bytes']} B bodies)",
+        "publish latency       " + _percentiles(t["publish_latency_ms"]),
+        "delivery lag          " + _percentiles(t["delivery_lag_ms"]),
+        "",
+        "AWS requests per delivered message (1 KB, first try):",
+    ]
+    lines += [f"  {name:<48} {count:6.2f}" for name, count in t["aws_calls_per_message"].items()]
+    lines += ["", "USD per 1M delivered messages (QStash pay-as-you-go: $10.00):"]
+    for name, cost in results["cost"].items():
+        usd = cost["usd_per_million"]
+        detail = "  ".join(f"{k} {v:.2f}" for k, v in usd.items() if k not in ("total", "qstash_payg"))
+        lines.append(f"  {name:<12} total ${usd['total']:.2f}   ({detail})")
+    cold = results["cold_start"]
+    lines += ["", f"cold start (median import, fresh interpreter): boto3 {cold['boto3_s'] * 1000:.0f} ms"]
+    for module in HANDLERS:
+        lines.append(
+            f"  {module:<28} {cold[module]['seconds'] * 1000:.0f} ms  ({cold[module]['ratio_to_boto3']:.1f}x boto3)"
+        )
+    lines.append(f"memory: peak RSS {results['peak_rss_mb_1000_events']:.0f} MB after serving 1000 API events")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
