@@ -19,7 +19,7 @@ TTL = COUNTERS_TABLE.ttl_attribute or "expiresAt"
 REGISTRY = "flow#keys"
 # A rate slot is taken again only this long after a full period: deliveries reach destinations with some jitter,
 # and a destination counting starts in any period-long window must still see at most `rate` of them.
-RATE_MARGIN_MS = 100
+RATE_MARGIN_MS = 250
 
 
 @dataclass(frozen=True)

@@ -52,15 +52,25 @@ class SchedulerLoop:
         self._fired_minute: dict[str, int] = {}
         self._last_sweep = time.monotonic()
         self.offset_ms = 0
+        self.frozen_ms: int | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def now_ms(self) -> int:
+        if self.frozen_ms is not None:
+            return self.frozen_ms
         return time.time_ns() // 1_000_000 + self.offset_ms
 
     def advance(self, seconds: float) -> None:
         """Move this loop's clock forward (tests)."""
-        self.offset_ms += int(seconds * 1000)
+        if self.frozen_ms is not None:
+            self.frozen_ms += int(seconds * 1000)
+        else:
+            self.offset_ms += int(seconds * 1000)
+
+    def freeze(self) -> None:
+        """Stop this loop's clock where it is (tests): from now on only `advance` moves it."""
+        self.frozen_ms = self.now_ms()
 
     def fire_due(self) -> int:
         """Fire every schedule of the group that is due; returns how many fired."""

@@ -323,32 +323,42 @@ def test_a_cron_schedule_fires_once_per_minute_of_the_local_scheduler(local, htt
     receiver = Receiver200()
     httpserver.expect_request("/cron").respond_with_handler(receiver)
     sdk = client(local)
+    local.scheduler.freeze()  # the loop's clock moves only when the test advances it
     schedule_id = sdk.schedule.create(
         destination=httpserver.url_for("/cron"), cron="*/1 * * * *", body="tick", retries=1, label="cron"
     )
     schedule = sdk.schedule.get(schedule_id)
     assert schedule.cron == "*/1 * * * *" and schedule.retries == 1 and schedule.paused is False
     assert schedule_id in [s.schedule_id for s in sdk.schedule.list()]
-    # Each minute of the local scheduler's clock fires it once
-    for minute in range(1, 4):
+    try:
+        # The loop's current minute may fire once (a tick since the schedule was created): that is the baseline
+        time.sleep(2)
+        baseline = len(receiver.seen)
+        assert baseline <= 1
+        # Then each minute of the local scheduler's clock fires it once
+        for minute in range(1, 4):
+            local.scheduler.advance(60)
+            wait_until(lambda m=minute: len(receiver.seen) >= baseline + m, timeout=10, what=f"firing {minute}")
+            time.sleep(1.5)  # the loop runs every second: the same minute must not fire twice
+            assert len(receiver.seen) == baseline + minute
+        assert {r.headers["Upstash-Schedule-Id"] for _, r, _ in receiver.seen} == {schedule_id}
+        wait_until(
+            lambda: (
+                [s.value for s in (sdk.schedule.get(schedule_id).last_schedule_states or {}).values()] == ["SUCCESS"]
+            ),
+            what="SUCCESS in lastScheduleStates",
+        )
+        # Paused, it fires no more; resumed, it fires again
+        sdk.schedule.pause(schedule_id)
+        assert sdk.schedule.get(schedule_id).paused is True
         local.scheduler.advance(60)
-        wait_until(lambda m=minute: len(receiver.seen) >= m, timeout=10, what=f"firing {minute}")
-        time.sleep(1.5)  # the loop runs every second: the same minute must not fire twice
-        assert len(receiver.seen) == minute
-    assert {r.headers["Upstash-Schedule-Id"] for _, r, _ in receiver.seen} == {schedule_id}
-    wait_until(
-        lambda: [s.value for s in (sdk.schedule.get(schedule_id).last_schedule_states or {}).values()] == ["SUCCESS"],
-        what="SUCCESS in lastScheduleStates",
-    )
-    # Paused, it fires no more; resumed, it fires again
-    sdk.schedule.pause(schedule_id)
-    assert sdk.schedule.get(schedule_id).paused is True
-    local.scheduler.advance(60)
-    time.sleep(2)
-    assert len(receiver.seen) == 3
-    sdk.schedule.resume(schedule_id)
-    local.scheduler.advance(60)
-    wait_until(lambda: len(receiver.seen) == 4, timeout=10, what="the firing after resume")
+        time.sleep(2)
+        assert len(receiver.seen) == baseline + 3
+        sdk.schedule.resume(schedule_id)
+        local.scheduler.advance(60)
+        wait_until(lambda: len(receiver.seen) == baseline + 4, timeout=10, what="the firing after resume")
+    finally:
+        local.scheduler.frozen_ms = None  # the clock runs again for the tests that follow
     sdk.schedule.delete(schedule_id)
     assert schedule_id not in [s.schedule_id for s in sdk.schedule.list()]
 
