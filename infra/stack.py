@@ -9,16 +9,11 @@ from constructs import Construct
 
 from functions.shared.resources import (
     BODIES_BUCKET,
-    COUNTERS_TABLE,
     DELAY_SCHEDULES,
     DELIVERY_QUEUE,
     DLQ_TABLE,
-    EVENTS_TABLE,
     MESSAGES_TABLE,
-    QUEUES_TABLE,
-    SCHEDULES_TABLE,
     TABLES,
-    TOPICS_TABLE,
 )
 from infra.config import InfraConfig
 from infra.constructs.api import PostboxApi
@@ -38,10 +33,6 @@ class PostboxStack(Stack):
         queues = DeliveryQueues(self, "Queues")
         schedules = DelaySchedules(self, "Schedules", delivery_queue=queues.queue)
         secrets = ServiceSecrets(self, "Secrets")
-        messages, dlq = storage.table(MESSAGES_TABLE), storage.table(DLQ_TABLE)
-        events, counters = storage.table(EVENTS_TABLE), storage.table(COUNTERS_TABLE)
-        topics, fifo_queues = storage.table(TOPICS_TABLE), storage.table(QUEUES_TABLE)
-        cron_schedules = storage.table(SCHEDULES_TABLE)
 
         # Every variable of functions.shared.config.Settings without a default; secrets by ARN, never by value.
         # The API alone gets WORKER_FUNCTION_ARN too (below).
@@ -61,13 +52,7 @@ class PostboxStack(Stack):
             "Worker",
             config=config,
             environment=environment,
-            messages_table=messages,
-            dlq_table=dlq,
-            events_table=events,
-            counters_table=counters,
-            topics_table=topics,
-            queues_table=fifo_queues,
-            schedules_table=cron_schedules,
+            storage=storage,
             delivery_queue=queues.queue,
             bodies_bucket=storage.bodies_bucket,
             schedules=schedules,
@@ -79,13 +64,7 @@ class PostboxStack(Stack):
             "Api",
             config=config,
             environment={**environment, "WORKER_FUNCTION_ARN": worker.function.function_arn},
-            messages_table=messages,
-            dlq_table=dlq,
-            events_table=events,
-            counters_table=counters,
-            topics_table=topics,
-            queues_table=fifo_queues,
-            schedules_table=cron_schedules,
+            storage=storage,
             delivery_queue=queues.queue,
             bodies_bucket=storage.bodies_bucket,
             schedules=schedules,
@@ -94,8 +73,8 @@ class PostboxStack(Stack):
         )
 
         CfnOutput(self, "ApiUrl", value=api.http_api.api_endpoint, description="QSTASH_URL for clients")
-        CfnOutput(self, "MessagesTableName", value=messages.table_name)
-        CfnOutput(self, "DlqTableName", value=dlq.table_name)
+        CfnOutput(self, "MessagesTableName", value=storage.table(MESSAGES_TABLE).table_name)
+        CfnOutput(self, "DlqTableName", value=storage.table(DLQ_TABLE).table_name)
         CfnOutput(self, "DeliveryQueueUrl", value=queues.queue.queue_url)
         CfnOutput(self, "DeliveryRedriveQueueUrl", value=queues.redrive_queue.queue_url)
         CfnOutput(self, "BodiesBucketName", value=storage.bodies_bucket.bucket_name)

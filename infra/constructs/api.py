@@ -7,16 +7,26 @@ from collections.abc import Mapping
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigwv2
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
+from functions.shared.resources import (
+    COUNTERS_TABLE,
+    DLQ_TABLE,
+    EVENTS_TABLE,
+    MESSAGES_TABLE,
+    QUEUES_TABLE,
+    SCHEDULES_TABLE,
+    TOPICS_TABLE,
+    TableDef,
+)
 from infra.config import InfraConfig
 from infra.constructs.function import ServiceFunction
 from infra.constructs.schedules import DelaySchedules
+from infra.constructs.storage import Storage, TableAccess
 
 GET, POST, DELETE, PATCH = (
     apigwv2.HttpMethod.GET,
@@ -73,6 +83,17 @@ ROUTES = (
 )
 
 
+API_TABLE_ACCESS: dict[TableDef, TableAccess] = {
+    MESSAGES_TABLE: "read_write",
+    DLQ_TABLE: "read_write",  # entries are deleted by hand and when replayed
+    EVENTS_TABLE: "read_write",  # CREATED / CANCELED events; serves /v2/events
+    COUNTERS_TABLE: "read_write",  # rate-limit windows (UpdateItem ADD); flow-control keys
+    TOPICS_TABLE: "read_write",  # URL groups: add/remove endpoints, list, delete
+    QUEUES_TABLE: "read_write",  # upsert, pause/resume, list, delete; enqueueing takes a delivery slot
+    SCHEDULES_TABLE: "read_write",  # cron schedules: create, list, pause/resume, delete
+}
+
+
 class PostboxApi(Construct):
     def __init__(
         self,
@@ -81,13 +102,7 @@ class PostboxApi(Construct):
         *,
         config: InfraConfig,
         environment: Mapping[str, str],
-        messages_table: dynamodb.ITable,
-        dlq_table: dynamodb.ITable,
-        events_table: dynamodb.ITable,
-        counters_table: dynamodb.ITable,
-        topics_table: dynamodb.ITable,
-        queues_table: dynamodb.ITable,
-        schedules_table: dynamodb.ITable,
+        storage: Storage,
         delivery_queue: sqs.IQueue,
         bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
@@ -105,14 +120,7 @@ class PostboxApi(Construct):
             memory_mb=config.api_memory_mb,
             timeout=Duration.seconds(config.api_timeout_seconds),
         ).function
-        messages_table.grant_read_write_data(self.function)
-        dlq_table.grant_read_write_data(self.function)  # entries are deleted by hand and when replayed
-        events_table.grant_read_write_data(self.function)  # CREATED / CANCELED events; serves /v2/events
-        counters_table.grant_read_write_data(self.function)  # rate-limit windows (UpdateItem ADD); flow-control keys
-        topics_table.grant_read_write_data(self.function)  # URL groups: add/remove endpoints, list, delete
-        # FIFO queues: upsert, pause/resume, list, delete; enqueueing takes a delivery slot (or waits for one)
-        queues_table.grant_read_write_data(self.function)
-        schedules_table.grant_read_write_data(self.function)  # cron schedules: create, list, pause/resume, delete
+        storage.grant(self.function, API_TABLE_ACCESS)
         delivery_queue.grant_send_messages(self.function)
         bodies_bucket.grant_read_write(self.function)  # put large bodies, read them back, delete on cancel
         # Long delays (cancelling deletes the schedule), and cron schedules that invoke the worker (WORKER_FUNCTION_ARN)

@@ -5,10 +5,12 @@ The same definitions create the tables and the bucket in local mode and the test
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Literal
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -16,6 +18,9 @@ from functions.shared.resources import BODIES_BUCKET, TABLES, BucketDef, Key, Ta
 
 # Bodies are written with one PutObject; this only keeps an interrupted multipart upload from being billed forever.
 INCOMPLETE_UPLOAD_DAYS = 1
+
+
+TableAccess = Literal["read", "write", "read_write"]
 
 
 class Storage(Construct):
@@ -33,6 +38,17 @@ class Storage(Construct):
 
     def table(self, definition: TableDef) -> dynamodb.Table:
         return self._tables[definition]
+
+    def grant(self, grantee: iam.IGrantable, access: Mapping[TableDef, TableAccess]) -> None:
+        """Give a function exactly the table access of its matrix (one line per table, with its reason)."""
+        for definition, level in access.items():
+            table = self._tables[definition]
+            if level == "read":
+                table.grant_read_data(grantee)
+            elif level == "write":
+                table.grant_write_data(grantee)
+            else:
+                table.grant_read_write_data(grantee)
 
 
 def _table(scope: Construct, definition: TableDef) -> dynamodb.Table:

@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from aws_cdk import Duration
-from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
@@ -17,14 +16,41 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
 from constructs import Construct
 
-from functions.shared.resources import WORKER_TIMEOUT_SECONDS
+from functions.shared.resources import (
+    COUNTERS_TABLE,
+    DLQ_TABLE,
+    EVENTS_TABLE,
+    MESSAGES_TABLE,
+    QUEUES_TABLE,
+    SCHEDULES_TABLE,
+    TOPICS_TABLE,
+    WORKER_TIMEOUT_SECONDS,
+    TableDef,
+)
 from infra.config import InfraConfig
 from infra.constructs.function import ServiceFunction
 from infra.constructs.schedules import DelaySchedules
+from infra.constructs.storage import Storage, TableAccess
 
 BATCH_SIZE = 10
 MAX_BATCHING_WINDOW = Duration.seconds(1)
 SWEEP_EVERY = Duration.minutes(10)
+
+
+WORKER_TABLE_ACCESS: dict[TableDef, TableAccess] = {
+    MESSAGES_TABLE: "read_write",
+    DLQ_TABLE: "read_write",
+    # Events are only appended, inside the transactions that change a message's state (TransactWriteItems is
+    # authorized by each item's action: PutItem). The worker never reads them.
+    EVENTS_TABLE: "write",
+    # Flow control: a delivery takes a slot of its key and releases it when done (conditional writes).
+    COUNTERS_TABLE: "read_write",
+    TOPICS_TABLE: "read",  # looks up a URL group's endpoints; groups are the API's to change
+    # A message's final state releases its FIFO queue's slot in the same transaction; the next one is dispatched.
+    QUEUES_TABLE: "read_write",
+    # A cron schedule's firing reads what the schedule publishes and records the firing on its item.
+    SCHEDULES_TABLE: "read_write",
+}
 
 
 class DeliveryWorker(Construct):
@@ -35,13 +61,7 @@ class DeliveryWorker(Construct):
         *,
         config: InfraConfig,
         environment: Mapping[str, str],
-        messages_table: dynamodb.ITable,
-        dlq_table: dynamodb.ITable,
-        events_table: dynamodb.ITable,
-        counters_table: dynamodb.ITable,
-        topics_table: dynamodb.ITable,
-        queues_table: dynamodb.ITable,
-        schedules_table: dynamodb.ITable,
+        storage: Storage,
         delivery_queue: sqs.IQueue,
         bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
@@ -58,20 +78,7 @@ class DeliveryWorker(Construct):
             memory_mb=config.worker_memory_mb,
             timeout=Duration.seconds(WORKER_TIMEOUT_SECONDS),
         ).function
-        messages_table.grant_read_write_data(self.function)
-        dlq_table.grant_read_write_data(self.function)
-        # Events are only appended, inside the transactions that change a message's state (TransactWriteItems is
-        # authorized by each item's action: PutItem). The worker never reads them.
-        events_table.grant_write_data(self.function)
-        # Flow control: a delivery takes a slot of its flow-control key and releases it when done (conditional
-        # writes on counter items); the API's rate-limit windows live in the same table.
-        counters_table.grant_read_write_data(self.function)
-        topics_table.grant_read_data(self.function)  # looks up a URL group's endpoints; groups are the API's to change
-        # A message's final state releases its FIFO queue's delivery slot in the same transaction, and the next
-        # waiting message is dispatched: the worker reads and updates queue items.
-        queues_table.grant_read_write_data(self.function)
-        # A cron schedule's firing reads what the schedule publishes and records the firing on its item.
-        schedules_table.grant_read_write_data(self.function)
+        storage.grant(self.function, WORKER_TABLE_ACCESS)
         delivery_queue.grant_send_messages(self.function)  # retries are re-enqueued with a delay
         bodies_bucket.grant_read_write(self.function)  # large bodies (claim check)
         schedules.grant_manage_schedules(self.function)  # retry backoffs longer than the queue's longest delay
