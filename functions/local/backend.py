@@ -137,7 +137,6 @@ def provision(endpoint: str | None, token: str, signing_keys: dict[str, str]) ->
 
     session.client("s3", endpoint_url=endpoint).create_bucket(Bucket=env[BODIES_BUCKET.env_var])
     session.client("scheduler", endpoint_url=endpoint).create_schedule_group(Name=env[DELAY_SCHEDULES.env_var])
-    env["LOCAL_REDRIVE_QUEUE_URL"] = redrive_url
 
     secrets = session.client("secretsmanager", endpoint_url=endpoint)
     secrets.create_secret(Name=AUTH_SECRET, SecretString=json.dumps({"token": token}))
