@@ -3,7 +3,6 @@ with DynamoDB capacity units estimated from item sizes."""
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections import Counter
@@ -11,10 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+import botocore.handlers
 
-
-def _item_kb(item: Any) -> float:
-    return len(json.dumps(item, default=str)) / 1024
+from functions.shared.resources import TABLES
 
 
 class AwsCounter:
@@ -29,11 +27,20 @@ class AwsCounter:
         self._lock = threading.Lock()
 
     def install(self) -> None:
-        session = boto3._get_default_session()  # noqa: SLF001 - the session every Postbox client is made from
-        session.events.register("before-call", self._before_call)
-        session.events.register("after-call.dynamodb", self._after_dynamodb)
+        """Count the calls of every client made from now on, from any session (moto's `mock_aws` replaces the
+        default session when it starts), like moto's own stubber: as a botocore built-in handler."""
+        handlers = [
+            ("before-parameter-build", self._before_parameter_build),
+            ("after-call.dynamodb", self._after_dynamodb),
+        ]
+        botocore.handlers.BUILTIN_HANDLERS.extend(handlers)
+        session = boto3.DEFAULT_SESSION
+        if session is not None:
+            for event, handler in handlers:
+                session.events.register(event, handler)
 
-    def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+    def _before_parameter_build(self, model: Any, params: dict[str, Any], **_: Any) -> None:
+        """Sees every call once, with the caller's own parameters (not yet serialized)."""
         path = self.path_of_thread(threading.current_thread().name)
         service, operation = model.service_model.service_name, model.name
         with self._lock:
@@ -47,28 +54,76 @@ class AwsCounter:
         path = self.path_of_thread(threading.current_thread().name)
         units = 0.0
         if model.name == "GetItem" and "Item" in parsed:
-            units = max(1, math.ceil(_item_kb(parsed["Item"]) / 4))
+            units = max(1, math.ceil(item_kb(parsed["Item"]) / 4))
         elif model.name in ("Query", "Scan"):
-            units = max(1, math.ceil(sum(_item_kb(i) for i in parsed.get("Items", [])) / 4))
+            units = max(1, math.ceil(sum(item_kb(i) for i in parsed.get("Items", [])) / 4))
         elif model.name == "BatchGetItem":
             units = sum(
-                max(1, math.ceil(_item_kb(i) / 4)) for items in parsed.get("Responses", {}).values() for i in items
+                max(1, math.ceil(item_kb(i) / 4)) for items in parsed.get("Responses", {}).values() for i in items
             )
         with self._lock:
             self.rru[path] += units
 
 
+def _value_size(value: dict[str, Any]) -> int:
+    """Bytes of a typed attribute value by DynamoDB's item-size rules."""
+    kind, inner = next(iter(value.items()))
+    if kind in ("S", "B"):
+        return len(inner.encode() if kind == "S" else inner)
+    if kind in ("N", "BOOL", "NULL"):
+        return len(str(inner).lstrip("-").replace(".", "")) // 2 + 1 if kind == "N" else 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(_value_size({kind[0]: v}) for v in inner)
+    if kind == "L":
+        return 3 + sum(1 + _value_size(v) for v in inner)
+    return 3 + sum(1 + len(k.encode()) + _value_size(v) for k, v in inner.items())  # M
+
+
+def item_kb(item: dict[str, Any]) -> float:
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items()) / 1024
+
+
+_INDEX_KEYS = {
+    attribute
+    for table in TABLES
+    for index in table.indexes
+    for attribute in (index.partition_key.name, *([index.sort_key.name] if index.sort_key else []))
+}
+
+
+def _index_writes(item: dict[str, Any] | None, expression: str = "") -> int:
+    """GSI writes a table write causes (estimated): one per index key the item carries or the update touches."""
+    if item is not None:
+        return sum(1 for name in _INDEX_KEYS if name in item)
+    return sum(1 for name in _INDEX_KEYS if name in expression)
+
+
 def _write_units(operation: str, params: dict[str, Any]) -> int:
-    """On-demand WRU of a write: 1 per KB of the item (the larger of old and new is billed; the new is counted);
-    transactions cost twice."""
+    """On-demand WRU of a write (estimated): 1 per KB of the item (the larger of old and new is billed; for updates
+    the small state items are assumed under 1 KB), twice for a transaction, plus one per GSI write."""
+
+    def units(kind: str, entry: dict[str, Any], factor: int) -> int:
+        if kind == "Put":
+            item = entry["Item"]
+            return factor * max(1, math.ceil(item_kb(item))) + _index_writes(item)
+        if kind in ("Update", "Delete"):
+            expression = " ".join(str(v) for v in entry.get("ExpressionAttributeNames", {}).values())
+            expression += " " + entry.get("UpdateExpression", "")
+            return factor + _index_writes(None, expression)
+        return factor  # ConditionCheck: billed like a write of the item
+
     if operation == "PutItem":
-        return max(1, math.ceil(_item_kb(params.get("Item", {}))))
-    if operation in ("UpdateItem", "DeleteItem"):
-        return 1
+        return units("Put", params, 1)
+    if operation == "UpdateItem":
+        return units("Update", params, 1)
+    if operation == "DeleteItem":
+        return units("Delete", params, 1)
     if operation == "TransactWriteItems":
-        units = 0
-        for entry in params.get("TransactItems", []):
-            put = entry.get("Put")
-            units += 2 * (max(1, math.ceil(_item_kb(put["Item"]))) if put else 1)
-        return units
+        return sum(units(*next(iter(entry.items())), 2) for entry in params.get("TransactItems", []))
+    if operation == "BatchWriteItem":
+        return sum(
+            units("Put", request["PutRequest"], 1) if "PutRequest" in request else 1
+            for requests in params.get("RequestItems", {}).values()
+            for request in requests
+        )
     return 0

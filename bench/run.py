@@ -30,6 +30,9 @@ from bench.awscount import AwsCounter
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICING = tomllib.loads((ROOT / "bench" / "pricing.toml").read_text())
+_CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
+MEMORY_MB = {"api": _CONTEXT["postbox:apiMemoryMb"], "worker": _CONTEXT["postbox:workerMemoryMb"]}
+"""The memory each function is deployed with (cdk.json): Lambda bills GB-seconds at the configured size."""
 HANDLERS = ("functions.api.handler", "functions.worker.handler")
 
 
@@ -82,6 +85,8 @@ def path_of_thread(name: str) -> str:
         return "worker"
     if name.startswith("scheduler-loop"):
         return "scheduler"
+    if name == "MainThread":
+        return "bench"  # the benchmark's own reads (waiting for the backlog to drain): not Postbox's cost
     return "publish"
 
 
@@ -103,7 +108,10 @@ def run_load(
     error_share: float,
     latency_s: float,
     retry_delay_ms: int,
+    rate_per_s: float = 0.0,
 ) -> dict[str, Any]:
+    """Publish `messages` through the front door from `concurrency` clients (paced at `rate_per_s` when given),
+    wait until every one is received and marked delivered, and report the figures of that run."""
     receiver = Receiver(error_share, latency_s)
     body = b"x" * body_bytes
     publish_url = f"{local.url}/v2/publish/{receiver.url}"
@@ -113,9 +121,11 @@ def run_load(
     lock = threading.Lock()
     sessions = threading.local()
 
-    def publish(_: int) -> None:
+    def publish(n: int) -> None:
         session = getattr(sessions, "session", None) or requests.Session()
         sessions.session = session
+        if rate_per_s:
+            time.sleep(max(0.0, first + n / rate_per_s - time.monotonic()))
         started = time.monotonic()
         answer = session.post(publish_url, data=body, headers=headers, timeout=60)
         answer.raise_for_status()
@@ -144,6 +154,7 @@ def run_load(
     return {
         "messages": messages,
         "concurrency": concurrency,
+        "rate_per_s": rate_per_s or None,
         "body_bytes": body_bytes,
         "error_share": error_share,
         "throughput_per_s": messages / elapsed,
@@ -153,9 +164,10 @@ def run_load(
         "aws_calls_per_message": {
             f"{path} {service}:{operation}": count / messages
             for (path, service, operation), count in sorted(counter.calls.items())
+            if path != "bench"
         },
-        "dynamodb_wru_per_message": {path: units / messages for path, units in counter.wru.items()},
-        "dynamodb_rru_per_message": {path: units / messages for path, units in counter.rru.items()},
+        "dynamodb_wru_per_message": {p: units / messages for p, units in counter.wru.items() if p != "bench"},
+        "dynamodb_rru_per_message": {p: units / messages for p, units in counter.rru.items() if p != "bench"},
         "sqs_chunks_per_message": {path: units / messages for path, units in counter.sqs_chunks.items()},
         "lambda_seconds_per_message": {"api": timer.api_s / messages, "worker": timer.worker_s / messages},
         "worker_invocations_per_message": timer.batches / messages,
@@ -203,9 +215,7 @@ def cost_per_million(load: dict[str, Any]) -> dict[str, float]:
         v for k, v in calls.items() if ":" in k and k.split()[1].startswith("sqs:") and "SendMessage" not in k
     )
     sqs_requests += sum(load["sqs_chunks_per_message"].values())
-    memory_gb = PRICING["lambda"]["memory_mb"] / 1024
-    lambda_seconds = sum(load["lambda_seconds_per_message"].values())
-    lambda_requests = 1 + load["worker_invocations_per_message"]
+    seconds = load["lambda_seconds_per_message"]
     scheduler = sum(v for k, v in calls.items() if "scheduler:CreateSchedule" in k)
     s3_puts = sum(v for k, v in calls.items() if "s3:PutObject" in k)
     s3_gets = sum(v for k, v in calls.items() if "s3:GetObject" in k)
@@ -213,8 +223,10 @@ def cost_per_million(load: dict[str, Any]) -> dict[str, float]:
     million = 1_000_000
     parts = {
         "api_gateway": million * PRICING["api_gateway_http"]["per_million_requests"] / million,
-        "lambda": lambda_requests * PRICING["lambda"]["per_million_requests"]
-        + million * lambda_seconds * memory_gb * PRICING["lambda"]["per_gb_second"],
+        "lambda_api": PRICING["lambda"]["per_million_requests"]
+        + million * seconds["api"] * MEMORY_MB["api"] / 1024 * PRICING["lambda"]["per_gb_second"],
+        "lambda_worker": load["worker_invocations_per_message"] * PRICING["lambda"]["per_million_requests"]
+        + million * seconds["worker"] * MEMORY_MB["worker"] / 1024 * PRICING["lambda"]["per_gb_second"],
         "sqs": sqs_requests * PRICING["sqs"]["per_million_requests"],
         "dynamodb": sum(load["dynamodb_wru_per_message"].values()) * PRICING["dynamodb"]["per_million_wru"]
         + sum(load["dynamodb_rru_per_message"].values()) * PRICING["dynamodb"]["per_million_rru"],
@@ -249,27 +261,89 @@ def cold_start(runs: int, env: dict[str, str]) -> dict[str, Any]:
 
 MEMORY_PROBE = """
 import resource, sys
-from moto import mock_aws
-with mock_aws():
-    from functions.local.backend import DEFAULT_SIGNING_KEYS, provision
-    backend = provision(None, "t", DEFAULT_SIGNING_KEYS)
-    import os
-    os.environ.update(backend.env)
-    from functions.api.handler import lambda_handler
-    from functions.local.frontdoor import build_event
-    from functions.local.lambda_context import LocalLambdaContext
-    for i in range(int(sys.argv[1])):
-        event = build_event("GET", f"/v2/messages/m{i}", [("Authorization", "Bearer t")], b"", "127.0.0.1")
-        lambda_handler(event, LocalLambdaContext("postbox-api"))
+from functions.api.handler import lambda_handler
+from functions.local.frontdoor import build_event
+from functions.local.lambda_context import LocalLambdaContext
+token, destination, events = sys.argv[1], sys.argv[2], int(sys.argv[3])
+auth = [("Authorization", "Bearer " + token)]
+message_id = "none"
+for i in range(events):
+    if i % 2:
+        event = build_event("GET", "/v2/messages/" + message_id, auth, b"", "127.0.0.1")
+    else:
+        event = build_event("POST", "/v2/publish/" + destination, auth, b"x" * 1024, "127.0.0.1")
+    answer = lambda_handler(event, LocalLambdaContext("postbox-api"))
+    assert answer["statusCode"] in (200, 201, 404), answer
+    if not i % 2:
+        message_id = __import__("json").loads(answer["body"])["messageId"]
 print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 """
 
 
-def peak_rss_mb(events: int, env: dict[str, str]) -> float:
-    out = subprocess.run(
-        [sys.executable, "-c", MEMORY_PROBE, str(events)], env=env, capture_output=True, text=True, check=True, cwd=ROOT
-    )
+def peak_rss_mb(local: Any, events: int, env: dict[str, str]) -> float:
+    """Peak RSS of a fresh process that imports the API handler and serves `events` events (half publishes, half
+    lookups) against local mode's moto server: the handler's footprint, as a Lambda environment has it."""
+    receiver = Receiver(0.0, 0.0)
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", MEMORY_PROBE, local.token, receiver.url, str(events)],
+            env={**local.process_env(), **{k: v for k, v in env.items() if k.startswith(("POWERTOOLS", "PYTHON"))}},
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=ROOT,
+        )
+    finally:
+        receiver.server.shutdown()
     return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+
+def backing_store_ceiling(messages: int, server: bool, env: dict[str, str]) -> float:
+    """Messages per second of the bare loop of `bench.ceiling` (moto alone), in a fresh interpreter."""
+    command = [sys.executable, "-m", "bench.ceiling", str(messages), *(["--server"] if server else [])]
+    out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["messages_per_s"])
+
+
+# --- one worker batch against a slow destination -----------------------------------------------------------
+
+
+def batch_concurrency(records: int = 10, sleep_s: float = 0.2) -> dict[str, Any]:
+    """One worker invocation with a batch of `records` to a receiver that sleeps `sleep_s`: concurrent delivery
+    takes about the slowest attempt, a sequential worker would take the sum."""
+    from functions.local.runtime import LocalMode, make_worker_loop
+    from functions.shared import aws
+
+    receiver = Receiver(0.0, sleep_s)
+    local = LocalMode(port=0, moto_port=0, worker=False).start()
+    try:
+        headers = {"Authorization": f"Bearer {local.token}"}
+        for _ in range(records):
+            requests.post(f"{local.url}/v2/publish/{receiver.url}", data=b"x", headers=headers, timeout=30)
+        sqs, queue_url = aws.sqs(), local.process_env()["DELIVERY_QUEUE_URL"]
+        while (
+            int(
+                sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])[
+                    "Attributes"
+                ]["ApproximateNumberOfMessages"]
+            )
+            < records
+        ):
+            time.sleep(0.05)
+        loop = make_worker_loop()
+        started = time.perf_counter()
+        batch = loop.poll_once()
+        elapsed = time.perf_counter() - started
+    finally:
+        local.stop()
+        receiver.server.shutdown()
+    return {
+        "records": batch,
+        "destination_sleep_ms": sleep_s * 1000,
+        "batch_ms": elapsed * 1000,
+        "sequential_ms": batch * sleep_s * 1000,
+        "delivered": len(receiver.arrivals),
+    }
 
 
 # --- main -------------------------------------------------------------------------------------------
@@ -283,9 +357,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--error-share", type=float, default=0.0, help="share of first attempts answered 500")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="receiver latency")
     args = parser.parse_args(argv)
-    messages = 100 if args.quick else args.messages
-    cost_messages = 20 if args.quick else 500
-    runs = 3 if args.quick else 10
+    quick = args.quick
+    messages = 300 if quick else args.messages
+    cost_messages = 20 if quick else 500
+    runs = 3 if quick else 10
 
     env = {
         **os.environ,
@@ -298,6 +373,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update(
         {k: env[k] for k in ("POWERTOOLS_LOG_LEVEL", "POWERTOOLS_TRACE_DISABLED", "POWERTOOLS_METRICS_DISABLED")}
     )
+    ceiling = {
+        "in_process_per_s": backing_store_ceiling(300 if quick else 2000, server=False, env=env),
+        "server_per_s": backing_store_ceiling(100 if quick else 500, server=True, env=env),
+    }
 
     from functions.local.runtime import LocalMode
 
@@ -305,18 +384,16 @@ def main(argv: list[str] | None = None) -> int:
     counter.install()
     local = LocalMode(port=0, moto_port=0).start()
     timer = HandlerTimer(local)
+
+    def load(messages: int, **options: Any) -> dict[str, Any]:
+        defaults = {"concurrency": args.concurrency, "body_bytes": 1024, "error_share": 0.0, "latency_s": 0.0}
+        return run_load(local, counter, timer, messages=messages, retry_delay_ms=0, **{**defaults, **options})
+
     try:
-        throughput = run_load(
-            local,
-            counter,
-            timer,
-            messages=messages,
-            concurrency=args.concurrency,
-            body_bytes=1024,
-            error_share=args.error_share,
-            latency_s=args.latency_ms / 1000,
-            retry_delay_ms=0,
-        )
+        throughput = load(messages, error_share=args.error_share, latency_s=args.latency_ms / 1000)
+        ceiling["ratio"] = throughput["throughput_per_s"] / ceiling["in_process_per_s"]
+        # Latency is measured at a tenth of the capacity just measured, not at saturation.
+        light = load(30 if quick else 300, concurrency=2, rate_per_s=throughput["throughput_per_s"] / 10)
         costs = {}
         for name, body_bytes, error_share in (
             ("1KB", 1024, 0.0),
@@ -324,18 +401,9 @@ def main(argv: list[str] | None = None) -> int:
             ("100KB", 100 * 1024, 0.0),
             ("100KB+retry", 100 * 1024, 1.0),
         ):
-            load = run_load(
-                local,
-                counter,
-                timer,
-                messages=cost_messages,
-                concurrency=args.concurrency,
-                body_bytes=body_bytes,
-                error_share=error_share,
-                latency_s=0.0,
-                retry_delay_ms=0,
-            )
-            costs[name] = {"load": load, "usd_per_million": cost_per_million(load)}
+            run = load(cost_messages, body_bytes=body_bytes, error_share=error_share)
+            costs[name] = {"load": run, "usd_per_million": cost_per_million(run)}
+        rss = peak_rss_mb(local, 1000, env)
     finally:
         local.stop()
     results = {
@@ -343,9 +411,12 @@ def main(argv: list[str] | None = None) -> int:
         "git_sha": _git_sha(),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
         "throughput": throughput,
+        "backing_store_ceiling": ceiling,
+        "light_load": light,
+        "batch_concurrency": batch_concurrency(),
         "cost": costs,
         "cold_start": cold_start(runs, env),
-        "peak_rss_mb_1000_events": peak_rss_mb(1000 if not args.quick else 200, env),
+        "peak_rss_mb_1000_events": rss,
     }
     print(render(results))
     out = ROOT / "bench" / "results" / f"{results['date'][:10]}-{results['git_sha']}.json"
@@ -368,19 +439,30 @@ def _percentiles(values: dict[Any, float]) -> str:
 
 
 def render(results: dict[str, Any]) -> str:
-    t = results["throughput"]
+    t, light, ceiling = results["throughput"], results["light_load"], results["backing_store_ceiling"]
+    batch = results["batch_concurrency"]
+    first_try = results["cost"]["1KB"]["load"]
     lines = [
         f"Postbox local-mode benchmark  {results['date']}  {results['git_sha']}  "
         f"(python {results['machine']['python']}, {results['machine']['cpus']} cpus)",
         "",
         f"throughput            {t['throughput_per_s']:.1f} messages/s delivered "
         f"({t['messages']} messages, {t['concurrency']} clients, {t['body_bytes']} B bodies)",
-        "publish latency       " + _percentiles(t["publish_latency_ms"]),
-        "delivery lag          " + _percentiles(t["delivery_lag_ms"]),
+        f"backing-store ceiling {ceiling['in_process_per_s']:.1f} messages/s (bare loop, moto in-process; "
+        f"{ceiling['server_per_s']:.1f} through a moto server)   ratio {ceiling['ratio']:.2f}",
+        "publish latency       " + _percentiles(t["publish_latency_ms"]) + "   (saturated)",
+        "delivery lag          " + _percentiles(t["delivery_lag_ms"]) + "   (saturated)",
+        "publish latency       " + _percentiles(light["publish_latency_ms"]) + f"   (at {light['rate_per_s']:.1f}/s)",
+        "delivery lag          " + _percentiles(light["delivery_lag_ms"]) + f"   (at {light['rate_per_s']:.1f}/s)",
+        f"one worker batch      {batch['records']} records to a {batch['destination_sleep_ms']:.0f} ms destination "
+        f"in {batch['batch_ms']:.0f} ms (sequential: {batch['sequential_ms']:.0f} ms)",
         "",
         "AWS requests per delivered message (1 KB, first try):",
     ]
-    lines += [f"  {name:<48} {count:6.2f}" for name, count in t["aws_calls_per_message"].items()]
+    lines += [f"  {name:<48} {count:6.2f}" for name, count in first_try["aws_calls_per_message"].items()]
+    wru = sum(first_try["dynamodb_wru_per_message"].values())
+    rru = sum(first_try["dynamodb_rru_per_message"].values())
+    lines += [f"  DynamoDB write units {wru:.1f}, read units {rru:.1f} (estimated from item sizes)"]
     lines += ["", "USD per 1M delivered messages (QStash pay-as-you-go: $10.00):"]
     for name, cost in results["cost"].items():
         usd = cost["usd_per_million"]
@@ -392,7 +474,9 @@ def render(results: dict[str, Any]) -> str:
         lines.append(
             f"  {module:<28} {cold[module]['seconds'] * 1000:.0f} ms  ({cold[module]['ratio_to_boto3']:.1f}x boto3)"
         )
-    lines.append(f"memory: peak RSS {results['peak_rss_mb_1000_events']:.0f} MB after serving 1000 API events")
+    lines.append(
+        f"memory: peak RSS {results['peak_rss_mb_1000_events']:.0f} MB of an API handler process after 1000 events"
+    )
     return "\n".join(lines)
 
 

@@ -1,8 +1,10 @@
-"""The embedded AWS backend of local mode: a moto server on 127.0.0.1 holding Postbox's tables, queues, secrets.
+"""The embedded AWS backend of local mode: moto, holding Postbox's tables, queues, secrets.
 
-Why a server and not in-process `mock_aws`: in-process is faster, but a server lets the worker run as a
-separate process (killed and restarted in the crash tests, as a Lambda environment would be) and lets users
-inspect the state with the AWS CLI (`aws --endpoint-url http://127.0.0.1:4566 dynamodb scan ...`).
+Local mode's own handlers reach it in-process (`mock_aws`): a request costs what moto's work costs, with no
+HTTP round trip and no serialization (the server path made local mode several times slower). The same state is
+also served by a moto server on 127.0.0.1, so a worker can run as a separate process (killed and restarted in
+the crash tests, as a Lambda environment would be) and users can inspect it with the AWS CLI
+(`aws --endpoint-url http://127.0.0.1:4566 dynamodb scan ...`). Both paths take one lock (`moto_patches`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
+from functions.local.moto_patches import BACKEND_LOCK
 from functions.shared.resources import (
     BODIES_BUCKET,
     DELAY_SCHEDULES,
@@ -80,19 +82,16 @@ def function_env(endpoint: str | None) -> dict[str, str]:
 
 
 class AtomicMotoServer(ThreadedMotoServer):
-    """A moto server that handles one request at a time.
+    """A moto server that handles one request at a time, holding the lock in-process requests take too.
 
-    moto's backends are not thread-safe: two concurrent transactions can interleave their condition checks and
-    writes, which DynamoDB never does (and Postbox's correctness rests on conditional writes). Serializing the
-    requests gives local mode DynamoDB's atomicity. Local mode never long-polls, so nothing holds the lock long.
+    Local mode never long-polls, so nothing holds the lock long.
     """
 
     def _server_entry(self) -> None:
         backend_app = DomainDispatcherApplication(create_backend_app)
-        lock = threading.Lock()
 
         def serialized(environ: dict[str, Any], start_response: Any) -> list[bytes]:
-            with lock:
+            with BACKEND_LOCK:
                 return list(backend_app(environ, start_response))
 
         self._server = make_server(self._ip_address, self._port, serialized, True, request_handler=MotoRequestHandler)

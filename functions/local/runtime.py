@@ -1,4 +1,8 @@
-"""Local mode as a library: start the embedded backend, the front door and the worker loop; stop them."""
+"""Local mode as a library: start the embedded backend, the front door and the worker loop; stop them.
+
+The handlers of this process reach moto in-process; `process_env()` is the environment under which another
+process (a worker in its own process, a script) reaches the same state through the moto server.
+"""
 
 from __future__ import annotations
 
@@ -100,6 +104,7 @@ class LocalMode:
         self.worker: WorkerLoop | None = None
         self.scheduler: SchedulerLoop | None = None
         self._moto: Any = None
+        self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
 
     @property
@@ -107,11 +112,25 @@ class LocalMode:
         assert self.front_door is not None, "local mode is not started"
         return self.front_door.url
 
+    def process_env(self) -> dict[str, str]:
+        """The environment of another process working on this local mode's state (through the moto server)."""
+        assert self.backend is not None, "local mode is not started"
+        return {**os.environ, **self.backend.env}
+
     def start(self) -> LocalMode:
+        from moto import mock_aws
+
+        from functions.local import moto_patches
+
+        moto_patches.install()
         self._moto, endpoint = start_moto(self.moto_port)
         self.backend = provision(endpoint, self.token, self.signing_keys)
         self._saved_env = {name: os.environ.get(name) for name in self.backend.env}
-        os.environ.update(self.backend.env)
+        self._mock = mock_aws()
+        self._mock.start(reset=False)  # the state just provisioned through the server is the in-process state
+        in_process = {k: v for k, v in self.backend.env.items() if k != "AWS_ENDPOINT_URL"}
+        os.environ.update(in_process)
+        os.environ.pop("AWS_ENDPOINT_URL", None)
         reset_process_caches()
 
         from functions.api.handler import lambda_handler as api_handler
@@ -132,8 +151,13 @@ class LocalMode:
             self.worker.stop()
         if self.front_door:
             self.front_door.stop()
+        if self._mock:
+            self._mock.stop(remove_data=False)  # the moto server may still be read by whoever started us
         if self._moto:
             self._moto.stop()
+        from functions.local import moto_patches
+
+        moto_patches.uninstall()
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -27,18 +26,19 @@ def local_without_worker() -> Iterator[LocalMode]:
         mode.stop()
 
 
-def start_worker(log: Path) -> subprocess.Popen[bytes]:
+def start_worker(local: LocalMode, log: Path) -> subprocess.Popen[bytes]:
     """A worker in its own process, as a Lambda execution environment is (the environment names the backend)."""
+    local_env = local.process_env()
     with log.open("ab") as out:
         return subprocess.Popen(
-            [sys.executable, "-m", "functions.local", "worker"], env=dict(os.environ), stdout=out, stderr=out
+            [sys.executable, "-m", "functions.local", "worker"], env=local_env, stdout=out, stderr=out
         )
 
 
 def test_worker_killed_mid_delivery_is_recovered(local_without_worker, httpserver: HTTPServer, tmp_path):
     # Given a worker process and a receiver that kills it while the first delivery is in flight
     log = tmp_path / "worker.log"
-    workers = [start_worker(log)]
+    workers = [start_worker(local_without_worker, log)]
     seen: list[Request] = []
 
     def receiver(request: Request) -> Response:
@@ -57,7 +57,7 @@ def test_worker_killed_mid_delivery_is_recovered(local_without_worker, httpserve
         assert message_status(published.message_id).state == "ACTIVE"  # claimed, outcome never recorded
 
         # And a new worker starts (a new Lambda environment)
-        workers.append(start_worker(log))
+        workers.append(start_worker(local_without_worker, log))
 
         # Then the record comes back after its visibility timeout, the expired claim is taken over,
         # and the message ends DELIVERED: a duplicate delivery, never a lost one

@@ -1,0 +1,136 @@
+"""Two changes to moto for local mode: one lock around every backend request, and DynamoDB transactions that
+cost what the items in them cost.
+
+moto's backends are not thread-safe: two concurrent transactions can interleave their condition checks and
+writes, which DynamoDB never does (and Postbox's correctness rests on conditional writes). Local mode serves
+its own handlers in-process and other processes (a worker process, the AWS CLI) through a moto server over the
+same state; both paths take `BACKEND_LOCK`, which gives local mode DynamoDB's per-request atomicity.
+
+moto backs up every table a transaction touches with `copy.deepcopy` before applying it, so one transaction
+takes time in proportion to the whole table: local mode slowed down with every message it had stored (45 ms a
+publish after 200 messages). This replacement keeps moto's checks and semantics (all or nothing; on a failed
+condition `TransactionCanceledException` with one reason per item) but backs up only the items it writes.
+The lock keeps anything from interleaving with a transaction.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from typing import Any
+
+from moto.core.botocore_stubber import BotocoreStubber
+from moto.dynamodb.comparisons import get_filter_expression
+from moto.dynamodb.exceptions import (
+    ConditionalCheckFailed,
+    MockValidationException,
+    MultipleTransactionsException,
+    TooManyTransactionsException,
+    TransactionCanceledException,
+    TransactWriteSingleOpException,
+)
+from moto.dynamodb.models import DynamoDBBackend
+
+BACKEND_LOCK = threading.RLock()
+_MOTO_TRANSACT = DynamoDBBackend.transact_write_items
+_MOTO_STUB = BotocoreStubber.__call__
+_OPERATIONS = {"ConditionCheck", "Put", "Delete", "Update"}
+
+
+class _ConditionFailed(Exception):
+    def __init__(self, item: dict[str, Any] | None) -> None:
+        self.item = item
+
+
+Backup = tuple[str, dict[str, Any], dict[str, Any] | None]  # table, key, the item before (None: absent)
+
+
+def _transact_write_items(self: DynamoDBBackend, transact_items: list[dict[str, Any]]) -> None:
+    if len(transact_items) > 100:
+        raise TooManyTransactionsException()
+    backups: list[Backup] = []
+    seen: set[tuple[str, str]] = set()
+    errors: list[tuple[str | None, str | None, dict[str, Any] | None]] = []
+    for entry in transact_items:
+        if len(entry) > 1:
+            raise TransactWriteSingleOpException
+        try:
+            _apply(self, *next(iter(entry.items())), seen, backups)
+            errors.append((None, None, None))
+        except (MultipleTransactionsException, MockValidationException):
+            _rollback(self, backups)
+            raise
+        except _ConditionFailed as e:
+            errors.append(("ConditionalCheckFailed", str(ConditionalCheckFailed().message), e.item))
+        except Exception as e:  # noqa: BLE001 - moto reports any failure as the item's cancellation reason
+            errors.append((type(e).__name__, str(e), None))
+    if any(code is not None for code, _, _ in errors):
+        _rollback(self, backups)
+        raise TransactionCanceledException(errors)
+
+
+def _apply(
+    self: DynamoDBBackend, op_type: str, op: dict[str, Any], seen: set[tuple[str, str]], backups: list[Backup]
+) -> None:
+    if op_type not in _OPERATIONS:
+        raise ValueError("Unsupported transaction operation")
+    table_name = op["TableName"]
+    key = _key_of(self, table_name, op["Item"]) if op_type == "Put" else op["Key"]
+    marker = (str(table_name), str(dict(sorted(key.items()))))
+    if marker in seen:
+        raise MultipleTransactionsException()
+    seen.add(marker)
+
+    current = self.get_item(table_name, key)
+    names, values = op.get("ExpressionAttributeNames"), op.get("ExpressionAttributeValues")
+    condition = op.get("ConditionExpression")
+    if condition is not None and not get_filter_expression(condition, names, values).expr(current):
+        wants_old = op.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD"
+        raise _ConditionFailed(current.to_json()["Attributes"] if wants_old and current else None)
+    if op_type == "ConditionCheck":
+        return
+    backups.append((table_name, key, copy.deepcopy(current.to_json()["Attributes"]) if current else None))
+    if op_type == "Put":
+        self.put_item(table_name, op["Item"])
+    elif op_type == "Delete":
+        self.delete_item(table_name, key)
+    else:
+        self.update_item(
+            table_name,
+            key,
+            update_expression=op["UpdateExpression"],
+            expression_attribute_names=names or {},
+            expression_attribute_values=values or {},
+        )
+
+
+def _key_of(self: DynamoDBBackend, table_name: str, item: dict[str, Any]) -> dict[str, Any]:
+    table = self.get_table(table_name)
+    key = {table.hash_key_attr: item[table.hash_key_attr]}
+    if table.range_key_attr is not None:
+        key[table.range_key_attr] = item[table.range_key_attr]
+    return key
+
+
+def _rollback(self: DynamoDBBackend, backups: list[Backup]) -> None:
+    for table_name, key, before in reversed(backups):
+        if before is None:
+            self.delete_item(table_name, key)
+        else:
+            self.put_item(table_name, before)
+
+
+def _serialized_stub(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
+    with BACKEND_LOCK:
+        return _MOTO_STUB(self, *args, **kwargs)
+
+
+def install() -> None:
+    """Serialize in-process (`mock_aws`) requests on `BACKEND_LOCK` and use item-level transaction backups."""
+    DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
+    BotocoreStubber.__call__ = _serialized_stub  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    DynamoDBBackend.transact_write_items = _MOTO_TRANSACT  # type: ignore[method-assign]
+    BotocoreStubber.__call__ = _MOTO_STUB  # type: ignore[method-assign]
