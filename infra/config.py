@@ -34,6 +34,9 @@ class InfraConfig:
     api_timeout_seconds: int
     worker_memory_mb: int
     log_retention_days: int
+    # X-Ray tracing of the functions: off by default, since X-Ray bills every trace and importing its SDK slows every
+    # cold start; logs (with correlation ids) and metrics stay on either way.
+    tracing: bool
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -62,6 +65,7 @@ class InfraConfig:
             api_timeout_seconds=context.integer("apiTimeoutSeconds"),
             worker_memory_mb=context.integer("workerMemoryMb"),
             log_retention_days=context.integer("logRetentionDays"),
+            tracing=context.boolean("tracing"),
         )
 
 
@@ -90,6 +94,14 @@ class _Context:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"context value {CONTEXT_PREFIX}{key} must be an integer, got {value!r}")
         return value
+
+    def boolean(self, key: str) -> bool:
+        value = self._value(key)
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in {"true", "false"}:  # `cdk -c key=value` passes strings
+            return value.lower() == "true"
+        raise ValueError(f"context value {CONTEXT_PREFIX}{key} must be true or false, got {value!r}")
 
     def path(self, key: str) -> Path:
         return PROJECT_ROOT / self.text(key)  # an absolute path stays as it is

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from functions.messages.models import (
@@ -120,8 +121,12 @@ class FakeMessages:
     def get_status(self, message_id: str) -> MessageStatus | None:
         return self.statuses.get(message_id)
 
+    def load(self, message_id: str) -> SimpleNamespace:
+        """What `MessageRepository.load` answers: the status and the (here: parsed) request, as one read found them."""
+        return SimpleNamespace(status=self.statuses.get(message_id), request_item=self.requests.get(message_id))
+
     def claim(
-        self, message_id: str, attempt: int, now_ms: int, lease_until_ms: int, status=None
+        self, message_id: str, attempt: int, now_ms: int, lease_until_ms: int, stored=None
     ) -> Message | ClaimRefused:
         status = self.statuses.get(message_id)
         if status is None:

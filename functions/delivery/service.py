@@ -92,9 +92,10 @@ class DeliveryService:
 
     def process(self, task: DeliveryTask) -> Outcome:
         now = self.clock()
-        # The lease covers the longest attempt a message may ask for; the request is read after the claim.
+        # The lease covers the longest attempt a message may ask for.
         lease_until = now + int((self.policy.attempt_timeout_s + self.policy.claim_margin_s) * 1000)
-        status = self.messages.get_status(task.message_id)
+        stored = self.messages.load(task.message_id)
+        status = stored.status
         slot = None
         if status is not None and status.flow_control is not None and self.flows is not None:
             if not claimable(status, task.attempt, now):
@@ -106,7 +107,7 @@ class DeliveryService:
                 return Outcome.DEFERRED
             slot = acquired
         try:
-            claimed = self.messages.claim(task.message_id, task.attempt, now, lease_until, status=status)
+            claimed = self.messages.claim(task.message_id, task.attempt, now, lease_until, stored=stored)
             if isinstance(claimed, ClaimRefused):
                 return self._refused(task, claimed.status, now)
             result = self._attempt(claimed, task.attempt)

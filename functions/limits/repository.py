@@ -2,21 +2,34 @@
 
 from __future__ import annotations
 
-from functions.shared.dynamo import DynamoRepository, to_item, values
+from typing import Any, cast
+
+from botocore.exceptions import ClientError
+
+from functions.shared.dynamo import DynamoRepository, is_condition_failure, to_item, values
 from functions.shared.resources import COUNTERS_TABLE
 
 TTL = COUNTERS_TABLE.ttl_attribute or "expiresAt"
 
 
 class CounterRepository(DynamoRepository):
-    def increment(self, key: str, expires_at_s: int) -> int:
-        """Add one to the counter `key` (created at 0) and return its new value: one atomic update."""
-        answer = self.client.update_item(
-            TableName=self.table_name,
-            Key=to_item({"pk": key}),
-            UpdateExpression="ADD hits :one SET #ttl = if_not_exists(#ttl, :ttl)",
-            ExpressionAttributeNames={"#ttl": TTL},
-            ExpressionAttributeValues=values({":one": 1, ":ttl": expires_at_s}),
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(answer["Attributes"]["hits"]["N"])
+    def take(self, key: str, units: int, limit: int, expires_at_s: int) -> tuple[bool, int]:
+        """Add `units` to the counter `key` (created at 0) unless that would take it past `limit`, in one
+        conditional update. Returns whether they were added and the counter's value (after, or as it stands)."""
+        try:
+            answer = self.client.update_item(
+                TableName=self.table_name,
+                Key=to_item({"pk": key}),
+                UpdateExpression="ADD hits :units SET #ttl = if_not_exists(#ttl, :ttl)",
+                ConditionExpression="attribute_not_exists(hits) OR hits <= :room",
+                ExpressionAttributeNames={"#ttl": TTL},
+                ExpressionAttributeValues=values({":units": units, ":ttl": expires_at_s, ":room": limit - units}),
+                ReturnValues="UPDATED_NEW",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as exc:
+            if not is_condition_failure(exc):
+                raise
+            old = cast(dict[str, Any], exc.response.get("Item") or {})  # ReturnValuesOnConditionCheckFailure
+            return False, int(old.get("hits", {}).get("N", limit))
+        return True, int(answer["Attributes"]["hits"]["N"])

@@ -75,9 +75,16 @@ class _Server(ThreadingHTTPServer):
 class FrontDoor:
     """Serves the API on 127.0.0.1. Calls are serialized, as one Lambda environment handles one event at a time."""
 
-    def __init__(self, handler: Handler, port: int, function_name: str = "postbox-api") -> None:
+    def __init__(
+        self,
+        handler: Handler,
+        port: int,
+        function_name: str = "postbox-api",
+        after_invoke: Callable[[], None] | None = None,
+    ) -> None:
         self.handler = handler
         self.function_name = function_name
+        self.after_invoke = after_invoke
         self._lock = threading.Lock()
         self.server = _Server(("127.0.0.1", port), self._request_handler_class())
         self._thread: threading.Thread | None = None
@@ -89,7 +96,10 @@ class FrontDoor:
 
     def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
-            return self.handler(event, LocalLambdaContext(self.function_name, timeout_s=30))
+            result = self.handler(event, LocalLambdaContext(self.function_name, timeout_s=30))
+        if self.after_invoke:
+            self.after_invoke()
+        return result
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.server.serve_forever, name="front-door", daemon=True)

@@ -135,11 +135,11 @@ class LocalMode:
 
         from functions.api.handler import lambda_handler as api_handler
 
-        self.front_door = FrontDoor(api_handler, self.port)
-        self.front_door.start()
         if self.with_worker:
             self.worker = make_worker_loop()
             self.worker.start()
+        self.front_door = FrontDoor(api_handler, self.port, after_invoke=self.worker.wake if self.worker else None)
+        self.front_door.start()
         self.scheduler = make_scheduler_loop(sweep=self.with_worker)
         self.scheduler.start()
         return self

@@ -72,6 +72,7 @@ class WorkerLoop:
             "QueueArn"
         ]
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def poll_once(self) -> int:
@@ -97,11 +98,17 @@ class WorkerLoop:
             )
         return len(messages)
 
+    def wake(self) -> None:
+        """Poll now instead of at the end of the idle pause: something was just published (the event source
+        mapping's long poll returns as soon as a record arrives; this is local mode's equivalent)."""
+        self._wake.set()
+
     def run(self) -> None:
         while not self._stop.is_set():
             try:
                 if not self.poll_once():
-                    self._stop.wait(self.idle_s)
+                    self._wake.wait(self.idle_s)
+                    self._wake.clear()
             except Exception as exc:  # keep polling, as the event source mapping would
                 print(f"worker loop: {exc!r}", flush=True)
                 self._stop.wait(1)
@@ -112,5 +119,6 @@ class WorkerLoop:
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
         if self._thread:
             self._thread.join(timeout=self.wait_time_s + 5)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -52,6 +53,18 @@ class ClaimRefused:
     """Why a claim did not succeed: the message's current status, or None when it does not exist."""
 
     status: MessageStatus | None
+
+
+@dataclass(frozen=True)
+class Stored:
+    """Both items of a message as one read found them (either may be missing); the body is not fetched yet."""
+
+    state_item: Mapping[str, Any] | None
+    request_item: Mapping[str, Any] | None
+
+    @cached_property
+    def status(self) -> MessageStatus | None:
+        return _status(self.state_item) if self.state_item else None
 
 
 @dataclass(frozen=True)
@@ -200,14 +213,16 @@ class MessageRepository(DynamoRepository):
         attempt: int,
         now_ms: int,
         lease_until_ms: int,
-        status: MessageStatus | None = None,
+        stored: Stored | None = None,
     ) -> Message | ClaimRefused:
         """CREATED/RETRY (due) -> ACTIVE, or take over an ACTIVE claim whose lease ran out; logged as ACTIVE.
 
-        The small state item is read first (the ACTIVE event copies its url and label, and a record that cannot
-        claim is told apart without a write); the write itself stays conditional, so a race is still safe.
+        The message is read first, both items in one query (the ACTIVE event copies the state's url and label,
+        and a record that cannot claim is told apart without a write; a transaction cannot return the item it
+        wrote); the write itself stays conditional, so a race is still safe.
         """
-        status = status or self.get_status(message_id)
+        stored = stored or self.load(message_id)
+        status = stored.status
         if status is None or not claimable(status, attempt, now_ms):
             return ClaimRefused(status)
         active = MessageEvent(
@@ -248,9 +263,9 @@ class MessageRepository(DynamoRepository):
         }
         if not self._transact([{"Update": update}, self.events.put_in_transaction(active)]):
             return ClaimRefused(self.get_status(message_id))  # another worker moved it meanwhile
-        request = self.get_request(message_id)
-        if request is None:  # the request item expired under a live state item: nothing left to send
+        if stored.request_item is None:  # the request item expired under a live state item: nothing left to send
             return ClaimRefused(None)
+        request = self._request(stored.request_item)
         claimed = status.model_copy(
             update={
                 "state": MessageState.ACTIVE,
@@ -511,7 +526,8 @@ class MessageRepository(DynamoRepository):
 
     # --- reads ----------------------------------------------------------------------------------
 
-    def get(self, message_id: str, now_s: int) -> Message | None:
+    def load(self, message_id: str) -> Stored:
+        """The state and the request item of a message in one (strongly consistent) query."""
         answer = self.client.query(
             TableName=self.table_name,
             KeyConditionExpression="pk = :pk",
@@ -519,7 +535,11 @@ class MessageRepository(DynamoRepository):
             ConsistentRead=True,
         )
         items = {item["sk"]: item for item in map(from_item, answer.get("Items", []))}
-        request, state = items.get(REQUEST), items.get(STATE)
+        return Stored(state_item=items.get(STATE), request_item=items.get(REQUEST))
+
+    def get(self, message_id: str, now_s: int) -> Message | None:
+        stored = self.load(message_id)
+        request, state = stored.request_item, stored.state_item
         if request is None or state is None or is_expired(state, TTL, now_s) or is_expired(request, TTL, now_s):
             return None
         return Message(request=self._request(request), status=_status(state))

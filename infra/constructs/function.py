@@ -16,6 +16,7 @@ from infra.config import InfraConfig
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64  # the layer holds manylinux x86_64 wheels (infra/build.py)
 LAYER_ID = "DependenciesLayer"
+TRACE_DISABLED_ENV = "POWERTOOLS_TRACE_DISABLED"
 POWERTOOLS_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "postbox",
     "POWERTOOLS_METRICS_NAMESPACE": "Postbox",
@@ -23,7 +24,12 @@ POWERTOOLS_ENVIRONMENT = {
 
 
 class ServiceFunction(Construct):
-    """A Python Lambda function running staged `functions/` code with the dependency layer, traced, logging JSON."""
+    """A Python Lambda function running staged `functions/` code with the dependency layer, logging JSON.
+
+    X-Ray tracing follows `config.tracing` (off by default): when on, the function is traced actively (CDK grants its
+    role the X-Ray write actions); when off, it has no tracing config and POWERTOOLS_TRACE_DISABLED tells the code not
+    to import the X-Ray SDK at all.
+    """
 
     def __init__(
         self,
@@ -50,13 +56,18 @@ class ServiceFunction(Construct):
             handler=handler,
             layers=[dependencies_layer(self, config)],
             description=description,
-            environment={**POWERTOOLS_ENVIRONMENT, **environment},
+            environment={**POWERTOOLS_ENVIRONMENT, **environment, **tracing_environment(config)},
             memory_size=memory_mb,
             timeout=timeout,
-            tracing=lambda_.Tracing.ACTIVE,
+            tracing=lambda_.Tracing.ACTIVE if config.tracing else lambda_.Tracing.DISABLED,
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
         )
+
+
+def tracing_environment(config: InfraConfig) -> dict[str, str]:
+    """The variable that switches Powertools' Tracer (and the X-Ray SDK import) on or off, as `config.tracing` says."""
+    return {TRACE_DISABLED_ENV: "false" if config.tracing else "true"}
 
 
 def dependencies_layer(scope: Construct, config: InfraConfig) -> lambda_.ILayerVersion:

@@ -124,7 +124,14 @@ def test_build_writes_to_the_asset_dirs_the_stack_reads() -> None:
 
 @pytest.mark.parametrize(
     ("key", "value"),
-    [("postbox:logRetentionDays", 31), ("postbox:apiTimeoutSeconds", 31), ("postbox:apiMemoryMb", "lots")],
+    [
+        ("postbox:logRetentionDays", 31),
+        ("postbox:apiTimeoutSeconds", 31),
+        ("postbox:apiMemoryMb", "lots"),
+        ("postbox:tracing", "yes"),
+        ("postbox:tracing", 1),
+        ("postbox:tracing", None),
+    ],
 )
 def test_config_rejects_invalid_context(key: str, value: object) -> None:
     # Given cdk.json's context with one invalid value
@@ -144,3 +151,27 @@ def test_config_accepts_numbers_passed_as_cli_strings() -> None:
 
     # Then it is a number
     assert config.api_memory_mb == 1024
+
+
+def test_config_leaves_tracing_off_by_default() -> None:
+    # Given cdk.json's context
+    # When reading the configuration
+    config = InfraConfig.from_mapping(cdk_json_context())
+
+    # Then X-Ray tracing is off: operators opt in
+    assert config.tracing is False
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(True, True), (False, False), ("true", True), ("false", False), ("TRUE", True), ("False", False)],
+)
+def test_config_accepts_booleans_and_cli_strings(value: object, expected: bool) -> None:
+    # Given tracing set in cdk.json (a JSON boolean) or as `cdk -c postbox:tracing=true` (a string)
+    context = {**cdk_json_context(), "postbox:tracing": value}
+
+    # When reading the configuration
+    config = InfraConfig.from_mapping(context)
+
+    # Then it is the boolean the value spells
+    assert config.tracing is expected

@@ -704,19 +704,26 @@ def test_functions_may_pass_only_the_scheduler_role_to_scheduler(
     ]
 
 
-def test_wildcard_resources_are_only_for_xray(resources: Resources, function_ids: dict[str, str]) -> None:
-    # Given every function of the stack
+def test_no_function_may_act_on_every_resource(
+    resources: Resources, function_ids: dict[str, str], infra_config: InfraConfig
+) -> None:
+    # Given every function of the stack, with tracing off (cdk.json's default)
+    assert infra_config.tracing is False
+
     # When collecting the actions its role may perform on any resource
     wildcard_actions = {
         action
         for function_id in function_ids.values()
         for statement in allowed_statements(resources, function_id)
-        if statement["Resource"] == "*"
-        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+        if "*" in resources_of(statement)
+        for action in actions_of(statement)
     }
 
-    # Then those are only the tracing actions that X-Ray needs
-    assert wildcard_actions <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+    # Then there are none: not even X-Ray's, which only tracing needs (test_function_tracing_can_be_switched_on)
+    assert wildcard_actions == set()
+    assert not {
+        action for f in function_ids.values() for action in all_actions(resources, f) if action.startswith("xray:")
+    }
     assert len({resources[f]["Properties"]["Role"]["Fn::GetAtt"][0] for f in function_ids.values()}) == 2
 
 
@@ -841,15 +848,17 @@ def test_functions_share_runtime_defaults(
         properties = resources[function_id]["Properties"]
         log_group = resources[referenced_id(properties["LoggingConfig"]["LogGroup"])]
 
-        # Then it runs Python 3.12 on x86_64 with the layer, tracing, JSON logs kept for the configured time
+        # Then it runs Python 3.12 on x86_64 with the layer, JSON logs kept for the configured time, and no X-Ray
+        # tracing (cdk.json's default): no active tracing config, and the Tracer (and the X-Ray SDK import) disabled
         assert properties["Runtime"] == "python3.12"
         assert properties["Architectures"] == ["x86_64"]
         assert properties["Layers"] == [{"Ref": layer_id}]
-        assert properties["TracingConfig"] == {"Mode": "Active"}
+        assert "TracingConfig" not in properties
         assert properties["LoggingConfig"]["LogFormat"] == "JSON"
         assert log_group["Properties"]["RetentionInDays"] == infra_config.log_retention_days
         assert properties["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "postbox"
         assert properties["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "Postbox"
+        assert properties["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
 
 
 def test_function_sizes_come_from_config(
