@@ -3,6 +3,7 @@ with DynamoDB capacity units estimated from item sizes."""
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 from collections import Counter
@@ -11,12 +12,16 @@ from typing import Any
 
 import boto3
 import botocore.handlers
-
-from functions.shared.resources import TABLES
+from moto.dynamodb.models.dynamo_type import DynamoType
 
 
 class AwsCounter:
-    """Counts calls per (path, service, operation); `path_of_thread` names the path of the calling thread."""
+    """Counts calls per (path, service, operation); `path_of_thread` names the path of the calling thread.
+
+    DynamoDB write units are computed from the items themselves: local mode's moto backend runs in this process,
+    so the counter looks at each written item before and after the call (DynamoDB bills the larger of the two,
+    1 unit per KB, twice in a transaction, and one more write per index the item is in before or after).
+    """
 
     def __init__(self, path_of_thread: Callable[[str], str]) -> None:
         self.path_of_thread = path_of_thread
@@ -25,6 +30,7 @@ class AwsCounter:
         self.rru: Counter[str] = Counter()
         self.sqs_chunks: Counter[str] = Counter()
         self._lock = threading.Lock()
+        self._writes = threading.local()  # the items the current call of this thread writes, as they were
 
     def install(self) -> None:
         """Count the calls of every client made from now on, from any session (moto's `mock_aws` replaces the
@@ -45,10 +51,13 @@ class AwsCounter:
         service, operation = model.service_model.service_name, model.name
         with self._lock:
             self.calls[(path, service, operation)] += 1
-            if service == "dynamodb":
-                self.wru[path] += _write_units(operation, params)
             if service == "sqs" and operation == "SendMessage":
                 self.sqs_chunks[path] += max(1, math.ceil(len(params.get("MessageBody", "")) / 65536))
+            if service == "sqs" and operation == "SendMessageBatch":  # billed per 64 KB of the whole batch
+                size = sum(len(entry.get("MessageBody", "")) for entry in params.get("Entries", []))
+                self.sqs_chunks[path] += max(1, math.ceil(size / 65536))
+        if service == "dynamodb":
+            self._writes.before = [(*target, _stored(target[0], target[1])) for target in _targets(operation, params)]
 
     def _after_dynamodb(self, http_response: Any, parsed: dict[str, Any], model: Any, **_: Any) -> None:
         path = self.path_of_thread(threading.current_thread().name)
@@ -61,8 +70,80 @@ class AwsCounter:
             units = sum(
                 max(1, math.ceil(item_kb(i) / 4)) for items in parsed.get("Responses", {}).values() for i in items
             )
+        writes = 0
+        for table, key, factor, before in getattr(self._writes, "before", []):
+            writes += _write_units(table, before, _stored(table, key), factor)
+        self._writes.before = []
         with self._lock:
             self.rru[path] += units
+            self.wru[path] += writes
+
+
+def _targets(operation: str, params: dict[str, Any]) -> list[tuple[str, dict[str, Any], int]]:
+    """(table, key, unit factor) of every item a DynamoDB write call touches."""
+    if operation == "PutItem":
+        return [(params["TableName"], _key_of(params["TableName"], params["Item"]), 1)]
+    if operation in ("UpdateItem", "DeleteItem"):
+        return [(params["TableName"], params["Key"], 1)]
+    if operation == "TransactWriteItems":
+        targets = []
+        for entry in params.get("TransactItems", []):
+            kind, op = next(iter(entry.items()))
+            key = _key_of(op["TableName"], op["Item"]) if kind == "Put" else op["Key"]
+            targets.append((op["TableName"], key, 2))
+        return targets
+    if operation == "BatchWriteItem":
+        return [
+            (table, _key_of(table, r["PutRequest"]["Item"]) if "PutRequest" in r else r["DeleteRequest"]["Key"], 1)
+            for table, requests in params.get("RequestItems", {}).items()
+            for r in requests
+        ]
+    return []
+
+
+def _table(name: str) -> Any:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    return dynamodb_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].get_table(name)
+
+
+def _key_of(table_name: str, item: dict[str, Any]) -> dict[str, Any]:
+    table = _table(table_name)
+    return {k: item[k] for k in (table.hash_key_attr, table.range_key_attr) if k is not None}
+
+
+def _stored(table_name: str, key: dict[str, Any]) -> dict[str, Any] | None:
+    """The item as moto holds it now (typed JSON), or None."""
+    table = _table(table_name)
+    hash_key = DynamoType(key[table.hash_key_attr])
+    range_key = DynamoType(key[table.range_key_attr]) if table.range_key_attr else None
+    item = table.get_item(hash_key, range_key)
+    return item.to_json()["Attributes"] if item else None
+
+
+def _write_units(table_name: str, before: dict[str, Any] | None, after: dict[str, Any] | None, factor: int) -> int:
+    """Write units of one item write: the larger image, 1 per KB (times 2 in a transaction), plus the index
+    writes (1 per KB of the projected item; an item that changes its index key costs a delete and a put)."""
+    largest = max(item_kb(before or {}), item_kb(after or {}))
+    units = factor * max(1, math.ceil(largest))
+    for index in _table(table_name).global_indexes:
+        keys = [k["AttributeName"] for k in index.schema]
+        old = (
+            tuple(json.dumps(before[k], sort_keys=True) for k in keys)
+            if before and all(k in before for k in keys)
+            else None
+        )
+        new = (
+            tuple(json.dumps(after[k], sort_keys=True) for k in keys)
+            if after and all(k in after for k in keys)
+            else None
+        )
+        if old is None and new is None:
+            continue
+        size = max(1, math.ceil(item_kb((after if new else before) or {})))
+        units += size * (2 if old and new and old != new else 1)
+    return units
 
 
 def _value_size(value: dict[str, Any]) -> int:
@@ -81,49 +162,3 @@ def _value_size(value: dict[str, Any]) -> int:
 
 def item_kb(item: dict[str, Any]) -> float:
     return sum(len(name.encode()) + _value_size(value) for name, value in item.items()) / 1024
-
-
-_INDEX_KEYS = {
-    attribute
-    for table in TABLES
-    for index in table.indexes
-    for attribute in (index.partition_key.name, *([index.sort_key.name] if index.sort_key else []))
-}
-
-
-def _index_writes(item: dict[str, Any] | None, expression: str = "") -> int:
-    """GSI writes a table write causes (estimated): one per index key the item carries or the update touches."""
-    if item is not None:
-        return sum(1 for name in _INDEX_KEYS if name in item)
-    return sum(1 for name in _INDEX_KEYS if name in expression)
-
-
-def _write_units(operation: str, params: dict[str, Any]) -> int:
-    """On-demand WRU of a write (estimated): 1 per KB of the item (the larger of old and new is billed; for updates
-    the small state items are assumed under 1 KB), twice for a transaction, plus one per GSI write."""
-
-    def units(kind: str, entry: dict[str, Any], factor: int) -> int:
-        if kind == "Put":
-            item = entry["Item"]
-            return factor * max(1, math.ceil(item_kb(item))) + _index_writes(item)
-        if kind in ("Update", "Delete"):
-            expression = " ".join(str(v) for v in entry.get("ExpressionAttributeNames", {}).values())
-            expression += " " + entry.get("UpdateExpression", "")
-            return factor + _index_writes(None, expression)
-        return factor  # ConditionCheck: billed like a write of the item
-
-    if operation == "PutItem":
-        return units("Put", params, 1)
-    if operation == "UpdateItem":
-        return units("Update", params, 1)
-    if operation == "DeleteItem":
-        return units("Delete", params, 1)
-    if operation == "TransactWriteItems":
-        return sum(units(*next(iter(entry.items())), 2) for entry in params.get("TransactItems", []))
-    if operation == "BatchWriteItem":
-        return sum(
-            units("Put", request["PutRequest"], 1) if "PutRequest" in request else 1
-            for requests in params.get("RequestItems", {}).values()
-            for request in requests
-        )
-    return 0

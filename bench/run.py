@@ -259,8 +259,10 @@ def cold_start(runs: int, env: dict[str, str]) -> dict[str, Any]:
     return figures
 
 
+# VmHWM, not getrusage: Linux carries a parent's peak RSS over fork + exec into the child's ru_maxrss, so a probe
+# started from this (large) process would report this process's peak.
 MEMORY_PROBE = """
-import resource, sys
+import sys
 from functions.api.handler import lambda_handler
 from functions.local.frontdoor import build_event
 from functions.local.lambda_context import LocalLambdaContext
@@ -276,7 +278,7 @@ for i in range(events):
     assert answer["statusCode"] in (200, 201, 404), answer
     if not i % 2:
         message_id = __import__("json").loads(answer["body"])["messageId"]
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 """
 
 
@@ -418,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
         "cold_start": cold_start(runs, env),
         "peak_rss_mb_1000_events": rss,
     }
+    results["targets"] = targets(results)
     print(render(results))
     out = ROOT / "bench" / "results" / f"{results['date'][:10]}-{results['git_sha']}.json"
     out.write_text(json.dumps(results, indent=2))
@@ -436,6 +439,36 @@ def _git_sha() -> str:
 
 def _percentiles(values: dict[Any, float]) -> str:
     return "  ".join(f"p{p} {v:.1f} ms" for p, v in values.items())
+
+
+DYNAMODB_WRITES = ("PutItem", "UpdateItem", "DeleteItem", "TransactWriteItems", "BatchWriteItem")
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Issue 6's targets beside the figures just measured."""
+    light, ceiling, batch = results["light_load"], results["backing_store_ceiling"], results["batch_concurrency"]
+    first_try = results["cost"]["1KB"]["load"]["aws_calls_per_message"]
+    writes = sum(v for k, v in first_try.items() if k.split(":")[-1] in DYNAMODB_WRITES)
+    sqs = sum(v for k, v in first_try.items() if " sqs:" in k)
+    cold = results["cold_start"]
+    rows = [
+        ("throughput / backing-store ceiling", ceiling["ratio"], 0.8, ">="),
+        ("publish p99 at 10% load (ms)", light["publish_latency_ms"][99], 25.0, "<="),
+        ("delivery lag p50 at 10% load (ms)", light["delivery_lag_ms"][50], 50.0, "<="),
+        ("one batch of 10 / slowest attempt", batch["batch_ms"] / batch["destination_sleep_ms"], 2.0, "<="),
+        ("DynamoDB writes per first-try message", writes, 3.0, "<="),
+        ("SQS requests per first-try message", sqs, 2.0, "<="),
+        ("USD per 1M first-try 1 KB deliveries", results["cost"]["1KB"]["usd_per_million"]["total"], 2.5, "<="),
+        *(
+            (f"cold import {module.split('.')[1]} / boto3", cold[module]["ratio_to_boto3"], 2.0, "<=")
+            for module in HANDLERS
+        ),
+        ("peak RSS of an API handler process (MB)", results["peak_rss_mb_1000_events"], 100.0, "<="),
+    ]
+    return [
+        {"target": name, "value": value, "bound": bound, "met": value >= bound if op == ">=" else value <= bound}
+        for name, value, bound, op in rows
+    ]
 
 
 def render(results: dict[str, Any]) -> str:
@@ -477,6 +510,10 @@ def render(results: dict[str, Any]) -> str:
     lines.append(
         f"memory: peak RSS {results['peak_rss_mb_1000_events']:.0f} MB of an API handler process after 1000 events"
     )
+    lines += ["", "targets (issue 6):"]
+    for row in results["targets"]:
+        mark = "met" if row["met"] else "NOT met"
+        lines.append(f"  {row['target']:<42} {row['value']:8.2f}  (target {row['bound']:g})  {mark}")
     return "\n".join(lines)
 
 

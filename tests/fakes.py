@@ -31,6 +31,13 @@ class FakeQueue:
             raise ConnectionError("queue down")
         self.sent.append((task, max(0, math.ceil((due_ms - now_ms) / 1000))))
 
+    def send_many(self, tasks, now_ms: int) -> list[DeliveryTask]:
+        if self.fail:
+            return [task for task, _ in tasks]
+        for task, due_ms in tasks:
+            self.send(task, due_ms, now_ms)
+        return []
+
 
 @dataclass
 class FakeSender:

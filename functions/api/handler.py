@@ -205,10 +205,9 @@ def batch() -> Response[str]:
         destination = destination_from_path(entry.destination, "")
         prepared.append(service.prepare(destination, headers, (entry.body or "").encode(), caller_ip))
         queues.append(validate_name(entry.queue, "queue") if entry.queue else None)
-    outcomes = [
-        service.store(p, queue_name=queue_service().ensure(q).name if q else None)
-        for p, q in zip(prepared, queues, strict=True)
-    ]
+    outcomes = service.store_many(
+        [(p, queue_service().ensure(q).name if q else None) for p, q in zip(prepared, queues, strict=True)]
+    )
     created = sum(not p.deduplicated for o in outcomes for p in o.published)
     if created:
         count("MessagesPublished", created)

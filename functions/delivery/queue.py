@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
 
@@ -16,19 +17,26 @@ from botocore.exceptions import ClientError
 
 from functions.messages.models import DeliveryTask
 from functions.shared import aws
+from functions.shared.observability import logger
 from functions.shared.resources import MAX_SQS_DELAY_SECONDS
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.type_defs import SendMessageBatchRequestEntryTypeDef
 
 SQS_SEND_MESSAGE_TARGET = "arn:aws:scheduler:::aws-sdk:sqs:sendMessage"
+SQS_BATCH = 10  # records per SendMessageBatch; one request (per 64 KB) whatever their number
 _MINUTE_MS = 60_000
 
 
 class DeliveryQueue(Protocol):
     def send(self, task: DeliveryTask, due_ms: int, now_ms: int) -> None:
         """Make `task` arrive at a worker at `due_ms` (now when it is due already)."""
+        ...
+
+    def send_many(self, tasks: Sequence[tuple[DeliveryTask, int]], now_ms: int) -> list[DeliveryTask]:
+        """`send` for each (task, due_ms), in as few requests as the queue allows; returns the tasks not sent."""
         ...
 
 
@@ -97,3 +105,38 @@ class SqsDeliveryQueue:
             MessageBody=task.model_dump_json(by_alias=True),
             DelaySeconds=delay_until(due_ms, now_ms),
         )
+
+    def send_many(self, tasks: Sequence[tuple[DeliveryTask, int]], now_ms: int) -> list[DeliveryTask]:
+        if len(tasks) == 1:
+            self.send(*tasks[0], now_ms)  # a failure raises: the caller knows which task it was
+            return []
+        failed: list[DeliveryTask] = []
+        batch: list[tuple[DeliveryTask, int]] = []
+        for task, due_ms in tasks:
+            if self.delays is not None and due_ms - now_ms > MAX_SQS_DELAY_SECONDS * 1000:
+                try:
+                    self.delays.schedule(task, due_ms)
+                except Exception:
+                    logger.exception("could not schedule a delivery record", message_id=task.message_id)
+                    failed.append(task)
+            else:
+                batch.append((task, due_ms))
+        client = self._client or aws.sqs()
+        for start in range(0, len(batch), SQS_BATCH):
+            chunk = batch[start : start + SQS_BATCH]
+            entries: list[SendMessageBatchRequestEntryTypeDef] = [
+                {
+                    "Id": str(i),
+                    "MessageBody": task.model_dump_json(by_alias=True),
+                    "DelaySeconds": delay_until(due, now_ms),
+                }
+                for i, (task, due) in enumerate(chunk)
+            ]
+            try:
+                answer = client.send_message_batch(QueueUrl=self.queue_url, Entries=entries)
+            except Exception:
+                logger.exception("could not send delivery records", count=len(chunk))
+                failed += [task for task, _ in chunk]
+                continue
+            failed += [chunk[int(entry["Id"])][0] for entry in answer.get("Failed", [])]
+        return failed

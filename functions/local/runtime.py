@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from typing import Any
 
 from functions.local.backend import (
@@ -22,6 +23,8 @@ from functions.local.frontdoor import FrontDoor
 from functions.local.lambda_context import LocalLambdaContext
 from functions.local.scheduler_loop import SchedulerLoop
 from functions.local.worker_loop import WorkerLoop
+
+LOCAL_SWITCH_INTERVAL_S = 0.001
 
 
 def reset_process_caches() -> None:
@@ -105,6 +108,7 @@ class LocalMode:
         self.scheduler: SchedulerLoop | None = None
         self._moto: Any = None
         self._mock: Any = None
+        self._switch_interval = sys.getswitchinterval()
         self._saved_env: dict[str, str | None] = {}
 
     @property
@@ -123,6 +127,9 @@ class LocalMode:
         from functions.local import moto_patches
 
         moto_patches.install()
+        # The front door, the worker and the scheduler are threads of this one process: a 1 ms GIL slice (instead
+        # of 5) keeps an API call from waiting behind a worker thread (publish p99 ~28 -> ~20 ms in `make bench`).
+        sys.setswitchinterval(LOCAL_SWITCH_INTERVAL_S)
         self._moto, endpoint = start_moto(self.moto_port)
         self.backend = provision(endpoint, self.token, self.signing_keys)
         self._saved_env = {name: os.environ.get(name) for name in self.backend.env}
@@ -158,6 +165,7 @@ class LocalMode:
         from functions.local import moto_patches
 
         moto_patches.uninstall()
+        sys.setswitchinterval(self._switch_interval)
         for name, value in self._saved_env.items():
             if value is None:
                 os.environ.pop(name, None)

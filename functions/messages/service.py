@@ -118,19 +118,31 @@ class MessageService:
 
     def store(self, prepared: Prepared, queue_name: str | None = None) -> PublishOutcome:
         """Store the prepared messages; into a FIFO queue (they wait for its slots) when `queue_name` is given."""
-        now = self.clock()
-        published = []
-        for request in prepared.requests:
-            queued = request.model_copy(update={"queue_name": queue_name}) if queue_name else request
-            created = self._store_and_enqueue(queued, now, dedup=True)
-            published.append(Published(created.message_id, request.url, created.deduplicated))
-        if queue_name:
-            if self.dispatcher is None:
-                raise ServiceUnavailableError("queues are not configured")
-            self.dispatcher.dispatch(queue_name)
-        return PublishOutcome(published, prepared.to_group)
+        return self.store_many([(prepared, queue_name)])[0]
 
-    def _store_and_enqueue(
+    def store_many(self, entries: Sequence[tuple[Prepared, str | None]]) -> list[PublishOutcome]:
+        """Store the messages of one or many publishes (a batch, a URL group's fan-out), then send their delivery
+        records together: SQS takes them 10 to a request."""
+        if self.dispatcher is None and any(queue_name for _, queue_name in entries):
+            raise ServiceUnavailableError("queues are not configured")
+        now = self.clock()
+        outcomes, to_send = [], []
+        for prepared, queue_name in entries:
+            published = []
+            for request in prepared.requests:
+                queued = request.model_copy(update={"queue_name": queue_name}) if queue_name else request
+                created = self._store(queued, now, dedup=True)
+                if not created.deduplicated and not queued.queue_name:  # a queued one waits for its queue's slot
+                    to_send.append(queued)
+                published.append(Published(created.message_id, request.url, created.deduplicated))
+            outcomes.append(PublishOutcome(published, prepared.to_group))
+        self._enqueue(to_send, now, undo=True)
+        if self.dispatcher is not None:
+            for queue_name in dict.fromkeys(name for _, name in entries if name):
+                self.dispatcher.dispatch(queue_name)  # sends the records of what its free slots allow
+        return outcomes
+
+    def _store(
         self, request: MessageRequest, now: int, *, dedup: bool, also: Sequence[TransactWriteItemTypeDef] = ()
     ) -> Created:
         status = MessageStatus(state=MessageState.CREATED, next_delivery_at_ms=request.not_before_ms, updated_at_ms=now)
@@ -142,23 +154,30 @@ class MessageService:
         )
         if created.deduplicated:
             logger.info("duplicate publish", message_id=created.message_id, dedup_id=request.dedup_id)
-            return created
-        if request.flow_control is not None and self.flows is not None:
+        elif request.flow_control is not None and self.flows is not None:
             self.flows.record(request.flow_control)  # the key is listed with the limits it was last given
-        if request.queue_name:  # waits for a slot of its queue: the dispatcher sends its record
-            return created
+        return created
+
+    def _enqueue(self, requests: Sequence[MessageRequest], now: int, *, undo: bool) -> None:
+        """Send the first delivery record of each stored message. Those that could not be sent are taken back
+        (`undo`: not enqueued means never delivered, the client publishes again) and the publish fails."""
+        tasks = [
+            (DeliveryTask(message_id=request.message_id, attempt=0), request.not_before_ms) for request in requests
+        ]
         try:
-            self.queue.send(DeliveryTask(message_id=request.message_id, attempt=0), request.not_before_ms, now)
-        except Exception as exc:
-            logger.exception("delivery queue unreachable", message_id=request.message_id)
-            if not also:
-                # Not enqueued means never delivered: take the message back and let the client publish again.
-                self.messages.delete(request.message_id)
+            failed = self.queue.send_many(tasks, now)
+        except Exception:
+            logger.exception("delivery queue unreachable", message_ids=[r.message_id for r in requests])
+            failed = [task for task, _ in tasks]
+        for task in failed:
+            if undo:
+                self.messages.delete(task.message_id)
             # (A replay keeps its message: the DLQ entry is gone with it, so undoing would lose it. Its record
             # is re-sent by the pending sweep.)
-            raise ServiceUnavailableError("could not enqueue the message, try again") from exc
-        logger.info("message published", message_id=request.message_id, url=request.url)
-        return created
+        if failed:
+            raise ServiceUnavailableError("could not enqueue the message, try again")
+        for request in requests:
+            logger.info("message published", message_id=request.message_id, url=request.url)
 
     # --- messages -----------------------------------------------------------------------------------
 
@@ -239,9 +258,9 @@ class MessageService:
         )
         try:
             # Never swallowed by dedup: the replay writes no dedup key.
-            self._store_and_enqueue(
-                replay, now, dedup=False, also=[self.dlq.delete_in_transaction(dlq_id, now // 1000)]
-            )
+            self._store(replay, now, dedup=False, also=[self.dlq.delete_in_transaction(dlq_id, now // 1000)])
+            if not replay.queue_name:  # a queued one waits for its queue's slot
+                self._enqueue([replay], now, undo=False)
         except Exception as exc:
             if self.dlq.get(dlq_id, now // 1000) is None:  # retried or deleted concurrently
                 raise NotFoundError(f"dlq message {dlq_id} not found") from exc

@@ -40,7 +40,9 @@ class Settings(BaseModel):
         MAX_ATTEMPT_TIMEOUT_SECONDS, alias="MAX_ATTEMPT_TIMEOUT_SECONDS", gt=0, le=MAX_ATTEMPT_TIMEOUT_SECONDS
     )
     max_body_bytes: int = Field(1024 * 1024, alias="MAX_BODY_BYTES", gt=0)
-    inline_body_bytes: int = Field(256 * 1024, alias="INLINE_BODY_BYTES", gt=0, le=300 * 1024)
+    # Above 4 KB a body costs less in S3 ($5.40 per million PUT + GET) than in a transactional DynamoDB write
+    # (2 write units per KB at $0.625 per million): see the Performance section of the README.
+    inline_body_bytes: int = Field(4 * 1024, alias="INLINE_BODY_BYTES", gt=0, le=300 * 1024)
     dedup_window_seconds: int = Field(600, alias="DEDUP_WINDOW_SECONDS", gt=0)
     message_retention_seconds: int = Field(3 * 86400, alias="MESSAGE_RETENTION_SECONDS", gt=0)
     dlq_retention_seconds: int = Field(7 * 86400, alias="DLQ_RETENTION_SECONDS", gt=0)

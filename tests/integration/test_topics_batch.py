@@ -111,3 +111,41 @@ def test_a_bad_batch_stores_nothing(postbox, entries):
     code, body, _ = postbox.api("POST", "/v2/batch", body=json.dumps(entries).encode())
     assert code == 400 and set(body) == {"error"}, body
     assert boto3.client("dynamodb").scan(TableName=postbox.env["MESSAGES_TABLE"])["Count"] == 0
+
+
+def sqs_calls() -> list[str]:
+    """The SQS operations called by every client made from now on (the process's clients are made afresh per test)."""
+    calls: list[str] = []
+    session = boto3._get_default_session()  # noqa: SLF001 - the session Postbox's clients come from
+    session.events.register("before-call.sqs", lambda model, **_: calls.append(model.name))
+    return calls
+
+
+def test_a_batch_sends_its_records_ten_to_a_request(postbox, httpserver: HTTPServer):
+    # Given a batch of 25 publishes to a receiver
+    calls = sqs_calls()
+    httpserver.expect_request("/batched").respond_with_data("ok")
+    entries = [{"destination": httpserver.url_for("/batched"), "body": str(n)} for n in range(25)]
+
+    # When it is published and the queue is drained
+    code, answer, _ = postbox.api("POST", "/v2/batch", body=json.dumps(entries).encode())
+    sends = [c for c in calls if c.startswith("SendMessage")]
+    while postbox.drain():
+        pass
+
+    # Then its 25 records went to SQS in 3 requests, and every message arrived
+    assert code == 200 and len(answer) == 25
+    assert sends == ["SendMessageBatch"] * 3
+    assert sorted(int(r.get_data()) for r, _ in httpserver.log) == list(range(25))
+
+
+def test_records_that_cannot_be_sent_are_reported(postbox):
+    # Given the adapter pointed at a queue that does not exist
+    from functions.delivery.queue import SqsDeliveryQueue
+    from functions.messages.models import DeliveryTask
+
+    queue = SqsDeliveryQueue(postbox.env["DELIVERY_QUEUE_URL"] + "-missing")
+    tasks = [(DeliveryTask(message_id=f"m{n}", attempt=0), 0) for n in range(12)]
+
+    # When 12 records are sent / Then all 12 come back as not sent (two failed requests), none raised
+    assert [task.message_id for task in queue.send_many(tasks, now_ms=0)] == [f"m{n}" for n in range(12)]
