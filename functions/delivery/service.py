@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from functions.delivery.callbacks import callback_payload, callback_request
 from functions.delivery.expressions import ExpressionError, compile_retry_delay
-from functions.delivery.http import HttpSender
 from functions.delivery.queue import DeliveryQueue
 from functions.delivery.retry import is_non_retryable, next_retry_delay_ms
 from functions.delivery.signing import sign
@@ -29,15 +29,18 @@ from functions.messages.models import (
     MessageRequest,
     MessageState,
     MessageStatus,
+    lifetime_end_s,
 )
 from functions.messages.repository import ClaimRefused, MessageRepository, NewMessage, claimable
 from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
 from functions.shared.ids import uuid7
+
+if TYPE_CHECKING:
+    from functions.delivery.http import HttpSender  # the worker injects it: the API never loads `requests`
 from functions.shared.observability import logger
 
 USER_AGENT = "Upstash-QStash"
-_DAY_S = 86400
 
 
 class Outcome(StrEnum):
@@ -60,11 +63,6 @@ class DeliveryPolicy:
     claim_margin_s: float
     retention_s: int
     dlq_retention_s: int
-
-
-def lifetime_end_s(request: MessageRequest, retention_s: int) -> int:
-    """When a message's items may expire at the latest: each retry waits at most a day, then retention."""
-    return request.not_before_ms // 1000 + (request.max_retries + 1) * _DAY_S + retention_s
 
 
 class DeliveryService:

@@ -142,3 +142,11 @@ class DeliveryTask(BaseModel):
 
     message_id: str = Field(alias="messageId", min_length=1, max_length=64)
     attempt: int = Field(ge=0)
+
+
+_DAY_S = 86400
+
+
+def lifetime_end_s(request: MessageRequest, retention_s: int) -> int:
+    """When a message's items may expire at the latest: each retry waits at most a day, then retention."""
+    return request.not_before_ms // 1000 + (request.max_retries + 1) * _DAY_S + retention_s

@@ -7,10 +7,17 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from functions.delivery.queue import DeliveryQueue
-from functions.delivery.service import lifetime_end_s
 from functions.dlq.repository import DlqFilter, DlqPage, DlqRepository
 from functions.flow.repository import FlowRepository
-from functions.messages.models import DeliveryTask, DlqEntry, Message, MessageRequest, MessageState, MessageStatus
+from functions.messages.models import (
+    DeliveryTask,
+    DlqEntry,
+    Message,
+    MessageRequest,
+    MessageState,
+    MessageStatus,
+    lifetime_end_s,
+)
 from functions.messages.publish import PublishLimits, build_message, destination_from_path, is_group_name
 from functions.messages.repository import CancelOutcome, Created, MessageRepository, NewMessage, PendingFilter
 from functions.queues.dispatcher import Dispatcher

@@ -46,7 +46,13 @@ def handle_record(record: SQSRecord) -> str:
             receive_count=record.attributes.approximate_receive_count,
         )
         raise PoisonRecordError(f"record {record.message_id} is not a delivery task") from exc
-    outcome = delivery_service().process(task)
+    try:
+        outcome = delivery_service().process(task)
+    except Exception:
+        # Reported as this record's failure (the batch goes on); the record comes back after the visibility
+        # timeout. Logged here, as the batch processor itself does not say why.
+        logger.exception("record failed, it will be received again", message_id=task.message_id)
+        raise
     count(f"Delivery_{outcome.value}")
     return outcome.value
 

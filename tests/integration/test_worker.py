@@ -1,11 +1,16 @@
 """Worker handler: real SQS event batches from moto, real HTTP destinations on 127.0.0.1."""
 
+import logging
+
 import boto3
+import pytest
+from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
 from pytest_httpserver import HTTPServer
 from qstash import Receiver
 from werkzeug import Request, Response
 
 from functions.local.backend import DEFAULT_SIGNING_KEYS
+from functions.shared.observability import logger
 
 
 def publish(postbox, url, headers=None, body=b"payload"):
@@ -120,6 +125,29 @@ def test_a_poison_record_fails_alone(postbox, httpserver: HTTPServer):
     response = postbox.run_worker(records)
     assert response == {"batchItemFailures": [{"itemIdentifier": poison["MessageId"]}]}
     assert len(httpserver.log) == 1
+
+
+def test_a_record_that_fails_unexpectedly_is_logged(postbox):
+    # Given a published message, and then its table gone (any unexpected backend failure)
+    message_id = publish(postbox, "https://example.com/hook")
+    records = postbox.receive()
+    boto3.client("dynamodb").delete_table(TableName=postbox.env["MESSAGES_TABLE"])
+    kept: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = kept.append  # type: ignore[method-assign]
+    logger._logger.addHandler(handler)  # noqa: SLF001 - the standard logger under Powertools' Logger
+
+    # When the worker handles its record
+    try:
+        with pytest.raises(BatchProcessingError):  # every record failed: SQS gives the batch back whole, later
+            postbox.run_worker(records)
+    finally:
+        logger._logger.removeHandler(handler)  # noqa: SLF001
+
+    # Then the log says why, naming the message
+    (failure,) = [r for r in kept if r.getMessage() == "record failed, it will be received again"]
+    assert failure.levelno == logging.ERROR and failure.message_id == message_id  # type: ignore[attr-defined]
+    assert failure.exc_info and failure.exc_info[0].__name__ == "ResourceNotFoundException"
 
 
 def test_method_get_sends_no_body(postbox, httpserver: HTTPServer):
