@@ -81,7 +81,7 @@ class Receiver:
 
 
 def path_of_thread(name: str) -> str:
-    if name.startswith(("worker-loop", "asyncio")):
+    if name.startswith(("worker-loop", "asyncio", "delivery")):
         return "worker"
     if name.startswith("scheduler-loop"):
         return "scheduler"
@@ -140,12 +140,8 @@ def run_load(
     first = time.monotonic()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(publish, range(messages)))
-    import sys as _s
-
-    print("published", time.monotonic() - first, len(receiver.arrivals), file=_s.stderr)
     while len(receiver.arrivals) < messages:
         time.sleep(0.05)
-    print("arrived", time.monotonic() - first, file=_s.stderr)
     from functions.shared.config import get_settings
     from functions.wiring import repositories
 

@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from functions.local.lambda_context import LocalLambdaContext
+from functions.shared.resources import DELIVERY_BATCH_SIZE
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 Handler = Callable[[dict[str, Any], Any], Any]
-BATCH_SIZE = 10
 
 
 def sqs_event(messages: list[MessageTypeDef], queue_arn: str, region: str) -> dict[str, Any]:
@@ -79,7 +79,7 @@ class WorkerLoop:
         """Receive one batch, hand it to the worker, acknowledge the successes. Returns the batch size."""
         messages = self.sqs.receive_message(
             QueueUrl=self.queue_url,
-            MaxNumberOfMessages=BATCH_SIZE,
+            MaxNumberOfMessages=DELIVERY_BATCH_SIZE,
             WaitTimeSeconds=self.wait_time_s,
             VisibilityTimeout=self.visibility_timeout_s,
             MessageSystemAttributeNames=["All"],

@@ -185,6 +185,10 @@ DELAY_SCHEDULES = ScheduleGroupDef(
     role_env_var="SCHEDULER_ROLE_ARN",
 )
 
+# Records per worker invocation (the SQS event source's batch size; local mode receives as many). The worker
+# delivers them all at once, one thread each.
+DELIVERY_BATCH_SIZE = 10
+
 # The worker delivers a batch concurrently, so its timeout bounds the slowest attempt (MAX_ATTEMPT_TIMEOUT)
 # plus bookkeeping; the queue's visibility timeout exceeds it.
 MAX_ATTEMPT_TIMEOUT_SECONDS = 120

@@ -18,6 +18,7 @@ from constructs import Construct
 
 from functions.shared.resources import (
     COUNTERS_TABLE,
+    DELIVERY_BATCH_SIZE,
     DLQ_TABLE,
     EVENTS_TABLE,
     MESSAGES_TABLE,
@@ -32,7 +33,6 @@ from infra.constructs.function import ServiceFunction
 from infra.constructs.schedules import DelaySchedules
 from infra.constructs.storage import Storage, TableAccess
 
-BATCH_SIZE = 10
 MAX_BATCHING_WINDOW = Duration.seconds(1)
 SWEEP_EVERY = Duration.minutes(10)
 
@@ -87,7 +87,7 @@ class DeliveryWorker(Construct):
         self.function.add_event_source(
             SqsEventSource(
                 delivery_queue,
-                batch_size=BATCH_SIZE,
+                batch_size=DELIVERY_BATCH_SIZE,
                 max_batching_window=MAX_BATCHING_WINDOW,
                 report_batch_item_failures=True,
             )
