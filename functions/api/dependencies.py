@@ -61,7 +61,9 @@ def topic_service() -> TopicService:
 
 @cache
 def event_service() -> EventService:
-    return EventService(events_repository(get_settings()))
+    settings = get_settings()
+    messages, _ = repositories(settings)
+    return EventService(events_repository(settings), bodies=messages.logged_bodies)
 
 
 @cache

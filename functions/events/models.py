@@ -6,7 +6,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.messages.models import AttemptResult, MessageRequest, MessageState
 
-MAX_LOGGED_BODY_BYTES = 4096  # bodies larger than this are not copied into every event
+MAX_LOGGED_BODY_BYTES = 4096  # bodies (and responses) shown in the log up to this size
+
+# The states whose log entries show the message's body. The body is not copied into the event items (each copy
+# would be written twice, in a transaction, and again into the `byTime` index): readers fill it in from the
+# message's request item, which is kept as long as the log is.
+BODY_STATES = frozenset({MessageState.CREATED, MessageState.RETRY, MessageState.DELIVERED, MessageState.FAILED})
 
 
 class MessageEvent(BaseModel):
@@ -50,8 +55,7 @@ def request_event(
     next_delivery_time_ms: int | None = None,
     attempt: int | None = None,
 ) -> MessageEvent:
-    """An event of a message whose request is at hand (publish, attempt outcomes)."""
-    small_body = request.body if len(request.body) <= MAX_LOGGED_BODY_BYTES else None
+    """An event of a message whose request is at hand (publish, attempt outcomes); its body is not copied."""
     return MessageEvent(
         message_id=request.message_id,
         event_id=event_id,
@@ -60,7 +64,6 @@ def request_event(
         url=request.url,
         method=request.method,
         header=request.header or None,
-        body=small_body,
         label=request.label,
         topic_name=request.topic_name,
         endpoint_name=request.endpoint_name,

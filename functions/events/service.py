@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
+
+from functions.events.models import BODY_STATES
 from functions.events.repository import EventFilter, EventPage, EventRepository
 from functions.shared.clock import Clock, now_ms
 
+BodyLookup = Callable[[Iterable[str], int], Mapping[str, bytes]]
+"""Message id -> body (those with a body to show), for ids read at a time in unix seconds."""
+
 
 class EventService:
-    def __init__(self, events: EventRepository, clock: Clock = now_ms) -> None:
+    def __init__(self, events: EventRepository, bodies: BodyLookup | None = None, clock: Clock = now_ms) -> None:
         self.events = events
+        self.bodies = bodies
         self.clock = clock
 
     def list(self, where: EventFilter, *, count: int, cursor: str | None, newest_first: bool) -> EventPage:
-        return self.events.list(where, count=count, now_ms=self.clock(), cursor=cursor, newest_first=newest_first)
+        now = self.clock()
+        page = self.events.list(where, count=count, now_ms=now, cursor=cursor, newest_first=newest_first)
+        wanting = {e.message_id for e in page.events if e.body is None and e.state in BODY_STATES}
+        if not wanting or self.bodies is None:
+            return page
+        bodies = self.bodies(wanting, now // 1000)  # one batch read for the page, not one per event
+        events = [
+            e.model_copy(update={"body": bodies[e.message_id]})
+            if e.body is None and e.state in BODY_STATES and e.message_id in bodies
+            else e
+            for e in page.events
+        ]
+        return EventPage(events, page.cursor)

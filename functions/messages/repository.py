@@ -5,7 +5,7 @@ Every state change is a conditional write: two workers can never both move the s
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from functions.events.models import MessageEvent, request_event
+from functions.events.models import MAX_LOGGED_BODY_BYTES, MessageEvent, request_event
 from functions.events.repository import EventRepository
 from functions.messages.bodies import BodyStore, body_key
 from functions.messages.codec import flow_attributes, flow_from_attributes, request_attributes, request_from_attributes
@@ -139,8 +139,10 @@ class MessageRepository(DynamoRepository):
             request = request.model_copy(update={"body_ref": key})
         now = new.status.updated_at_ms
         created = request_event(request, MessageState.CREATED, event_id=uuid7(now), time_ms=now)
+        # The request item outlives the message as long as its log entries do: they show its body from here.
+        request_expires_s = max(new.expires_at_s, now // 1000 + self.events.retention_s)
         return [
-            {"Put": {"TableName": self.table_name, "Item": _request_item(request, new.expires_at_s)}},
+            {"Put": {"TableName": self.table_name, "Item": _request_item(request, request_expires_s)}},
             {
                 "Put": {
                     "TableName": self.table_name,
@@ -599,6 +601,29 @@ class MessageRepository(DynamoRepository):
         page = self.client.query(TableName=self.table_name, IndexName=DEDUP_INDEX, ScanIndexForward=False, **query)
         items = [from_item(item) for item in page.get("Items", [])]
         return str(items[0]["pk"]) if items else None
+
+    def logged_bodies(self, message_ids: Iterable[str], now_s: int) -> dict[str, bytes]:
+        """The bodies the log shows (held in the item, at most MAX_LOGGED_BODY_BYTES) of these messages: one
+        BatchGetItem per 100 messages, reading only the body."""
+        keys = [_key(message_id, REQUEST) for message_id in dict.fromkeys(message_ids)]
+        found: dict[str, bytes] = {}
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": keys[start : start + 100],
+                    "ProjectionExpression": "pk, body, #ttl",
+                    "ExpressionAttributeNames": {"#ttl": TTL},
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                for item in map(from_item, answer.get("Responses", {}).get(self.table_name, [])):
+                    body = item.get("body")
+                    if body is not None and len(body) <= MAX_LOGGED_BODY_BYTES and not is_expired(item, TTL, now_s):
+                        found[str(item["pk"])] = bytes(body)
+                request = answer.get("UnprocessedKeys") or {}
+        return found
 
     def get_request(self, message_id: str) -> MessageRequest | None:
         answer = self.client.get_item(TableName=self.table_name, Key=_key(message_id, REQUEST), ConsistentRead=True)

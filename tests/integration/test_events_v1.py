@@ -1,7 +1,9 @@
 """The event log, the /v1 message view, lookup by dedup key, request ids and rate limits, against mock_aws."""
 
+import base64
 import hashlib
 
+import boto3
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
@@ -68,6 +70,34 @@ def test_two_failures_then_success_are_logged_and_shown_in_v1(postbox, httpserve
         "payload_sha256", "idempotency_key", "next_attempt_at", "last_error", "response_status",
         "response_latency_ms", "created_at", "updated_at",
     }  # fmt: skip
+
+
+def test_the_log_shows_bodies_it_does_not_copy(postbox, httpserver: HTTPServer):
+    # Given a small and a large (over 4 KB) message, each delivered after one failure
+    small, large = b"small body", b"x" * 5000
+    ids = []
+    for path, body in (("/small", small), ("/large", large)):
+        httpserver.expect_request(path).respond_with_handler(answers(500, 200))
+        _, published, _ = postbox.api(
+            "POST", f"/v2/publish/{httpserver.url_for(path)}", body=body, headers={"Upstash-Retry-Delay": "0"}
+        )
+        ids.append(published["messageId"])
+    deliver_until_done(postbox)
+
+    # When their logs are listed
+    _, log, _ = postbox.api("GET", f"/v2/events?messageIds={ids[0]}&messageIds={ids[1]}&order=earliestFirst")
+
+    # Then the small one's CREATED, RETRY and DELIVERED entries show its body (ACTIVE shows none), the large one's
+    # none (as QStash, bodies over 4 KB are not logged)
+    shown = {(e["messageId"], e["state"]): e.get("body") for e in log["events"]}
+    encoded = base64.b64encode(small).decode()
+    assert {state: body for (mid, state), body in shown.items() if mid == ids[0]} == {
+        "CREATED": encoded, "ACTIVE": None, "RETRY": encoded, "DELIVERED": encoded,
+    }  # fmt: skip
+    assert all(body is None for (mid, _), body in shown.items() if mid == ids[1])
+    # And no event item holds a copy of a body: the log reads it from the message's request item
+    items = boto3.client("dynamodb").scan(TableName=postbox.env["EVENTS_TABLE"])["Items"]
+    assert len(items) == 10 and not any("body" in item for item in items)
 
 
 def test_v1_shows_a_pending_retry(postbox, httpserver: HTTPServer):
