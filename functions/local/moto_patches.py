@@ -1,5 +1,5 @@
-"""Two changes to moto for local mode: one lock around every backend request, and DynamoDB transactions that
-cost what the items in them cost.
+"""Changes to moto for local mode: one lock around every backend request, and DynamoDB transactions and queries
+that cost what the items they touch cost.
 
 moto's backends are not thread-safe: two concurrent transactions can interleave their condition checks and
 writes, which DynamoDB never does (and Postbox's correctness rests on conditional writes). Local mode serves
@@ -11,6 +11,11 @@ takes time in proportion to the whole table: local mode slowed down with every m
 publish after 200 messages). This replacement keeps moto's checks and semantics (all or nothing; on a failed
 condition `TransactionCanceledException` with one reason per item) but backs up only the items it writes.
 The lock keeps anything from interleaving with a transaction.
+
+moto also answers a query of a table's own key by sorting every item of the table and keeping those with the
+asked partition key, so reading a message (a query of its two items) slowed down as the table grew (tens of ms
+after 10,000 messages). The replacement hands moto's query only that partition's items; index queries are as
+moto has them.
 """
 
 from __future__ import annotations
@@ -30,10 +35,15 @@ from moto.dynamodb.exceptions import (
     TransactWriteSingleOpException,
 )
 from moto.dynamodb.models import DynamoDBBackend
+from moto.dynamodb.models.table import Table
 
 BACKEND_LOCK = threading.RLock()
 _MOTO_TRANSACT = DynamoDBBackend.transact_write_items
 _MOTO_STUB = BotocoreStubber.__call__
+_MOTO_QUERY = Table.query
+_INDEX_NAME_POSITION = (
+    7  # Table.query(hash_key, range_comparison, range_objs, limit, start, forward, projection, index)
+)
 _OPERATIONS = {"ConditionCheck", "Put", "Delete", "Update"}
 
 
@@ -120,17 +130,34 @@ def _rollback(self: DynamoDBBackend, backups: list[Backup]) -> None:
             self.put_item(table_name, before)
 
 
+def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    index_name = args[_INDEX_NAME_POSITION - 1] if len(args) >= _INDEX_NAME_POSITION else kwargs.get("index_name")
+    if index_name or hash_key is None:
+        return _MOTO_QUERY(self, hash_key, *args, **kwargs)
+    partition: Any = self.items.get(hash_key)  # {range key: Item} on a table with a sort key, else the Item
+    found: list[Any] = [] if partition is None else list(partition.values()) if self.range_key_attr else [partition]
+    ordered = sorted(found, key=lambda item: item.range_key or item.hash_key)
+    self.all_items = lambda: ordered  # type: ignore[method-assign]
+    try:
+        return _MOTO_QUERY(self, hash_key, *args, **kwargs)
+    finally:
+        del self.all_items
+
+
 def _serialized_stub(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
     with BACKEND_LOCK:
         return _MOTO_STUB(self, *args, **kwargs)
 
 
 def install() -> None:
-    """Serialize in-process (`mock_aws`) requests on `BACKEND_LOCK` and use item-level transaction backups."""
+    """Serialize in-process (`mock_aws`) requests on `BACKEND_LOCK`, back transactions up by item, and query a
+    table's own key within its partition."""
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     BotocoreStubber.__call__ = _serialized_stub  # type: ignore[method-assign]
+    Table.query = _query  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     DynamoDBBackend.transact_write_items = _MOTO_TRANSACT  # type: ignore[method-assign]
     BotocoreStubber.__call__ = _MOTO_STUB  # type: ignore[method-assign]
+    Table.query = _MOTO_QUERY  # type: ignore[method-assign]
