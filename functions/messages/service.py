@@ -182,6 +182,7 @@ class MessageService:
             # (A replay keeps its message: the DLQ entry is gone with it, so undoing would lose it. Its record
             # is re-sent by the pending sweep.)
         if failed:
+            logger.warning("delivery records not sent", message_ids=[task.message_id for task in failed], undone=undo)
             raise ServiceUnavailableError("could not enqueue the message, try again")
         for request in requests:
             logger.info("message published", message_id=request.message_id, url=request.url)
