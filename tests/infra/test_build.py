@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -175,3 +176,37 @@ def test_config_accepts_booleans_and_cli_strings(value: object, expected: bool) 
 
     # Then it is the boolean the value spells
     assert config.tracing is expected
+
+
+def test_the_runtime_interpreter_is_never_another_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Given LAMBDA_PYTHON naming this (3.11) interpreter
+    monkeypatch.setenv("LAMBDA_PYTHON", sys.executable)
+
+    # When looking for the Lambda runtime's Python
+    found = build.runtime_interpreter()
+
+    # Then it is not taken: only a 3.12 compiles the assets' bytecode (or none, and the assets ship without)
+    assert found != sys.executable
+    if found is not None:
+        version = subprocess.run([found, "--version"], capture_output=True, text=True, check=True).stdout
+        assert version.startswith("Python 3.12")
+
+
+def test_bytecode_is_compiled_for_the_runtime_and_the_same_each_time(tmp_path: Path) -> None:
+    interpreter = build.runtime_interpreter()
+    if interpreter is None:
+        pytest.skip("no Python 3.12 on this machine: `make build` ships the assets without bytecode")
+    # Given a staged module
+    (tmp_path / "module.py").write_text("NAMES = {'a', 'b', 'c'}\n")
+
+    # When its bytecode is compiled twice
+    assert build.compile_bytecode([tmp_path], interpreter)
+    compiled = tmp_path / "__pycache__" / "module.cpython-312.pyc"
+    first = compiled.read_bytes()
+    compiled.unlink()
+    assert build.compile_bytecode([tmp_path], interpreter)
+
+    # Then it is 3.12 bytecode, hash-based and unchecked (valid whatever the asset's file times), byte for byte
+    # the same (a stable asset hash)
+    assert int.from_bytes(first[4:8], "little") == 0b01  # PEP 552 flags: hash-based, not checked
+    assert compiled.read_bytes() == first
