@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-
 from functions.messages.bodies import BodyStore
 from functions.messages.codec import header_map, request_attributes, request_from_attributes
 from functions.messages.models import AttemptResult, DlqEntry
@@ -15,7 +13,6 @@ from functions.shared.dynamo import (
     Conditions,
     DynamoRepository,
     from_item,
-    is_condition_failure,
     is_expired,
     to_item,
     values,
@@ -92,13 +89,7 @@ class DlqRepository(DynamoRepository):
 
     def delete(self, dlq_id: str, now_s: int) -> bool:
         """Remove a live entry; False when there is none (never stored, deleted, or expired)."""
-        try:
-            self.client.delete_item(**self.delete_in_transaction(dlq_id, now_s)["Delete"])
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return self.conditional(self.client.delete_item, **self.delete_in_transaction(dlq_id, now_s)["Delete"])
 
     def list(
         self, where: DlqFilter, *, count: int, now_s: int, cursor: str | None = None, newest_first: bool = True

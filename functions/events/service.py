@@ -21,14 +21,13 @@ class EventService:
     def list(self, where: EventFilter, *, count: int, cursor: str | None, newest_first: bool) -> EventPage:
         now = self.clock()
         page = self.events.list(where, count=count, now_ms=now, cursor=cursor, newest_first=newest_first)
-        wanting = {e.message_id for e in page.events if e.body is None and e.state in BODY_STATES}
-        if not wanting or self.bodies is None:
+        wants = [e.body is None and e.state in BODY_STATES for e in page.events]
+        if not any(wants) or self.bodies is None:
             return page
-        bodies = self.bodies(wanting, now // 1000)  # one batch read for the page, not one per event
+        ids = {e.message_id for e, wanted in zip(page.events, wants, strict=True) if wanted}
+        bodies = self.bodies(ids, now // 1000)  # one batch read for the page, not one per event
         events = [
-            e.model_copy(update={"body": bodies[e.message_id]})
-            if e.body is None and e.state in BODY_STATES and e.message_id in bodies
-            else e
-            for e in page.events
+            e.model_copy(update={"body": bodies[e.message_id]}) if wanted and e.message_id in bodies else e
+            for e, wanted in zip(page.events, wants, strict=True)
         ]
         return EventPage(events, page.cursor)

@@ -227,18 +227,7 @@ class MessageRepository(DynamoRepository):
         status = stored.status
         if status is None or not claimable(status, attempt, now_ms):
             return ClaimRefused(status)
-        active = MessageEvent(
-            message_id=message_id,
-            event_id=uuid7(now_ms),
-            time_ms=now_ms,
-            state=MessageState.ACTIVE,
-            url=status.url,
-            label=status.label,
-            method=status.method,
-            max_retries=status.max_retries,
-            retry_delay=status.retry_delay,
-            attempt=attempt,
-        )
+        active = self._state_event(status, message_id, MessageState.ACTIVE, now_ms)  # claimable: same attempt
         update: dict[str, Any] = {
             "TableName": self.table_name,
             "Key": _key(message_id, STATE),
@@ -491,8 +480,7 @@ class MessageRepository(DynamoRepository):
             .at_most("createdAt", where.to_ms)
             .not_expired(TTL, now_s)
         )
-        query = conditions.query_arguments("pendingKey = :pending", pending=PENDING)
-        for item in query_all(self.client, {"TableName": self.table_name, "IndexName": PENDING_INDEX, **query}):
+        for item in self._pending(conditions):
             yield str(item["pk"])
 
     def count_pending(self, now_s: int, **equals: Any) -> int:
@@ -500,10 +488,7 @@ class MessageRepository(DynamoRepository):
         conditions = Conditions().not_expired(TTL, now_s)
         for attribute, value in equals.items():
             conditions.equals(attribute, value)
-        query = conditions.query_arguments("pendingKey = :pending", pending=PENDING)
-        return sum(
-            1 for _ in query_all(self.client, {"TableName": self.table_name, "IndexName": PENDING_INDEX, **query})
-        )
+        return sum(1 for _ in self._pending(conditions))
 
     def overdue(self, cutoff_ms: int, now_s: int) -> Iterator[tuple[str, int]]:
         """(id, attempt) of pending messages whose record should have arrived before `cutoff_ms` but did not:
@@ -522,9 +507,13 @@ class MessageRepository(DynamoRepository):
             "((#state IN (:created, :retry) AND nextDeliveryAt < :cut) OR (#state = :active AND claimUntil < :cut))"
             " AND attribute_not_exists(queueWaiting)"  # waiting for a queue slot is not overdue
         )
-        query = conditions.query_arguments("pendingKey = :pending", pending=PENDING)
-        for item in query_all(self.client, {"TableName": self.table_name, "IndexName": PENDING_INDEX, **query}):
+        for item in self._pending(conditions):
             yield str(item["pk"]), int(item["attempt"])
+
+    def _pending(self, conditions: Conditions) -> Iterator[dict[str, Any]]:
+        """Every unfinished message's state item that meets `conditions` (a query of the sparse pending index)."""
+        query = conditions.query_arguments("pendingKey = :pending", pending=PENDING)
+        return query_all(self.client, {"TableName": self.table_name, "IndexName": PENDING_INDEX, **query})
 
     # --- reads ----------------------------------------------------------------------------------
 

@@ -176,11 +176,10 @@ class MessageService:
         except Exception:
             logger.exception("delivery queue unreachable", message_ids=[r.message_id for r in requests])
             failed = [task for task, _ in tasks]
-        for task in failed:
-            if undo:
-                self.messages.delete(task.message_id)
-            # (A replay keeps its message: the DLQ entry is gone with it, so undoing would lose it. Its record
-            # is re-sent by the pending sweep.)
+        # (A replay keeps its message: the DLQ entry is gone with it, so undoing would lose it. Its record is re-sent
+        # by the pending sweep.)
+        for task in failed if undo else ():
+            self.messages.delete(task.message_id)
         if failed:
             logger.warning("delivery records not sent", message_ids=[task.message_id for task in failed], undone=undo)
             raise ServiceUnavailableError("could not enqueue the message, try again")

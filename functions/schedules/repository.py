@@ -5,10 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from functions.schedules.models import Schedule
-from functions.shared.dynamo import DynamoRepository, from_item, is_condition_failure, to_item, values
+from functions.shared.dynamo import DynamoRepository, from_item, to_item, values
 from functions.shared.resources import SCHEDULES_TABLE
 
 LISTING = "schedule"
@@ -35,23 +33,16 @@ class ScheduleRepository(DynamoRepository):
 
     def record_fire(self, schedule_id: str, tick_ms: int, message_ids: Sequence[str], error: str | None) -> bool:
         """Note the tick fired and what it published; False when this tick (or a later one) was recorded already."""
-        try:
-            self.client.update_item(
-                TableName=self.table_name,
-                Key=_key(schedule_id),
-                UpdateExpression="SET lastScheduleTime = :tick, lastMessageIds = :ids"
-                + (", scheduleError = :error" if error else " REMOVE scheduleError"),
-                ConditionExpression="attribute_exists(scheduleId) AND "
-                "(attribute_not_exists(lastScheduleTime) OR lastScheduleTime < :tick)",
-                ExpressionAttributeValues=values(
-                    {":tick": tick_ms, ":ids": list(message_ids), **({":error": error} if error else {})}
-                ),
-            )
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return self.conditional_update(
+            Key=_key(schedule_id),
+            UpdateExpression="SET lastScheduleTime = :tick, lastMessageIds = :ids"
+            + (", scheduleError = :error" if error else " REMOVE scheduleError"),
+            ConditionExpression="attribute_exists(scheduleId) AND "
+            "(attribute_not_exists(lastScheduleTime) OR lastScheduleTime < :tick)",
+            ExpressionAttributeValues=values(
+                {":tick": tick_ms, ":ids": list(message_ids), **({":error": error} if error else {})}
+            ),
+        )
 
 
 def _key(schedule_id: str) -> dict[str, Any]:

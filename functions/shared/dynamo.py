@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
@@ -29,15 +29,20 @@ class DynamoRepository:
     def client(self) -> DynamoDBClient:
         return self._client or aws.dynamodb()
 
-    def conditional_update(self, **arguments: Any) -> bool:
-        """An `update_item` on this table; False (not an error) when its condition does not hold."""
+    def conditional(self, write: Callable[..., object], **arguments: Any) -> bool:
+        """`write` (the client's put_item, update_item or delete_item) on this table; False (not an error) when its
+        condition does not hold."""
         try:
-            self.client.update_item(TableName=self.table_name, **arguments)
+            write(**{"TableName": self.table_name, **arguments})
         except ClientError as exc:
             if is_condition_failure(exc):
                 return False
             raise
         return True
+
+    def conditional_update(self, **arguments: Any) -> bool:
+        """An `update_item` on this table; False (not an error) when its condition does not hold."""
+        return self.conditional(self.client.update_item, **arguments)
 
     def update_paused(self, key: Mapping[str, Any], exists_attribute: str, paused: bool, now_ms: int) -> bool:
         """Pause or resume the item at `key` (queues, schedules); False when there is no such item."""

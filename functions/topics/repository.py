@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from functions.shared.dynamo import DynamoRepository, from_item, is_condition_failure, to_item, values
+from functions.shared.dynamo import DynamoRepository, from_item, to_item, values
 from functions.shared.resources import TOPICS_TABLE
 from functions.topics.models import Endpoint, Topic
 
@@ -41,13 +39,7 @@ class TopicRepository(DynamoRepository):
                 "ConditionExpression": "version = :expected",
                 "ExpressionAttributeValues": values({":expected": expected_version}),
             }
-        try:
-            self.client.put_item(**arguments)
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return self.conditional(self.client.put_item, **arguments)
 
     def delete(self, name: str, expected_version: int | None = None) -> bool:
         """Delete the group (if it still has `expected_version`, when given). False on a conflict."""
@@ -57,13 +49,7 @@ class TopicRepository(DynamoRepository):
                 "ConditionExpression": "version = :expected",
                 "ExpressionAttributeValues": values({":expected": expected_version}),
             }
-        try:
-            self.client.delete_item(**arguments)
-        except ClientError as exc:
-            if is_condition_failure(exc):
-                return False
-            raise
-        return True
+        return self.conditional(self.client.delete_item, **arguments)
 
 
 def _item(topic: Topic) -> dict[str, Any]:
