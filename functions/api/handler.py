@@ -72,12 +72,9 @@ PUBLISH_PREFIX = "/v2/publish/"
 app = APIGatewayHttpResolver(enable_validation=True)
 
 
-def json_response(model: BaseModel, status_code: int = 200) -> Response[str]:
-    return Response(
-        status_code=status_code,
-        content_type="application/json",
-        body=model.model_dump_json(exclude_none=True, by_alias=True),
-    )
+def json_response(value: BaseModel | list[Any], status_code: int = 200) -> Response[str]:
+    """A view (or a list of views, nested lists too) as the JSON body."""
+    return Response(status_code=status_code, content_type="application/json", body=_json(value))
 
 
 def error_response(status_code: int, message: str) -> Response[str]:
@@ -163,7 +160,7 @@ def publish_response(outcome: PublishOutcome) -> Response[str]:
     if created:
         count("MessagesPublished", created)
     status = 202 if outcome.published and not created else 200  # QStash answers a duplicate with 202
-    return Response(status_code=status, content_type="application/json", body=_json(publish_view(outcome)))
+    return json_response(publish_view(outcome), status)
 
 
 def _json(value: BaseModel | list[BaseModel] | list[Any]) -> str:
@@ -211,7 +208,7 @@ def batch() -> Response[str]:
     created = sum(not p.deduplicated for o in outcomes for p in o.published)
     if created:
         count("MessagesPublished", created)
-    return Response(status_code=200, content_type="application/json", body=_json([publish_view(o) for o in outcomes]))
+    return json_response([publish_view(o) for o in outcomes])
 
 
 # --- URL groups ------------------------------------------------------------------------------------
@@ -243,9 +240,7 @@ def remove_endpoints(name: str) -> Response[str]:
 @app.get("/v2/topics")
 @tracer.capture_method
 def list_topics() -> Response[str]:
-    return Response(
-        status_code=200, content_type="application/json", body=_json([topic_view(t) for t in topic_service().list()])
-    )
+    return json_response([topic_view(t) for t in topic_service().list()])
 
 
 @app.get("/v2/topics/<name>")
@@ -275,9 +270,7 @@ def upsert_queue() -> Response[str]:
 @app.get("/v2/queues")
 @tracer.capture_method
 def list_queues() -> Response[str]:
-    return Response(
-        status_code=200, content_type="application/json", body=_json([queue_view(q) for q in queue_service().list()])
-    )
+    return json_response([queue_view(q) for q in queue_service().list()])
 
 
 @app.get("/v2/queues/<name>")
@@ -345,7 +338,7 @@ def create_schedule() -> Response[str]:
 @tracer.capture_method
 def list_schedules() -> Response[str]:
     views = [schedule_view(info) for info in schedule_service().list_all()]
-    return Response(status_code=200, content_type="application/json", body=_json(views))
+    return json_response(views)
 
 
 @app.get("/v2/schedules/<schedule_id>")
@@ -368,7 +361,7 @@ def delete_schedule(schedule_id: str) -> Response[str]:
 @tracer.capture_method
 def list_flow_control() -> Response[str]:
     views = [flow_control_view(info) for info in flow_service().list_all()]
-    return Response(status_code=200, content_type="application/json", body=_json(views))
+    return json_response(views)
 
 
 @app.get("/v2/flowControl/<key>")

@@ -252,7 +252,7 @@ class MessageRepository(DynamoRepository):
                 }
             ),
         }
-        if not self._transact([{"Update": update}, self.events.put_in_transaction(active)]):
+        if not self._move(update, active):
             return ClaimRefused(self.get_status(message_id))  # another worker moved it meanwhile
         if stored.request_item is None:  # the request item expired under a live state item: nothing left to send
             return ClaimRefused(None)
@@ -371,15 +371,14 @@ class MessageRepository(DynamoRepository):
             "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": values(vals),
         }
-        items: list[Any] = [{"Update": update}, self.events.put_in_transaction(event), *also]
-        for new in follow_ups:
-            items += self.new_message_items(new)
-        return self._transact(items)
+        return self._move(update, event, [*also, *(item for new in follow_ups for item in self.new_message_items(new))])
 
-    def _transact(self, items: Sequence[Any]) -> bool:
-        """Run a transaction whose first item is the conditional state write; False when that condition failed."""
+    def _move(self, update: dict[str, Any], event: MessageEvent, also: Sequence[Any] = ()) -> bool:
+        """The conditional state write `update`, its `event` and the `also` items, in one transaction; False when the
+        state write's condition failed (someone else moved the message)."""
+        items = [{"Update": update}, self.events.put_in_transaction(event), *also]
         try:
-            self.client.transact_write_items(TransactItems=list(items))
+            self.client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             if cancellation_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
                 return False
@@ -410,7 +409,7 @@ class MessageRepository(DynamoRepository):
                         {":yes": True, ":now": now_ms, ":active": MessageState.ACTIVE.value, ":attempt": status.attempt}
                     ),
                 }
-                if self._transact([{"Update": update}, self.events.put_in_transaction(requested)]):
+                if self._move(update, requested):
                     return CancelOutcome.REQUESTED
                 continue
             if self._cancel_waiting(message_id, status, now_ms, expires_at_s, requested_only=False):
@@ -452,7 +451,7 @@ class MessageRepository(DynamoRepository):
         }
         canceled = self._state_event(status, message_id, MessageState.CANCELED, now_ms)
         release = self._release(status.queue_name, dispatched=not status.queue_waiting)
-        return self._transact([{"Update": update}, self.events.put_in_transaction(canceled), *release])
+        return self._move(update, canceled, release)
 
     @staticmethod
     def _state_event(status: MessageStatus, message_id: str, state: MessageState, now_ms: int) -> MessageEvent:
