@@ -3,8 +3,15 @@
 A bare loop performs only the AWS calls one message minimally needs (a publish write, an SQS send, a receive
 and a delete amortised over batches of 10, a completion write), against moto in-process (`mock_aws`, the
 fastest moto backend) or a moto server. Local mode cannot beat this figure; the ratio of its throughput to it is
-Postbox's own overhead. Run in a fresh interpreter (`python -m bench.ceiling [--server] N`): it prints one JSON
-line.
+Postbox's own overhead.
+
+`--calls postbox` runs the same loop with the calls Postbox itself makes for a first-try message, with items of
+the same shape in the real table layout, and still no Postbox code: a transaction of the request, state and
+CREATED event items, an SQS send, a rate-limit lease write per 20 publishes; then per record a key Query and two
+transactions (the claim and the completion, each a conditional state update with its event). It splits the gap
+between local mode and the minimal loop into what the data layout costs on moto and what Postbox's code costs.
+
+Run in a fresh interpreter (`python -m bench.ceiling [--server] [--calls postbox] N`): it prints one JSON line.
 """
 
 from __future__ import annotations
@@ -52,12 +59,121 @@ def bare_loop(dynamodb: Any, sqs: Any, table: str, queue_url: str, messages: int
     return messages / (time.perf_counter() - started)
 
 
-def measure(messages: int, server: bool) -> float:
+def postbox_loop(dynamodb: Any, sqs: Any, tables: dict[str, str], queue_url: str, messages: int, prefix: str) -> float:
+    """Messages per second through Postbox's own calls for a first-try message (see the module docstring)."""
+    messages_table, events_table, counters_table = tables["messages"], tables["events"], tables["counters"]
+    body = "x" * 1024
+    header = {"M": {"Content-Type": {"L": [{"S": "application/json"}]}}}
+
+    def event(message_id: str, n: int, state: str) -> dict[str, Any]:
+        item = {
+            "messageId": {"S": message_id},
+            "eventId": {"S": f"{message_id}-{n}"},
+            "day": {"S": "2026-11-23"},
+            "state": {"S": state},
+            "timeMs": {"N": str(time.time_ns() // 1_000_000)},
+            "url": {"S": "http://127.0.0.1:9/hook"},
+            "header": header,
+        }
+        return {"Put": {"TableName": events_table, "Item": item}}
+
+    def move(message_id: str, n: int, before: str, after: str, remove: str = "") -> None:
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {
+                    "Update": {
+                        "TableName": messages_table,
+                        "Key": {"pk": {"S": message_id}, "sk": {"S": "state"}},
+                        "UpdateExpression": "SET #s = :after, attempt = :n" + (f" REMOVE {remove}" if remove else ""),
+                        "ConditionExpression": "#s = :before",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {
+                            ":after": {"S": after},
+                            ":before": {"S": before},
+                            ":n": {"N": str(n)},
+                        },
+                    }
+                },
+                event(message_id, n, after),
+            ]
+        )
+
+    started = time.perf_counter()
+    for first in range(0, messages, BATCH):
+        ids = [f"{prefix}{n:08d}" for n in range(first, min(first + BATCH, messages))]
+        for message_id in ids:
+            if int(message_id[len(prefix) :]) % 20 == 0:  # the rate limiter's lease of 20 requests
+                dynamodb.update_item(
+                    TableName=counters_table,
+                    Key={"pk": {"S": f"ratelimit#token#{message_id}"}},
+                    UpdateExpression="ADD #c :n",
+                    ConditionExpression="attribute_not_exists(#c) OR #c <= :room",
+                    ExpressionAttributeNames={"#c": "count"},
+                    ExpressionAttributeValues={":n": {"N": "20"}, ":room": {"N": "5980"}},
+                )
+            key = {"pk": {"S": message_id}}
+            dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": messages_table,
+                            "Item": {
+                                **key,
+                                "sk": {"S": "request"},
+                                "url": {"S": "http://127.0.0.1:9/hook"},
+                                "method": {"S": "POST"},
+                                "header": header,
+                                "body": {"B": body.encode()},
+                                "maxRetries": {"N": "3"},
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": messages_table,
+                            "Item": {
+                                **key,
+                                "sk": {"S": "state"},
+                                "status": {"S": "CREATED"},
+                                "pendingKey": {"S": "pending#0"},
+                                "attempt": {"N": "0"},
+                            },
+                        }
+                    },
+                    event(message_id, 0, "CREATED"),
+                ]
+            )
+            sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"messageId": message_id}))
+        received: list[dict[str, Any]] = []
+        while len(received) < len(ids):
+            received += sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=BATCH).get("Messages", [])
+        for record in received:
+            message_id = json.loads(record["Body"])["messageId"]
+            dynamodb.query(
+                TableName=messages_table,
+                KeyConditionExpression="pk = :pk",
+                ExpressionAttributeValues={":pk": {"S": message_id}},
+                ConsistentRead=True,
+            )
+            move(message_id, 1, "CREATED", "ACTIVE")
+            move(message_id, 2, "ACTIVE", "DELIVERED", remove="pendingKey")
+        sqs.delete_message_batch(
+            QueueUrl=queue_url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(received)],
+        )
+    return messages / (time.perf_counter() - started)
+
+
+def measure(messages: int, server: bool, calls: str = "minimal") -> float:
     import boto3
     from moto import mock_aws
     from moto.server import ThreadedMotoServer
 
-    from functions.shared.resources import MESSAGES_TABLE
+    from functions.local import moto_patches
+    from functions.shared.resources import COUNTERS_TABLE, EVENTS_TABLE, MESSAGES_TABLE
+
+    moto_patches.install()  # local mode's backend: moto with item-level transaction backups and partition queries
 
     os.environ.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"})
     moto_server = None
@@ -75,9 +191,14 @@ def measure(messages: int, server: bool) -> float:
     try:
         dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint)
         sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=endpoint)
-        dynamodb.create_table(**MESSAGES_TABLE.create_table_kwargs("ceiling"))
+        tables = {"messages": "ceiling", "events": "ceiling-events", "counters": "ceiling-counters"}
+        for table, name in ((MESSAGES_TABLE, "messages"), (EVENTS_TABLE, "events"), (COUNTERS_TABLE, "counters")):
+            dynamodb.create_table(**table.create_table_kwargs(tables[name]))
         queue_url = sqs.create_queue(QueueName="ceiling")["QueueUrl"]
-        bare_loop(dynamodb, sqs, "ceiling", queue_url, 50, prefix="warm")  # warm the clients and moto's parsers
+        if calls == "postbox":
+            postbox_loop(dynamodb, sqs, tables, queue_url, 50, prefix="warm")  # warm the clients and moto's parsers
+            return postbox_loop(dynamodb, sqs, tables, queue_url, messages, prefix="m")
+        bare_loop(dynamodb, sqs, "ceiling", queue_url, 50, prefix="warm")
         return bare_loop(dynamodb, sqs, "ceiling", queue_url, messages)
     finally:
         if mock:
@@ -90,8 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench.ceiling", description=__doc__.splitlines()[0])
     parser.add_argument("messages", type=int, nargs="?", default=1000)
     parser.add_argument("--server", action="store_true", help="through a moto server instead of in-process")
+    parser.add_argument("--calls", choices=("minimal", "postbox"), default="minimal", help="which calls per message")
     args = parser.parse_args(argv)
-    print(json.dumps({"messages_per_s": measure(args.messages, args.server), "server": args.server}))
+    rate = measure(args.messages, args.server, args.calls)
+    print(json.dumps({"messages_per_s": rate, "server": args.server, "calls": args.calls}))
     return 0
 
 

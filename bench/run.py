@@ -241,6 +241,22 @@ def cost_per_million(load: dict[str, Any]) -> dict[str, float]:
     return parts
 
 
+def cost_floor() -> dict[str, float]:
+    """Dollars per 1M first-try 1 KB deliveries that no design on the fixed shape (API Gateway HTTP API, Lambda,
+    SQS, DynamoDB on demand) can go below, whatever its code: one API request and invocation per publish; one SQS
+    send, with the receive, the delete and the worker invocation shared by a batch of 10; the message written once
+    (a 1 KB body with its id and URL is over 1 KB: 2 write units) and one write recording the delivery (1 unit).
+    Lambda durations count as zero."""
+    parts = {
+        "api_gateway": PRICING["api_gateway_http"]["per_million_requests"],
+        "lambda": PRICING["lambda"]["per_million_requests"] * (1 + 1 / 10),
+        "sqs": PRICING["sqs"]["per_million_requests"] * (1 + 2 / 10),
+        "dynamodb": PRICING["dynamodb"]["per_million_wru"] * (2 + 1),
+    }
+    parts["total"] = sum(parts.values())
+    return parts
+
+
 # --- cold start and memory (fresh interpreters) -----------------------------------------------------
 
 
@@ -250,9 +266,20 @@ def import_seconds(module: str, env: dict[str, str]) -> float:
     return float(out.stdout.strip().splitlines()[-1])
 
 
+# What every handler must import before any Postbox module: boto3, pydantic and the Powertools parts the project
+# standards require (Logger, Metrics, the HTTP resolver with OpenAPI validation, the SQS batch processor).
+REQUIRED_STACK = (
+    "boto3, pydantic, aws_lambda_powertools.event_handler.middlewares.openapi_validation; "
+    "from aws_lambda_powertools import Logger, Metrics; "
+    "from aws_lambda_powertools.event_handler import APIGatewayHttpResolver; "
+    "from aws_lambda_powertools.utilities.batch import BatchProcessor"
+)
+
+
 def cold_start(runs: int, env: dict[str, str]) -> dict[str, Any]:
     baseline = statistics.median(import_seconds("boto3", env) for _ in range(runs))
-    figures: dict[str, Any] = {"boto3_s": baseline}
+    stack = statistics.median(import_seconds(REQUIRED_STACK, env) for _ in range(runs))
+    figures: dict[str, Any] = {"boto3_s": baseline, "required_stack_s": stack, "required_stack_ratio": stack / baseline}
     for module in HANDLERS:
         median = statistics.median(import_seconds(module, env) for _ in range(runs))
         figures[module] = {"seconds": median, "ratio_to_boto3": median / baseline}
@@ -300,9 +327,9 @@ def peak_rss_mb(local: Any, events: int, env: dict[str, str]) -> float:
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
-def backing_store_ceiling(messages: int, server: bool, env: dict[str, str]) -> float:
+def backing_store_ceiling(messages: int, server: bool, env: dict[str, str], calls: str = "minimal") -> float:
     """Messages per second of the bare loop of `bench.ceiling` (moto alone), in a fresh interpreter."""
-    command = [sys.executable, "-m", "bench.ceiling", str(messages), *(["--server"] if server else [])]
+    command = [sys.executable, "-m", "bench.ceiling", str(messages), "--calls", calls, *(["--server"] * server)]
     out = subprocess.run(command, env=env, capture_output=True, text=True, check=True, cwd=ROOT)
     return float(json.loads(out.stdout.strip().splitlines()[-1])["messages_per_s"])
 
@@ -379,6 +406,7 @@ def main(argv: list[str] | None = None) -> int:
     ceiling = {
         "in_process_per_s": backing_store_ceiling(300 if quick else 2000, server=False, env=env),
         "server_per_s": backing_store_ceiling(100 if quick else 500, server=True, env=env),
+        "postbox_calls_per_s": backing_store_ceiling(300 if quick else 2000, server=False, env=env, calls="postbox"),
     }
 
     from functions.local.runtime import LocalMode
@@ -397,6 +425,7 @@ def main(argv: list[str] | None = None) -> int:
         throughput = load(messages, error_share=args.error_share, latency_s=args.latency_ms / 1000)
         counter.estimate_units = True
         ceiling["ratio"] = throughput["throughput_per_s"] / ceiling["in_process_per_s"]
+        ceiling["ratio_to_postbox_calls"] = throughput["throughput_per_s"] / ceiling["postbox_calls_per_s"]
         # Latency is measured at a tenth of the capacity just measured, not at saturation.
         light = load(30 if quick else 300, concurrency=2, rate_per_s=throughput["throughput_per_s"] / 10)
         costs = {}
@@ -420,6 +449,7 @@ def main(argv: list[str] | None = None) -> int:
         "light_load": light,
         "batch_concurrency": batch_concurrency(),
         "cost": costs,
+        "cost_floor_1kb": cost_floor(),
         "cold_start": cold_start(runs, env),
         "peak_rss_mb_1000_events": rss,
     }
@@ -486,6 +516,8 @@ def render(results: dict[str, Any]) -> str:
         f"({t['messages']} messages, {t['concurrency']} clients, {t['body_bytes']} B bodies)",
         f"backing-store ceiling {ceiling['in_process_per_s']:.1f} messages/s (bare loop, moto in-process; "
         f"{ceiling['server_per_s']:.1f} through a moto server)   ratio {ceiling['ratio']:.2f}",
+        f"  the same loop with Postbox's own calls {ceiling['postbox_calls_per_s']:.1f} messages/s   "
+        f"ratio {ceiling['ratio_to_postbox_calls']:.2f}",
         "publish latency       " + _percentiles(t["publish_latency_ms"]) + "   (saturated)",
         "delivery lag          " + _percentiles(t["delivery_lag_ms"]) + "   (saturated)",
         "publish latency       " + _percentiles(light["publish_latency_ms"]) + f"   (at {light['rate_per_s']:.1f}/s)",
@@ -504,8 +536,15 @@ def render(results: dict[str, Any]) -> str:
         usd = cost["usd_per_million"]
         detail = "  ".join(f"{k} {v:.2f}" for k, v in usd.items() if k not in ("total", "qstash_payg"))
         lines.append(f"  {name:<12} total ${usd['total']:.2f}   ({detail})")
+    floor = results["cost_floor_1kb"]
+    detail = "  ".join(f"{k} {v:.2f}" for k, v in floor.items() if k != "total")
+    lines.append(f"  floor of the fixed shape, 1KB: ${floor['total']:.2f}   ({detail})")
     cold = results["cold_start"]
     lines += ["", f"cold start (median import, fresh interpreter): boto3 {cold['boto3_s'] * 1000:.0f} ms"]
+    lines.append(
+        f"  {'required stack (no Postbox)':<28} {cold['required_stack_s'] * 1000:.0f} ms  "
+        f"({cold['required_stack_ratio']:.1f}x boto3)"
+    )
     for module in HANDLERS:
         lines.append(
             f"  {module:<28} {cold[module]['seconds'] * 1000:.0f} ms  ({cold[module]['ratio_to_boto3']:.1f}x boto3)"
