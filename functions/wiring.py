@@ -65,7 +65,7 @@ def build_message_service(settings: Settings) -> MessageService:
             default_retries=settings.default_retries,
             max_retries=settings.max_retries,
             max_body_bytes=settings.max_body_bytes,
-            allow_loopback=settings.allow_loopback_destinations,
+            addresses=settings.address_policy,
             max_timeout_s=settings.max_attempt_timeout_seconds,
         ),
         retention_s=settings.message_retention_seconds,

@@ -54,7 +54,7 @@ def topic_service() -> TopicService:
     settings = get_settings()
 
     def validate_url(url: str) -> str:
-        return validate_destination(url, allow_loopback=settings.allow_loopback_destinations)
+        return validate_destination(url, addresses=settings.address_policy)
 
     return TopicService(TopicRepository(settings.topics_table), validate_url)
 

@@ -1,4 +1,5 @@
-"""Calling the destination: one pooled `requests` session per process, no redirects, bounded reads."""
+"""Calling the destination: one pooled `requests` session per process, no redirects, bounded reads, and only
+to addresses the SSRF guard allows (`functions.delivery.connect`)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,28 @@ from collections.abc import Mapping
 
 import requests
 
+from functions.delivery.connect import DestinationRefused, guarded_adapter
 from functions.messages.models import AttemptResult
+from functions.shared.resources import DELIVERY_BATCH_SIZE
+from functions.shared.ssrf import AddressPolicy
 
 MAX_RESPONSE_BODY_BYTES = 64 * 1024
 
 
+def guarded_session(policy: AddressPolicy) -> requests.Session:
+    """A session that connects only where `policy` allows, and ignores proxy settings from the environment (a
+    proxy would open the connection instead, past the guard)."""
+    session = requests.Session()
+    session.trust_env = False
+    adapter = guarded_adapter(policy, pool_maxsize=DELIVERY_BATCH_SIZE)  # a batch's attempts may share one host
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
 class HttpSender:
-    def __init__(self, session: requests.Session | None = None) -> None:
-        self._session = session or requests.Session()
+    def __init__(self, policy: AddressPolicy) -> None:
+        self._session = guarded_session(policy)
 
     def send(
         self, *, method: str, url: str, headers: Mapping[str, str], body: bytes, timeout_s: float
@@ -39,6 +54,8 @@ class HttpSender:
                 )
         except requests.RequestException as exc:
             return AttemptResult(error=_describe(exc), latency_ms=_ms_since(started))
+        except DestinationRefused as exc:
+            return AttemptResult(error=str(exc), latency_ms=_ms_since(started))
 
 
 def _read_capped(response: requests.Response, limit: int) -> bytes:

@@ -69,6 +69,8 @@ def function_env(endpoint: str | None) -> dict[str, str]:
         DELAY_SCHEDULES.role_env_var: f"arn:aws:iam::123456789012:role/{PREFIX}-scheduler",
         "WORKER_FUNCTION_ARN": f"arn:aws:lambda:{REGION}:123456789012:function:{PREFIX}-worker",
         "ALLOW_LOOPBACK_DESTINATIONS": "true",
+        # No delivery leaves this machine unless the user says so (names other than localhost are not resolved).
+        "DESTINATIONS_LOOPBACK_ONLY": os.environ.get("DESTINATIONS_LOOPBACK_ONLY", "true"),
         "ATTEMPT_TIMEOUT_SECONDS": "10",
         "MAX_ATTEMPT_TIMEOUT_SECONDS": "20",
         "CLAIM_MARGIN_SECONDS": "2",

@@ -14,6 +14,7 @@ from functions.delivery.expressions import ExpressionError, compile_retry_delay
 from functions.flow.models import parse_flow_control
 from functions.messages.models import CallbackOptions, MessageRequest
 from functions.shared.errors import BadRequestError, PayloadTooLargeError
+from functions.shared.ssrf import AddressPolicy, is_localhost_name, literal_address
 
 METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"})
 FORWARD_PREFIX = "upstash-forward-"
@@ -33,7 +34,7 @@ class PublishLimits:
     default_retries: int
     max_retries: int
     max_body_bytes: int
-    allow_loopback: bool
+    addresses: AddressPolicy  # the SSRF guard's policy: which literal addresses a destination may name
     max_timeout_s: float = 120.0
 
 
@@ -63,8 +64,11 @@ def is_group_name(destination: str) -> bool:
     return bool(_GROUP_NAME.match(destination))
 
 
-def validate_destination(url: str, *, allow_loopback: bool) -> str:
-    """Return the URL if it is an absolute http(s) URL Postbox may call, else raise BadRequestError."""
+def validate_destination(url: str, *, addresses: AddressPolicy) -> str:
+    """Return the URL if it is an absolute http(s) URL Postbox may call, else raise BadRequestError.
+
+    A host that is an address literally (in any form a resolver reads) is checked against the SSRF policy here;
+    a name is checked when the worker connects, against every address it resolves to then."""
     if not url or any(ch.isspace() or ord(ch) < 0x20 for ch in url):
         raise BadRequestError("invalid destination: must be an absolute http(s) URL")
     try:
@@ -75,19 +79,13 @@ def validate_destination(url: str, *, allow_loopback: bool) -> str:
         raise BadRequestError(f"invalid destination URL: {exc}") from exc
     if parts.scheme.lower() not in ("http", "https") or not hostname:
         raise BadRequestError(f"invalid destination {url!r}: must be an absolute http(s) URL")
-    if not allow_loopback and _is_loopback(hostname):
-        raise BadRequestError(f"invalid destination {url!r}: loopback addresses are not allowed")
+    address = literal_address(hostname)
+    if address is None and is_localhost_name(hostname):
+        address = ipaddress.IPv4Address("127.0.0.1")
+    reason = addresses.refusal(address) if address is not None else None
+    if reason:
+        raise BadRequestError(f"invalid destination {url!r}: {reason} addresses are not allowed")
     return url
-
-
-def _is_loopback(hostname: str) -> bool:
-    if hostname.lower() in ("localhost", "localhost.") or hostname.lower().endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(hostname.strip("[]"))
-    except ValueError:
-        return False
-    return address.is_loopback or address.is_unspecified
 
 
 def parse_duration(value: str, header: str) -> int:
@@ -185,7 +183,7 @@ def _callback(headers: Mapping[str, str], kind: str, limits: PublishLimits) -> C
     if f"{prefix}delay" in headers:
         raise BadRequestError(f"{canonical_header_name(prefix + 'delay')} is not supported: callbacks are not delayed")
     return CallbackOptions(
-        url=validate_destination(url.strip(), allow_loopback=limits.allow_loopback),
+        url=validate_destination(url.strip(), addresses=limits.addresses),
         method=_method(headers, f"{prefix}method"),
         header=forwarded_headers(headers, prefix, skip=_CALLBACK_CONFIG),
         retries=_retries(headers, f"{prefix}retries", limits),
@@ -224,7 +222,7 @@ def build_message(
     limits: PublishLimits,
 ) -> MessageRequest:
     """Validate a publish request and build the message it asks for. `headers` keys are lower case."""
-    url = validate_destination(destination, allow_loopback=limits.allow_loopback)
+    url = validate_destination(destination, addresses=limits.addresses)
     if len(body) > limits.max_body_bytes:
         raise PayloadTooLargeError(f"body of {len(body)} bytes exceeds the limit of {limits.max_body_bytes} bytes")
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from functions.shared.resources import MAX_ATTEMPT_TIMEOUT_SECONDS
+from functions.shared.ssrf import AddressPolicy
 
 
 class Settings(BaseModel):
@@ -57,11 +58,36 @@ class Settings(BaseModel):
     rate_limit_window_seconds: int = Field(60, alias="RATE_LIMIT_WINDOW_SECONDS", gt=0)
     secret_cache_seconds: int = Field(300, alias="SECRET_CACHE_SECONDS", ge=0)
     allow_loopback_destinations: bool = Field(False, alias="ALLOW_LOOPBACK_DESTINATIONS")
+    destinations_loopback_only: bool = Field(
+        False,
+        alias="DESTINATIONS_LOOPBACK_ONLY",
+        description="deliver only to loopback addresses, resolving no other names (local mode's default)",
+    )
+    destination_allow_cidrs: tuple[str, ...] = Field(
+        (),
+        alias="DESTINATION_ALLOW_CIDRS",
+        description="comma-separated CIDRs of private addresses Postbox may deliver to (e.g. 10.1.0.0/16)",
+    )
 
     claim_margin_seconds: float = Field(30.0, alias="CLAIM_MARGIN_SECONDS", ge=0)
     sweep_grace_seconds: float = Field(
         1800, alias="SWEEP_GRACE_SECONDS", gt=0, description="overdue by this much, a message's record is lost"
     )
+
+    @field_validator("destination_allow_cidrs", mode="before")
+    @classmethod
+    def _split_cidrs(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = tuple(part.strip() for part in value.split(",") if part.strip())
+        AddressPolicy.from_settings(value, allow_loopback=False)  # type: ignore[arg-type]  # raises on a bad CIDR
+        return value
+
+    @property
+    def address_policy(self) -> AddressPolicy:
+        """Where deliveries and callbacks may connect (the SSRF guard)."""
+        return AddressPolicy.from_settings(
+            self.destination_allow_cidrs, self.allow_loopback_destinations, self.destinations_loopback_only
+        )
 
     @property
     def claim_lease_seconds(self) -> float:

@@ -34,7 +34,7 @@ def delivery_service() -> DeliveryService:
         messages=messages,
         dlq=dlq,
         queue=delivery_queue(settings),
-        sender=HttpSender(),
+        sender=HttpSender(settings.address_policy),
         policy=DeliveryPolicy(
             attempt_timeout_s=settings.max_attempt_timeout_seconds,
             default_timeout_s=settings.attempt_timeout_seconds,

@@ -89,6 +89,7 @@ def test_bad_input_is_400_and_stores_nothing(postbox, path, headers):
 
 def test_loopback_destinations_are_refused_outside_local_mode(postbox, monkeypatch):
     monkeypatch.setenv("ALLOW_LOOPBACK_DESTINATIONS", "false")
+    monkeypatch.setenv("DESTINATIONS_LOOPBACK_ONLY", "false")
     from functions.local.runtime import reset_process_caches
 
     reset_process_caches()

@@ -12,8 +12,11 @@ from functions.messages.publish import PublishLimits
 from functions.messages.service import MessageService, PublishInput
 from functions.messages.views import v1_message_view
 from functions.shared.config import get_settings
+from functions.shared.ssrf import AddressPolicy
 from functions.wiring import events_repository, repositories
 from tests.fakes import FakeQueue
+
+LOCAL = AddressPolicy(allow_loopback=True)
 
 STATUSES = st.sampled_from([200, 204, 400, 429, 489, 500, 503])
 
@@ -47,13 +50,13 @@ def test_v1_status_attempts_and_log_agree(postbox, httpserver: HTTPServer, statu
     settings_ = get_settings()
     messages, dlq = repositories(settings_)
     queue = FakeQueue()
-    limits = PublishLimits(default_retries=3, max_retries=10, max_body_bytes=1024, allow_loopback=True)
+    limits = PublishLimits(default_retries=3, max_retries=10, max_body_bytes=1024, addresses=LOCAL)
     publisher = MessageService(messages, dlq, queue, limits, retention_s=3600)
     worker = DeliveryService(
         messages,
         dlq,
         queue,
-        HttpSender(),
+        HttpSender(LOCAL),
         DeliveryPolicy(
             attempt_timeout_s=5, default_timeout_s=5, claim_margin_s=1, retention_s=3600, dlq_retention_s=3600
         ),

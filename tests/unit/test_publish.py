@@ -9,8 +9,10 @@ from functions.messages.publish import (
     validate_destination,
 )
 from functions.shared.errors import BadRequestError, PayloadTooLargeError
+from functions.shared.ssrf import AddressPolicy
 
-LIMITS = PublishLimits(default_retries=3, max_retries=5, max_body_bytes=1024, allow_loopback=False)
+LIMITS = PublishLimits(default_retries=3, max_retries=5, max_body_bytes=1024, addresses=AddressPolicy())
+LOCAL = AddressPolicy(allow_loopback=True)
 NOW = 1_800_000_000_000
 
 
@@ -48,14 +50,53 @@ def test_destination_is_rebuilt_from_raw_path_and_query(tail, query, expected):
 )
 def test_destination_must_be_an_absolute_http_url(url):
     with pytest.raises(BadRequestError):
-        validate_destination(url, allow_loopback=True)
+        validate_destination(url, addresses=LOCAL)
 
 
-@pytest.mark.parametrize("url", ["http://127.0.0.1:9000/x", "http://localhost/x", "http://[::1]/x", "http://0.0.0.0/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9000/x",
+        "http://localhost/x",
+        "http://api.localhost./x",
+        "http://[::1]/x",
+        "http://127.1/x",
+        "http://2130706433/x",
+        "http://[::ffff:127.0.0.1]/x",
+    ],
+)
 def test_loopback_is_refused_unless_allowed(url):
     with pytest.raises(BadRequestError, match="loopback"):
-        validate_destination(url, allow_loopback=False)
-    assert validate_destination(url, allow_loopback=True) == url
+        validate_destination(url, addresses=AddressPolicy())
+    assert validate_destination(url, addresses=LOCAL) == url
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        ("http://10.0.0.1/x", "private"),
+        ("http://169.254.169.254/latest/meta-data/", "link-local"),
+        ("http://[fd00:ec2::254]/latest/meta-data/", "unique-local"),
+        ("http://100.64.1.1/", "carrier-grade NAT"),
+        ("http://0.0.0.0/", "unspecified"),
+        ("http://[::ffff:a9fe:a9fe]/", "link-local, as an IPv6 address"),
+        ("https://0xa9fea9fe/", "link-local"),
+    ],
+)
+def test_literal_non_public_addresses_are_refused_even_in_local_mode(url, reason):
+    with pytest.raises(BadRequestError, match=f"{reason} addresses are not allowed"):
+        validate_destination(url, addresses=LOCAL)
+
+
+def test_the_allowlist_admits_private_literals():
+    policy = AddressPolicy.from_settings(["10.0.0.0/24"], allow_loopback=False)
+    assert validate_destination("http://10.0.0.7/hook", addresses=policy) == "http://10.0.0.7/hook"
+    with pytest.raises(BadRequestError, match="private"):
+        validate_destination("http://10.0.1.7/hook", addresses=policy)
+
+
+def test_names_are_left_to_the_worker_check():
+    assert validate_destination("https://internal.example/x", addresses=AddressPolicy()) == "https://internal.example/x"
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("10s", 10), ("5m", 300), ("1h30m", 5400), ("2d", 172800), ("45", 45)])

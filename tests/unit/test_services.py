@@ -11,9 +11,10 @@ from functions.messages.publish import PublishLimits
 from functions.messages.repository import PendingFilter
 from functions.messages.service import MessageService, PublishInput
 from functions.shared.errors import NotFoundError, ServiceUnavailableError
+from functions.shared.ssrf import AddressPolicy
 from tests.fakes import Clock, FakeDlq, FakeMessages, FakeQueue, FakeSender
 
-LIMITS = PublishLimits(default_retries=3, max_retries=10, max_body_bytes=1024, allow_loopback=False)
+LIMITS = PublishLimits(default_retries=3, max_retries=10, max_body_bytes=1024, addresses=AddressPolicy())
 POLICY = DeliveryPolicy(attempt_timeout_s=5, default_timeout_s=3, claim_margin_s=5, retention_s=60, dlq_retention_s=120)
 OK = AttemptResult(status=200, body=b"ok")
 BOOM = AttemptResult(status=500, header={"X-Err": ["1"]}, body=b"boom")

@@ -1,0 +1,92 @@
+"""The SSRF guard's transport: a `requests` adapter whose connections resolve the destination's host, check
+every address it resolves to against the policy, and connect to an address that was checked.
+
+The check sits where the socket is opened, not before the request, so a name whose DNS answer changes between
+a check and the connect (DNS rebinding) gains nothing; TLS still verifies the certificate against the name. No
+proxies from the environment (they would open the connection instead), and redirects are never followed (the
+sender asks for none).
+"""
+
+from __future__ import annotations
+
+import socket
+from typing import Any
+
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
+
+from functions.shared.ssrf import AddressPolicy, literal_address
+
+
+class DestinationRefused(Exception):  # noqa: N818 - reads as what happened: "destination refused: ..."
+    """The destination's host is, or resolves to, an address the policy refuses."""
+
+
+def checked_addresses(host: str, port: int, policy: AddressPolicy) -> list[tuple[Any, ...]]:
+    """`getaddrinfo` answers for host:port, all of them allowed by the policy, else DestinationRefused."""
+    if literal_address(host) is None and not policy.resolves(host):
+        raise DestinationRefused(f"destination refused: {host} (local mode delivers only to loopback addresses)")
+    answers = socket.getaddrinfo(host.strip("[]"), port, 0, socket.SOCK_STREAM)
+    for *_, sockaddr in answers:
+        address = str(sockaddr[0])
+        reason = policy.refusal(address)
+        if reason:
+            shown = f"{host} resolves to {address}" if address != host.strip("[]") else host
+            raise DestinationRefused(f"destination refused: {shown} ({reason} address)")
+    return answers
+
+
+def _connect(connection: HTTPConnection, policy: AddressPolicy) -> socket.socket:
+    """What urllib3's `create_connection` does, over the checked answers only."""
+    try:
+        answers = checked_addresses(connection._dns_host, connection.port or 80, policy)  # noqa: SLF001
+    except socket.gaierror as exc:
+        raise NameResolutionError(connection.host, connection, exc) from exc
+    error: OSError | None = None
+    for family, kind, proto, _, sockaddr in answers:
+        sock = socket.socket(family, kind, proto)
+        try:
+            for option in connection.socket_options or ():
+                sock.setsockopt(*option)
+            if isinstance(connection.timeout, int | float):
+                sock.settimeout(connection.timeout)
+            if connection.source_address:
+                sock.bind(connection.source_address)
+            sock.connect(sockaddr)
+            return sock
+        except TimeoutError as exc:
+            sock.close()
+            raise ConnectTimeoutError(
+                connection, f"Connection to {connection.host} timed out. (connect timeout={connection.timeout})"
+            ) from exc
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise NewConnectionError(connection, f"Failed to establish a new connection: {error}")
+
+
+def guarded_adapter(policy: AddressPolicy, pool_maxsize: int = 10) -> HTTPAdapter:
+    """An adapter for a `requests.Session` that only connects where `policy` allows."""
+
+    class GuardedHTTPConnection(HTTPConnection):
+        def _new_conn(self) -> socket.socket:
+            return _connect(self, policy)
+
+    class GuardedHTTPSConnection(HTTPSConnection):
+        def _new_conn(self) -> socket.socket:
+            return _connect(self, policy)
+
+    class GuardedHTTPPool(HTTPConnectionPool):
+        ConnectionCls = GuardedHTTPConnection
+
+    class GuardedHTTPSPool(HTTPSConnectionPool):
+        ConnectionCls = GuardedHTTPSConnection
+
+    class GuardedAdapter(HTTPAdapter):
+        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+            super().init_poolmanager(*args, **kwargs)
+            self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
+
+    return GuardedAdapter(pool_maxsize=pool_maxsize)
