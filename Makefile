@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install dev lint format test test-unit test-integration test-infra test-e2e bench bench-quick build synth deploy destroy clean
+.PHONY: install dev lint format test test-unit test-integration test-infra test-e2e bench bench-quick soak build synth deploy destroy clean
 
 # Two install levels: `make dev` needs only the runtime + local mode; everything else needs the dev tools too.
 $(VENV)/bin/python:
@@ -56,6 +56,9 @@ bench: install  ## benchmarks: throughput, latency, AWS requests and dollars per
 
 bench-quick: install  ## the same, about a minute
 	$(PY) -m bench.run --quick
+
+soak: install  ## 10,000 messages through local mode under every fault; prints lost (must be 0) and duplicates
+	$(PY) -m bench.soak
 
 build: install  ## stage the Lambda code and its dependency layer into .build/
 	$(PY) -m infra.build

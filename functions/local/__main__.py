@@ -54,6 +54,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command == "worker":
+        from functions.local import faults
+
+        faults.install_from_env()  # POSTBOX_FAULTS (the soak): before the worker makes its AWS clients
         loop = make_worker_loop()
         print(f"postbox worker polling {loop.queue_url}", flush=True)
         loop.start()

@@ -55,6 +55,15 @@ class LocalBackend:
     env: dict[str, str]
 
 
+LOCAL_TIMINGS = {
+    "ATTEMPT_TIMEOUT_SECONDS": "10",
+    "MAX_ATTEMPT_TIMEOUT_SECONDS": "20",
+    "CLAIM_MARGIN_SECONDS": "2",
+    "SWEEP_GRACE_SECONDS": "60",
+    "SECRET_CACHE_SECONDS": "5",
+}
+
+
 def function_env(endpoint: str | None) -> dict[str, str]:
     """Environment of the handlers in local mode: what the CDK stack sets on the Lambda functions, plus the
     endpoint of the embedded backend (None: in-process `mock_aws`) and the local-only switches."""
@@ -71,11 +80,8 @@ def function_env(endpoint: str | None) -> dict[str, str]:
         "ALLOW_LOOPBACK_DESTINATIONS": "true",
         # No delivery leaves this machine unless the user says so (names other than localhost are not resolved).
         "DESTINATIONS_LOOPBACK_ONLY": os.environ.get("DESTINATIONS_LOOPBACK_ONLY", "true"),
-        "ATTEMPT_TIMEOUT_SECONDS": "10",
-        "MAX_ATTEMPT_TIMEOUT_SECONDS": "20",
-        "CLAIM_MARGIN_SECONDS": "2",
-        "SWEEP_GRACE_SECONDS": "60",
-        "SECRET_CACHE_SECONDS": "5",
+        # Local mode's timings, shorter than a deployment's; the user's environment may set them (the soak does).
+        **{name: os.environ.get(name, default) for name, default in LOCAL_TIMINGS.items()},
         "POWERTOOLS_SERVICE_NAME": "postbox",
         "POWERTOOLS_TRACE_DISABLED": "true",
         "POWERTOOLS_METRICS_DISABLED": "true",

@@ -1,0 +1,463 @@
+"""`make soak`: thousands of messages through local mode while everything that can break does, then the
+accounting invariant (`bench.accounting`): lost must be 0; duplicates are counted and reported.
+
+Faults, all at once:
+- destinations that answer 500 (once, or always: those end in the DLQ), 429 with Retry-After, too late for the
+  attempt's timeout, with a body trickled slowly, or by resetting the connection; and a port nothing listens on;
+- the worker processes SIGKILLed at random moments and started again (their records come back after the
+  visibility timeout);
+- DynamoDB throttling and SQS errors for a share of calls, injected through botocore in every Postbox process
+  (`functions.local.faults`), botocore's own retries included;
+- a poison record (a body no worker can parse) that must land in the delivery queue's redrive queue without
+  holding up its batch;
+- cancels of delayed messages.
+
+Everything runs on 127.0.0.1: local mode (API, scheduler and sweep in this process; workers in their own),
+the receiver, and a moto server.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.accounting import Report, account, dead_lettered, final_states
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# What a destination does, by the path a message is published to (shares of the published messages).
+KINDS = {
+    "ok": 0.40,
+    "flaky": 0.12,  # 500 on the first attempt
+    "throttled": 0.10,  # 429 with Retry-After: 1 on the first attempt
+    "late": 0.06,  # answers 200 after the attempt's timeout on the first attempt (a duplicate, by design)
+    "slow": 0.08,  # trickles its body
+    "reset": 0.08,  # resets the connection on the first attempt
+    "broken": 0.05,  # always 500: the DLQ
+    "refused": 0.04,  # nothing listens: the DLQ
+    "cancel": 0.07,  # published with a delay, then cancelled
+}
+ATTEMPT_TIMEOUT_S = 1
+RETRIES = 2
+
+# Local mode's timings for the soak: short, so that a killed worker's records come back in seconds.
+TIMINGS = {
+    "ATTEMPT_TIMEOUT_SECONDS": "5",
+    "MAX_ATTEMPT_TIMEOUT_SECONDS": "4",
+    "CLAIM_MARGIN_SECONDS": "1",
+    "SWEEP_GRACE_SECONDS": "20",
+    "POWERTOOLS_LOG_LEVEL": "WARNING",
+}
+
+
+class Receiver:
+    """A destination with faults, counting the 2xx answers it gives per message id."""
+
+    def __init__(self) -> None:
+        self.delivered: Counter[str] = Counter()
+        self.requests = 0
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("content-length") or 0))
+                kind = self.path.rsplit("/", 1)[-1]
+                message_id = self.headers.get("Upstash-Message-Id", "")
+                first = self.headers.get("Upstash-Retried", "0") == "0"
+                with receiver._lock:
+                    receiver.requests += 1
+                if first and kind == "reset":
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.close_connection = True
+                    return
+                if first and kind == "flaky" or kind == "broken":
+                    return self._answer(500, b"injected failure")
+                if first and kind == "throttled":
+                    return self._answer(429, b"slow down", {"Retry-After": "1"})
+                if first and kind == "late":
+                    time.sleep(ATTEMPT_TIMEOUT_S + 0.5)
+                if kind == "slow":
+                    return self._trickle(message_id)
+                self._answer(200, b"ok", message_id=message_id)
+
+            def _answer(
+                self, status: int, body: bytes, headers: dict[str, str] | None = None, message_id: str = ""
+            ) -> None:
+                if message_id:
+                    with receiver._lock:
+                        receiver.delivered[message_id] += 1
+                try:
+                    self.send_response(status)
+                    for name, value in (headers or {}).items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except OSError:
+                    self.close_connection = True  # the caller gave up (a late answer)
+
+            def _trickle(self, message_id: str) -> None:
+                with receiver._lock:
+                    receiver.delivered[message_id] += 1
+                body = b"x" * 64
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                for start in range(0, len(body), 16):
+                    self.wfile.write(body[start : start + 16])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Workers:
+    """Worker processes (each a Lambda execution environment), killed with SIGKILL and started again."""
+
+    def __init__(self, env: dict[str, str], count: int, log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.kills = 0
+        self.processes = [self._start() for _ in range(count)]
+
+    def _start(self) -> subprocess.Popen[bytes]:
+        with self.log.open("ab") as out:
+            return subprocess.Popen(
+                [sys.executable, "-m", "functions.local", "worker"], env=self.env, stdout=out, stderr=out, cwd=ROOT
+            )
+
+    def kill_one(self, rng: random.Random) -> None:
+        index = rng.randrange(len(self.processes))
+        self.processes[index].send_signal(signal.SIGKILL)
+        self.processes[index].wait(timeout=10)
+        self.kills += 1
+        self.processes[index] = self._start()
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+@dataclass
+class SoakResult:
+    report: Report
+    seconds: float
+    messages: int
+    kinds: dict[str, int]
+    worker_kills: int
+    injected_faults: dict[str, int]
+    publish_retries: int
+    poison_in_redrive: bool
+    pending_at_deadline: int = 0
+    failures: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        return "\n".join(
+            [
+                f"soak: {self.messages} messages in {self.seconds:.0f} s; kinds {self.kinds}",
+                f"faults: {self.worker_kills} worker kills, AWS faults injected in this process "
+                f"{self.injected_faults}, {self.publish_retries} publish retries",
+                self.report.summary(),
+                f"poison record in the redrive queue: {self.poison_in_redrive}",
+                *(f"  lost {mid}: {why}" for mid, why in list(self.report.lost.items())[:20]),
+            ]
+        )
+
+
+def run_soak(
+    messages: int,
+    *,
+    publishers: int = 4,
+    workers: int = 2,
+    kill_every_s: float = 8.0,
+    aws_fault_share: float = 0.03,
+    settle_timeout_s: float = 300.0,
+    seed: int = 1,
+    log_dir: Path | None = None,
+) -> SoakResult:
+    from functions.local import faults
+    from functions.local.runtime import LocalMode, make_scheduler_loop
+
+    rng = random.Random(seed)
+    saved = {name: os.environ.get(name) for name in (*TIMINGS, faults.ENV_VAR)}
+    os.environ.update(TIMINGS)
+    spec = f"dynamodb={aws_fault_share},sqs={aws_fault_share}"
+    injector = faults.FaultInjector(faults.parse(spec), seed=seed)
+    injector.install()  # this process: the API and the sweep
+    receiver = Receiver()
+    local = LocalMode(port=0, moto_port=0, worker=False).start()
+    log = (log_dir or Path("/tmp")) / f"soak-workers-{os.getpid()}.log"
+    pool: Workers | None = None
+    started = time.monotonic()
+    try:
+        # The deployed stack sweeps every few minutes; here every 10 s, by this process.
+        sweeping = make_scheduler_loop(sweep=True)
+        assert local.scheduler is not None
+        local.scheduler.sweep, local.scheduler.sweep_every_s = sweeping.sweep, 10.0
+        pool = Workers({**local.process_env(), faults.ENV_VAR: spec}, workers, log)
+        poison_id = _send_poison(local)
+
+        since_ms = time.time_ns() // 1_000_000 - 1000
+        plan = _plan(messages, rng)
+        stop_killing = threading.Event()
+        killer = threading.Thread(target=_kill_loop, args=(pool, rng, kill_every_s, stop_killing), daemon=True)
+        killer.start()
+        published, cancelled, retries = _publish_all(local, receiver.url, plan, publishers)
+
+        api = _api(local)
+        deadline = time.monotonic() + settle_timeout_s
+        report = _settle(api, published, cancelled, receiver, since_ms, deadline, stop_killing)
+        stop_killing.set()
+        killer.join()
+        poison = _poison_in_redrive(local, poison_id, timeout_s=max(5.0, deadline - time.monotonic()))
+        return SoakResult(
+            report=report,
+            seconds=time.monotonic() - started,
+            messages=messages,
+            kinds=dict(Counter(plan)),
+            worker_kills=pool.kills,
+            injected_faults=dict(injector.injected),
+            publish_retries=retries,
+            poison_in_redrive=poison,
+        )
+    finally:
+        if pool:
+            pool.stop()
+        local.stop()
+        receiver.stop()
+        injector.uninstall()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _plan(messages: int, rng: random.Random) -> list[str]:
+    kinds, weights = zip(*KINDS.items(), strict=True)
+    return rng.choices(kinds, weights=weights, k=messages)
+
+
+def _headers(local: Any) -> dict[str, str]:
+    return {"Authorization": f"Bearer {local.token}"}
+
+
+def _api(local: Any) -> Any:
+    session = requests.Session()
+    session.trust_env = False
+
+    def get(path: str, params: Any) -> dict[str, Any]:
+        for attempt in range(10):  # the API itself meets the injected faults
+            answer = session.get(local.url + path, params=params, headers=_headers(local), timeout=60)
+            if answer.status_code < 500:
+                break
+            time.sleep(0.2 * (attempt + 1))
+        answer.raise_for_status()
+        result: dict[str, Any] = answer.json()
+        return result
+
+    return get
+
+
+def _publish_all(local: Any, receiver_url: str, plan: list[str], publishers: int) -> tuple[list[str], list[str], int]:
+    refused = f"http://127.0.0.1:{closed_port()}"
+    published: list[str] = []
+    cancelled: list[str] = []
+    retries = 0
+    lock = threading.Lock()
+    session = requests.Session()
+    session.trust_env = False
+
+    def call(method: str, path: str, headers: dict[str, str]) -> requests.Response:
+        nonlocal retries
+        for attempt in range(20):
+            try:
+                answer = session.request(method, local.url + path, headers=headers, data=b'{"soak": true}', timeout=60)
+                if answer.status_code < 500:
+                    return answer
+            except requests.ConnectionError:
+                pass
+            with lock:
+                retries += 1
+            time.sleep(0.05 * (attempt + 1))
+        raise RuntimeError(f"{method} {path} kept failing")
+
+    def publish(n: int) -> None:
+        kind = plan[n]
+        base = refused if kind == "refused" else receiver_url
+        headers = {
+            **_headers(local),
+            "Content-Type": "application/json",
+            "Upstash-Retries": str(RETRIES),
+            "Upstash-Retry-Delay": "300",
+            "Upstash-Timeout": f"{ATTEMPT_TIMEOUT_S}s",
+            # A retried publish must not make a second message: the same id is the same message.
+            "Upstash-Deduplication-Id": f"soak-{os.getpid()}-{n}",
+        }
+        if kind == "cancel":
+            headers["Upstash-Delay"] = "30s"
+        answer = call("POST", f"/v2/publish/{base}/soak/{n}/{kind}", headers)
+        assert answer.status_code in (200, 201, 202), answer.text
+        message_id = answer.json()["messageId"]
+        if kind == "cancel":
+            cancel = call("DELETE", f"/v2/messages/{message_id}", _headers(local))
+            assert cancel.status_code < 300, cancel.text
+        with lock:
+            published.append(message_id)
+            if kind == "cancel":
+                cancelled.append(message_id)
+
+    with ThreadPoolExecutor(publishers) as pool:
+        list(pool.map(publish, range(len(plan))))
+    return published, cancelled, retries
+
+
+def _kill_loop(pool: Workers, rng: random.Random, every_s: float, stop: threading.Event) -> None:
+    while not stop.wait(rng.uniform(0.5 * every_s, 1.5 * every_s)):
+        pool.kill_one(rng)
+
+
+def _settle(
+    api: Any,
+    published: list[str],
+    cancelled: list[str],
+    receiver: Receiver,
+    since_ms: int,
+    deadline: float,
+    stop_killing: threading.Event,
+) -> Report:
+    """Wait until every message is final (or the deadline), then account. The killing stops when nine in ten are
+    final, so the rest can settle."""
+    while True:
+        log = final_states(api, since_ms)
+        report = account(published, log, dead_lettered(api), dict(receiver.delivered), cancelled)
+        if report.settled >= 0.9 * report.published:
+            stop_killing.set()
+        if not report.lost or time.monotonic() > deadline:
+            return report
+        time.sleep(3)
+
+
+def _send_poison(local: Any) -> str:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=local.backend.endpoint)
+    for attempt in range(10):
+        try:
+            return str(
+                sqs.send_message(QueueUrl=local.backend.env["DELIVERY_QUEUE_URL"], MessageBody="{not json")["MessageId"]
+            )
+        except Exception:  # an injected fault
+            time.sleep(0.1 * (attempt + 1))
+    raise RuntimeError("could not send the poison record")
+
+
+def _poison_in_redrive(local: Any, poison_id: str, timeout_s: float) -> bool:
+    import boto3
+
+    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=local.backend.endpoint)
+    queue_url = local.backend.env["DELIVERY_QUEUE_URL"]
+    redrive_url = _redrive_url(sqs, queue_url)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            found = sqs.receive_message(QueueUrl=redrive_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+            if any(m["MessageId"] == poison_id for m in found.get("Messages", [])):
+                return True
+        except Exception:  # noqa: S110 - an injected fault: ask again
+            pass
+        time.sleep(1)
+    return False
+
+
+def _redrive_url(sqs: Any, queue_url: str) -> str:
+    for attempt in range(10):
+        try:
+            attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]
+            arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
+            return str(sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"])
+        except Exception:
+            time.sleep(0.1 * (attempt + 1))
+    raise RuntimeError("could not find the redrive queue")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench.soak", description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000)
+    parser.add_argument("--publishers", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--kill-every", type=float, default=15.0, help="seconds between worker kills (about)")
+    parser.add_argument("--aws-fault-share", type=float, default=0.03)
+    parser.add_argument("--settle-timeout", type=float, default=900.0)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # before Postbox's loggers exist: a line per message otherwise
+    result = run_soak(
+        args.messages,
+        publishers=args.publishers,
+        workers=args.workers,
+        kill_every_s=args.kill_every,
+        aws_fault_share=args.aws_fault_share,
+        settle_timeout_s=args.settle_timeout,
+        seed=args.seed,
+    )
+    print(result.summary())
+    sha_run = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT, check=False
+    )
+    sha = sha_run.stdout
+    out = ROOT / "bench" / "results" / f"soak-{datetime.now(UTC).date()}-{sha.strip() or 'unknown'}.json"
+    payload = {**asdict(result), "report": {**asdict(result.report), "duplicate_rate": result.report.duplicate_rate}}
+    out.write_text(json.dumps(payload, indent=2))
+    print(f"written to {out.relative_to(ROOT)}")
+    return 0 if not result.report.lost and result.poison_in_redrive else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
