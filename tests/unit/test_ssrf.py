@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from functions.messages.publish import validate_destination
+from functions.shared.errors import BadRequestError
 from functions.shared.ssrf import AddressPolicy, literal_address
 
 REFUSED = [
@@ -98,3 +100,21 @@ def test_the_allowlist_opens_only_its_cidrs() -> None:
 def test_literal_addresses_in_every_form_resolvers_accept(host: str, address: str | None) -> None:
     found = literal_address(host)
     assert (str(found) if found else None) == address
+
+
+def _url(address: str) -> str:
+    host = f"[{address.replace('%', '%25')}]" if ":" in address else address
+    return f"https://{host}:8443/hook"
+
+
+@pytest.mark.parametrize(("address", "reason"), REFUSED)
+def test_every_refused_range_is_a_400_at_publish_as_a_literal(address: str, reason: str) -> None:
+    url = _url(address)
+    with pytest.raises(BadRequestError) as refused:
+        validate_destination(url, addresses=AddressPolicy())
+    assert refused.value.message == f"invalid destination {url!r}: {reason} addresses are not allowed"
+
+
+@pytest.mark.parametrize("address", ALLOWED)
+def test_public_literals_pass_at_publish(address: str) -> None:
+    assert validate_destination(_url(address), addresses=AddressPolicy()) == _url(address)
