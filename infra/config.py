@@ -24,6 +24,13 @@ LOG_RETENTION_DAYS = frozenset(
 
 API_GATEWAY_TIMEOUT_SECONDS = 30
 
+# Defaults of the optional context keys (cdk.json sets them too, so they are visible there).
+DEFAULT_API_THROTTLE_RATE = 100  # requests per second, steady state, across the whole API (stage default route)
+DEFAULT_API_THROTTLE_BURST = 200  # requests above the rate that may arrive at once
+# Longer than the longest SQS delay (900 s) plus one visibility timeout (900 s): a record older than that is
+# waiting for a worker that does not take it (or its attempts keep failing), not merely delayed.
+DEFAULT_QUEUE_AGE_ALARM_SECONDS = 1800
+
 
 @dataclass(frozen=True)
 class InfraConfig:
@@ -37,6 +44,13 @@ class InfraConfig:
     # X-Ray tracing of the functions: off by default, since X-Ray bills every trace and importing its SDK slows every
     # cold start; logs (with correlation ids) and metrics stay on either way.
     tracing: bool
+    # Throttling of the HTTP API's stage (every route): over it, API Gateway answers 429 without invoking the API.
+    api_throttle_rate: int = DEFAULT_API_THROTTLE_RATE
+    api_throttle_burst: int = DEFAULT_API_THROTTLE_BURST
+    # The delivery queue's oldest record may be this old before its alarm goes off.
+    queue_age_alarm_seconds: int = DEFAULT_QUEUE_AGE_ALARM_SECONDS
+    # Subscribed (by email, confirmed by its owner) to the alarms' SNS topic; none when empty.
+    alarm_email: str | None = None
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -44,6 +58,12 @@ class InfraConfig:
         if not 1 <= self.api_timeout_seconds <= API_GATEWAY_TIMEOUT_SECONDS:
             limit = API_GATEWAY_TIMEOUT_SECONDS
             raise ValueError(f"{CONTEXT_PREFIX}apiTimeoutSeconds must be 1..{limit} (the HTTP API integration limit)")
+        if self.api_throttle_rate < 1 or self.api_throttle_burst < 1:
+            raise ValueError(f"{CONTEXT_PREFIX}apiThrottleRate and {CONTEXT_PREFIX}apiThrottleBurst must be at least 1")
+        if self.queue_age_alarm_seconds < 60:
+            raise ValueError(f"{CONTEXT_PREFIX}queueAgeAlarmSeconds must be at least 60 (SQS publishes it per minute)")
+        if self.alarm_email is not None and "@" not in self.alarm_email:
+            raise ValueError(f"{CONTEXT_PREFIX}alarmEmail must be an email address, got {self.alarm_email!r}")
 
     @classmethod
     def from_context(cls, node: Node) -> InfraConfig:
@@ -66,6 +86,10 @@ class InfraConfig:
             worker_memory_mb=context.integer("workerMemoryMb"),
             log_retention_days=context.integer("logRetentionDays"),
             tracing=context.boolean("tracing"),
+            api_throttle_rate=context.integer("apiThrottleRate", DEFAULT_API_THROTTLE_RATE),
+            api_throttle_burst=context.integer("apiThrottleBurst", DEFAULT_API_THROTTLE_BURST),
+            queue_age_alarm_seconds=context.integer("queueAgeAlarmSeconds", DEFAULT_QUEUE_AGE_ALARM_SECONDS),
+            alarm_email=context.optional_text("alarmEmail"),
         )
 
 
@@ -87,7 +111,18 @@ class _Context:
             raise ValueError(f"context value {CONTEXT_PREFIX}{key} must be a non-empty string, got {value!r}")
         return value
 
-    def integer(self, key: str) -> int:
+    def optional_text(self, key: str) -> str | None:
+        """A string that may be missing or empty (None then)."""
+        value = self.get(CONTEXT_PREFIX + key)
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str):
+            raise ValueError(f"context value {CONTEXT_PREFIX}{key} must be a string, got {value!r}")
+        return value
+
+    def integer(self, key: str, default: int | None = None) -> int:
+        if default is not None and self.get(CONTEXT_PREFIX + key) is None:
+            return default
         value = self._value(key)
         if isinstance(value, str) and value.isdigit():  # `cdk -c key=value` passes strings
             return int(value)

@@ -1,4 +1,5 @@
-"""PostboxStack: tables, bucket, queues, schedules, secrets, the API and the worker, and the outputs to use them."""
+"""PostboxStack: tables, buckets, queues, schedules, secrets, the API and the worker, their alarms and dashboard, and
+the outputs to use them."""
 
 from __future__ import annotations
 
@@ -17,19 +18,26 @@ from functions.shared.resources import (
 )
 from infra.config import InfraConfig
 from infra.constructs.api import PostboxApi
+from infra.constructs.monitoring import PostboxMonitoring
 from infra.constructs.queues import DeliveryQueues
 from infra.constructs.schedules import DelaySchedules
 from infra.constructs.secrets import ServiceSecrets
 from infra.constructs.storage import Storage
 from infra.constructs.worker import DeliveryWorker
 
+FEATURE_FLAGS = ("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy",)
+
 
 class PostboxStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: InfraConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description="Postbox: QStash-compatible HTTP message delivery", **kwargs)
         Tags.of(self).add("project", "postbox")
+        # Set here, not in cdk.json, so that every app building the stack (the tests') builds the same one: S3 may
+        # write server access logs by the log bucket's policy, not by an ACL (the log bucket enforces object ownership).
+        for flag in FEATURE_FLAGS:
+            self.node.set_context(flag, True)
 
-        storage = Storage(self, "Storage")
+        storage = Storage(self, "Storage", log_retention_days=config.log_retention_days)
         queues = DeliveryQueues(self, "Queues")
         schedules = DelaySchedules(self, "Schedules", delivery_queue=queues.queue)
         secrets = ServiceSecrets(self, "Secrets")
@@ -54,11 +62,11 @@ class PostboxStack(Stack):
             environment=environment,
             storage=storage,
             delivery_queue=queues.queue,
-            bodies_bucket=storage.bodies_bucket,
             schedules=schedules,
             signing_keys=secrets.signing_keys,
         )
-        schedules.allow_invoke(worker.function)  # cron schedules invoke the worker as the scheduler role
+        # Cron schedules and the sweep invoke the worker as the scheduler role
+        schedules.allow_invoke(worker.function)
         api = PostboxApi(
             self,
             "Api",
@@ -66,10 +74,19 @@ class PostboxStack(Stack):
             environment={**environment, "WORKER_FUNCTION_ARN": worker.function.function_arn},
             storage=storage,
             delivery_queue=queues.queue,
-            bodies_bucket=storage.bodies_bucket,
             schedules=schedules,
             api_token=secrets.api_token,
             signing_keys=secrets.signing_keys,
+        )
+        monitoring = PostboxMonitoring(
+            self,
+            "Monitoring",
+            config=config,
+            http_api=api.http_api,
+            api_function=api.function,
+            worker_function=worker.function,
+            delivery_queue=queues.queue,
+            redrive_queue=queues.redrive_queue,
         )
 
         CfnOutput(self, "ApiUrl", value=api.http_api.api_endpoint, description="QSTASH_URL for clients")
@@ -81,3 +98,6 @@ class PostboxStack(Stack):
         CfnOutput(self, "ScheduleGroupName", value=schedules.group_name)
         CfnOutput(self, "ApiTokenSecretArn", value=secrets.api_token.secret_arn, description="QSTASH_TOKEN: `token`")
         CfnOutput(self, "SigningKeysSecretArn", value=secrets.signing_keys.secret_arn)
+        CfnOutput(self, "AlarmTopicArn", value=monitoring.topic.topic_arn, description="subscribe to get the alarms")
+        CfnOutput(self, "DashboardName", value=monitoring.dashboard.dashboard_name)
+        CfnOutput(self, "DashboardUrl", value=monitoring.dashboard_url)

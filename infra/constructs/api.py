@@ -3,14 +3,19 @@ schedules, flow control, keys."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from typing import cast
 
-from aws_cdk import Duration
+import jsii
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_apigateway as apigateway
 from aws_cdk import aws_apigatewayv2 as apigwv2
-from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from functions.shared.resources import (
@@ -25,6 +30,7 @@ from functions.shared.resources import (
 )
 from infra.config import InfraConfig
 from infra.constructs.function import ServiceFunction
+from infra.constructs.grants import grant_read_secret, grant_send, grant_write_secret
 from infra.constructs.schedules import DelaySchedules
 from infra.constructs.storage import Storage, TableAccess
 
@@ -82,6 +88,27 @@ ROUTES = (
     (GET, "/v2/globalParallelism"),
 )
 
+# One JSON line per request. No path, query string or header: the path holds destination URLs and the query string
+# may hold the token (`?qstash_token=`); the route key says which route was hit.
+ACCESS_LOG_FORMAT = json.dumps(
+    {
+        "requestId": "$context.requestId",
+        "requestTime": "$context.requestTime",
+        "ip": "$context.identity.sourceIp",
+        "userAgent": "$context.identity.userAgent",
+        "routeKey": "$context.routeKey",
+        "status": "$context.status",
+        "protocol": "$context.protocol",
+        "responseLength": "$context.responseLength",
+        "responseLatency": "$context.responseLatency",
+        "integrationStatus": "$context.integrationStatus",
+        "integrationLatency": "$context.integrationLatency",
+        "integrationError": "$context.integration.error",
+        "error": "$context.error.message",
+    },
+    separators=(",", ":"),
+)
+
 
 API_TABLE_ACCESS: dict[TableDef, TableAccess] = {
     MESSAGES_TABLE: "read_write",
@@ -104,7 +131,6 @@ class PostboxApi(Construct):
         environment: Mapping[str, str],
         storage: Storage,
         delivery_queue: sqs.IQueue,
-        bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
         api_token: secretsmanager.ISecret,
         signing_keys: secretsmanager.ISecret,
@@ -121,18 +147,62 @@ class PostboxApi(Construct):
             timeout=Duration.seconds(config.api_timeout_seconds),
         ).function
         storage.grant(self.function, API_TABLE_ACCESS)
-        delivery_queue.grant_send_messages(self.function)
-        bodies_bucket.grant_read_write(self.function)  # put large bodies, read them back, delete on cancel
+        grant_send(self.function, delivery_queue)
+        storage.grant_bodies(self.function)  # put large bodies, read them back (DLQ entries, message details)
         # Long delays (cancelling deletes the schedule), and cron schedules that invoke the worker (WORKER_FUNCTION_ARN)
         schedules.grant_manage_schedules(self.function)
-        api_token.grant_read(self.function)
-        signing_keys.grant_read(self.function)  # GET /v2/keys
-        signing_keys.grant_write(self.function)  # POST /v2/keys/rotate
+        grant_read_secret(self.function, api_token)
+        grant_read_secret(self.function, signing_keys)  # GET /v2/keys
+        grant_write_secret(self.function, signing_keys)  # POST /v2/keys/rotate
 
         # The function checks the token itself (QStash clients send `Authorization: Bearer`), so no authorizer.
-        self.http_api = apigwv2.HttpApi(self, "HttpApi", description="Postbox QStash-compatible API")
+        # The default stage is made here (not by HttpApi) to set its throttling and access log; same logical ID.
+        self.http_api = apigwv2.HttpApi(
+            self, "HttpApi", description="Postbox QStash-compatible API", create_default_stage=False
+        )
+        self.access_logs = logs.LogGroup(self, "AccessLogs", removal_policy=RemovalPolicy.DESTROY)
+        cast(logs.CfnLogGroup, self.access_logs.node.default_child).retention_in_days = config.log_retention_days
+        self.stage = self.http_api.add_stage(
+            "DefaultStage",
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(
+                rate_limit=config.api_throttle_rate, burst_limit=config.api_throttle_burst
+            ),
+            access_log_settings=_AccessLog(self.access_logs),
+        )
         integration = HttpLambdaIntegration(
             "Integration", self.function, payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0
         )
         for method, path in ROUTES:
-            self.http_api.add_routes(path=path, methods=[method], integration=integration)
+            for route in self.http_api.add_routes(path=path, methods=[method], integration=integration):
+                NagSuppressions.add_resource_suppressions(
+                    route,
+                    [
+                        NagPackSuppression(
+                            id="AwsSolutions-APIG4",
+                            reason=(
+                                "QStash clients authenticate with `Authorization: Bearer <token>` (or `qstash_token`): "
+                                "the API function checks the token against the ApiToken secret on every request "
+                                "(functions/api/auth.py authorize), answering 401/403 itself. A gateway authorizer "
+                                "would repeat that check at the cost of another invocation per request."
+                            ),
+                        )
+                    ],
+                )
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class _AccessLog:
+    """The stage's access log: ACCESS_LOG_FORMAT lines into `log_group`."""
+
+    def __init__(self, log_group: logs.ILogGroup) -> None:
+        self._destination = apigwv2.LogGroupLogDestination(log_group)
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigateway.AccessLogFormat:
+        return apigateway.AccessLogFormat.custom(ACCESS_LOG_FORMAT)

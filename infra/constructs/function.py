@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import cast
 
 from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.config import InfraConfig
@@ -29,6 +31,9 @@ class ServiceFunction(Construct):
     X-Ray tracing follows `config.tracing` (off by default): when on, the function is traced actively (CDK grants its
     role the X-Ray write actions); when off, it has no tracing config and POWERTOOLS_TRACE_DISABLED tells the code not
     to import the X-Ray SDK at all.
+
+    Its role starts empty (not AWSLambdaBasicExecutionRole, which may create any log group and write to every one):
+    it may write to its own log group only, and each construct grants the rest.
     """
 
     def __init__(
@@ -47,6 +52,13 @@ class ServiceFunction(Construct):
         # An explicit log group, so that retention is set without the LogRetention custom resource.
         log_group = logs.LogGroup(self, "Logs", removal_policy=RemovalPolicy.DESTROY)
         cast(logs.CfnLogGroup, log_group.node.default_child).retention_in_days = config.log_retention_days
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"Execution role of {description}"[:1000],
+        )
+        log_group.grant_write(self.role)  # logs:CreateLogStream and logs:PutLogEvents on this log group
         self.function = lambda_.Function(
             self,
             "Function",
@@ -62,6 +74,26 @@ class ServiceFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE if config.tracing else lambda_.Tracing.DISABLED,
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
+            role=self.role,
+        )
+        # CDK makes every function depend on its role explicitly, which its `Role: GetAtt` already does: cfn-lint
+        # warns about the redundant DependsOn (W3005), here and nowhere else.
+        cast(lambda_.CfnFunction, self.function.node.default_child).add_metadata(
+            "cfn-lint", {"config": {"ignore_checks": ["W3005"]}}
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.function,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-L1",
+                    reason=(
+                        "python3.12 is chosen, not the newest runtime: the dependency layer is built from CPython 3.12 "
+                        "wheels and both assets are compiled to 3.12 bytecode (infra/build.py RUNTIME_VERSION), and "
+                        "the cold starts in README were measured on it. Lambda supports 3.12 until CPython 3.12's end "
+                        "of life; moving on is one change of RUNTIME, build.py and the layer together."
+                    ),
+                )
+            ],
         )
 
 

@@ -15,9 +15,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sqs as sqs
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from functions.shared.resources import DELAY_SCHEDULES, ScheduleGroupDef
+from infra.constructs.nag import logical_id
 
 SCHEDULER_SERVICE = "scheduler.amazonaws.com"
 SCHEDULE_ACTIONS = (
@@ -78,3 +80,23 @@ class DelaySchedules(Construct):
             resource_arns=[self.role.role_arn],
             conditions={"StringEquals": {"iam:PassedToService": SCHEDULER_SERVICE}},
         )
+        principal = grantee.grant_principal
+        if isinstance(principal, iam.Role):
+            group_id = logical_id(self.group.node.default_child)
+            NagSuppressions.add_resource_suppressions(
+                principal,
+                [
+                    NagPackSuppression(
+                        id="AwsSolutions-IAM5",
+                        reason=(
+                            "Schedules are created at run time, one per long wait or cron schedule, with generated "
+                            "names: the grant covers the schedules of this stack's own group only."
+                        ),
+                        applies_to=[
+                            "Resource::arn:<AWS::Partition>:scheduler:<AWS::Region>:<AWS::AccountId>:"
+                            f"schedule/<{group_id}>/*"
+                        ],
+                    )
+                ],
+                apply_to_children=True,  # the role's default policy, which holds the statement
+            )

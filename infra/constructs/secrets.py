@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from aws_cdk import aws_secretsmanager as secretsmanager
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 GENERATED_LENGTH = 48
@@ -27,6 +28,33 @@ class ServiceSecrets(Construct):
             "SigningKeys",
             description="Postbox delivery signing keys: JSON {current, next?}",
             generate_secret_string=_generated_json_key("current"),
+        )
+        # Both are rotated by Postbox's own scheme, which a Secrets Manager rotation function would break.
+        NagSuppressions.add_resource_suppressions(
+            self.api_token,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SMG4",
+                    reason=(
+                        "The API token is held by the clients (QSTASH_TOKEN): rotating it on a timer would lock them "
+                        "out. It is rotated by hand without downtime: add the new token to the secret's `tokens` "
+                        "list, move the clients, then remove the old one."
+                    ),
+                )
+            ],
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.signing_keys,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-SMG4",
+                    reason=(
+                        "Signing keys follow QStash's current/next scheme: receivers verify with both keys, and "
+                        "POST /v2/keys/rotate promotes `next` and makes a new one. A rotation function replacing the "
+                        "value would change the key receivers verify with, without telling them."
+                    ),
+                )
+            ],
         )
 
 

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import jsii
 from aws_cdk import Duration
-from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.aws_lambda_event_sources import SqsEventSource
@@ -30,6 +31,7 @@ from functions.shared.resources import (
 )
 from infra.config import InfraConfig
 from infra.constructs.function import ServiceFunction
+from infra.constructs.grants import grant_read_secret, grant_send
 from infra.constructs.schedules import DelaySchedules
 from infra.constructs.storage import Storage, TableAccess
 
@@ -63,7 +65,6 @@ class DeliveryWorker(Construct):
         environment: Mapping[str, str],
         storage: Storage,
         delivery_queue: sqs.IQueue,
-        bodies_bucket: s3.IBucket,
         schedules: DelaySchedules,
         signing_keys: secretsmanager.ISecret,
     ) -> None:
@@ -79,10 +80,10 @@ class DeliveryWorker(Construct):
             timeout=Duration.seconds(WORKER_TIMEOUT_SECONDS),
         ).function
         storage.grant(self.function, WORKER_TABLE_ACCESS)
-        delivery_queue.grant_send_messages(self.function)  # retries are re-enqueued with a delay
-        bodies_bucket.grant_read_write(self.function)  # large bodies (claim check)
+        grant_send(self.function, delivery_queue)  # retries are re-enqueued with a delay
+        storage.grant_bodies(self.function)  # large bodies (claim check)
         schedules.grant_manage_schedules(self.function)  # retry backoffs longer than the queue's longest delay
-        signing_keys.grant_read(self.function)
+        grant_read_secret(self.function, signing_keys)
         # The event source grants the consume permissions (receive, delete, change visibility).
         self.function.add_event_source(
             SqsEventSource(
@@ -92,13 +93,24 @@ class DeliveryWorker(Construct):
                 report_batch_item_failures=True,
             )
         )
-        # The backstop of at-least-once: a recurring sweep re-enqueues messages whose record was lost.
+        # The backstop of at-least-once: a recurring sweep re-enqueues messages whose record was lost. It runs as the
+        # schedules' role, which may invoke the worker's unqualified ARN (`schedules.allow_invoke`, called by the
+        # stack), rather than a role of its own that Scheduler's LambdaInvoke target would allow every version too.
         self.sweep_schedule = scheduler.Schedule(
             self,
             "SweepSchedule",
             schedule=scheduler.ScheduleExpression.rate(SWEEP_EVERY),
             description="Postbox: re-enqueue overdue messages whose queue record was lost",
-            target=scheduler_targets.LambdaInvoke(
-                self.function, input=scheduler.ScheduleTargetInput.from_object({"sweep": True})
-            ),
+            target=_InvokeAs(self.function, schedules.role, scheduler.ScheduleTargetInput.from_object({"sweep": True})),
         )
+
+
+@jsii.implements(scheduler.IScheduleTarget)
+class _InvokeAs:
+    """A schedule target invoking `function` as `role`, granting nothing: the role must already be allowed."""
+
+    def __init__(self, function: lambda_.IFunction, role: iam.IRole, input: scheduler.ScheduleTargetInput) -> None:
+        self._function, self._role, self._input = function, role, input
+
+    def bind(self, _schedule: scheduler.ISchedule) -> scheduler.ScheduleTargetConfig:
+        return scheduler.ScheduleTargetConfig(arn=self._function.function_arn, role=self._role, input=self._input)

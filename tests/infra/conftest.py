@@ -1,4 +1,8 @@
-"""Synthesize PostboxStack once per session, from code staged by the real `stage_code` and a placeholder layer."""
+"""Synthesize PostboxStack once per session, from code staged by the real `stage_code` and a placeholder layer.
+
+cdk-nag's AwsSolutions pack is applied to that same app, so its findings come out of the one synthesis (it only
+reads the tree and adds annotations; the suppressions' metadata is in the template whether it runs or not).
+"""
 
 from __future__ import annotations
 
@@ -11,8 +15,9 @@ import pytest
 # Set before jsii starts its node process, which prints an end-of-life banner on Node 20 otherwise.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-from aws_cdk import App  # noqa: E402
+from aws_cdk import App, Aspects  # noqa: E402
 from aws_cdk.assertions import Template  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from infra.build import stage_code  # noqa: E402
 from infra.config import InfraConfig, cdk_json_context  # noqa: E402
@@ -37,9 +42,17 @@ def infra_config(asset_dirs: tuple[Path, Path]) -> InfraConfig:
 
 
 @pytest.fixture(scope="session")
-def template(infra_config: InfraConfig, tmp_path_factory: pytest.TempPathFactory) -> Template:
+def stack(infra_config: InfraConfig, tmp_path_factory: pytest.TempPathFactory) -> PostboxStack:
+    """The stack, in an app checked by cdk-nag's AwsSolutions pack (verbose: findings say how to fix them)."""
     app = App(outdir=str(tmp_path_factory.mktemp("cdk.out")))
-    return Template.from_stack(PostboxStack(app, infra_config.stack_name, config=infra_config))
+    built = PostboxStack(app, infra_config.stack_name, config=infra_config)
+    Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    return built
+
+
+@pytest.fixture(scope="session")
+def template(stack: PostboxStack) -> Template:
+    return Template.from_stack(stack)
 
 
 @pytest.fixture(scope="session")

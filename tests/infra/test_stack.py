@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -143,11 +144,13 @@ TABLE_ACCESS = {
         SCHEDULES_TABLE: READ_WRITE,
     },
 }
+# What the functions' code does with items (TransactWriteItems is authorized per item by these): exactly what a
+# function that reads or writes a table is granted (test_each_function_has_exactly_its_statements).
+TABLE_ITEM_READS = {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"}
 TABLE_WRITE_ACTIONS = {
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
 }
 TABLE_READ_ACTIONS = {
     "dynamodb:GetItem",
@@ -241,12 +244,14 @@ def statements_allowing(resources: Resources, function_id: str, action: str) -> 
         # messages, DLQ, events, rate-limit and flow-control counters, URL groups, FIFO queues, cron schedules
         ("AWS::DynamoDB::Table", len(TABLES)),
         ("AWS::SQS::Queue", 2),
-        ("AWS::S3::Bucket", 1),
-        ("AWS::S3::BucketPolicy", 1),
+        ("AWS::S3::Bucket", 2),  # bodies, and the bodies bucket's server access logs
+        ("AWS::S3::BucketPolicy", 2),
         ("AWS::Scheduler::ScheduleGroup", 1),
         # the sweep; one-time schedules (and the recurring ones of cron schedules) are made and deleted by the functions
         ("AWS::Scheduler::Schedule", 1),
-        ("AWS::IAM::Role", 4),  # the two functions', the delay schedules' and the sweep schedule's
+        ("AWS::IAM::Role", 3),  # the two functions', and the schedules' (delays, cron schedules, the sweep)
+        ("AWS::IAM::Policy", 3),  # one per role
+        ("AWS::Logs::LogGroup", 3),  # each function's, and the API's access log
         ("AWS::Lambda::Function", 2),
         ("AWS::Lambda::LayerVersion", 1),
         ("AWS::Lambda::EventSourceMapping", 1),
@@ -254,6 +259,13 @@ def statements_allowing(resources: Resources, function_id: str, action: str) -> 
         ("AWS::ApiGatewayV2::Api", 1),
         ("AWS::ApiGatewayV2::Integration", 1),
         ("AWS::ApiGatewayV2::Route", len(EXPECTED_ROUTE_KEYS)),
+        ("AWS::ApiGatewayV2::Stage", 1),
+        # dead-lettered messages, worker errors, delivery queue age, poison records, API 5xx
+        ("AWS::CloudWatch::Alarm", 5),
+        ("AWS::CloudWatch::Dashboard", 1),
+        ("AWS::SNS::Topic", 1),
+        ("AWS::SNS::Subscription", 0),  # postbox:alarmEmail is empty in cdk.json
+        ("AWS::KMS::Key", 1),  # the alarm topic's
     ],
 )
 def test_stack_has_expected_resource_counts(template: Template, resource_type: str, count: int) -> None:
@@ -293,6 +305,7 @@ def test_table_matches_its_definition(resources: Resources, function_ids: dict[s
     expected_ttl = {"AttributeName": definition.ttl_attribute, "Enabled": True} if definition.ttl_attribute else None
     assert properties.get("TimeToLiveSpecification") == expected_ttl
     assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["SSESpecification"] == {"SSEEnabled": True}  # the AWS managed key, aws/dynamodb
     assert table["DeletionPolicy"] == table["UpdateReplacePolicy"] == "Retain"
 
 
@@ -368,7 +381,11 @@ def test_bodies_bucket_is_private_encrypted_and_expires_objects(
     properties = bucket["Properties"]
 
     # When reading its policy
-    (policy,) = template.find_resources("AWS::S3::BucketPolicy").values()
+    (policy,) = [
+        policy
+        for policy in template.find_resources("AWS::S3::BucketPolicy").values()
+        if policy["Properties"]["Bucket"] == {"Ref": bucket_id}
+    ]
     statements = policy["Properties"]["PolicyDocument"]["Statement"]
 
     # Then it blocks public access, encrypts with S3-managed keys, is unversioned and kept on stack deletion
@@ -389,8 +406,12 @@ def test_bodies_bucket_is_private_encrypted_and_expires_objects(
     assert rule["Status"] == "Enabled"
     assert rule["ExpirationInDays"] == BODIES_BUCKET.expiration_days
     assert "Prefix" not in rule and "Filter" not in rule  # every object
-    # And requests without TLS are denied
-    assert policy["Properties"]["Bucket"] == {"Ref": bucket_id}
+    # And its server access logs go to the stack's log bucket, under its own prefix
+    logging = properties["LoggingConfiguration"]
+    assert resources[referenced_id(logging["DestinationBucketName"])]["Type"] == "AWS::S3::Bucket"
+    assert logging["LogFilePrefix"] == f"{BODIES_BUCKET.logical_id}/"
+    # And requests without TLS are denied, and the policy allows nothing
+    assert [s for s in statements if s["Effect"] != "Deny"] == []
     assert [s for s in statements if s["Effect"] == "Deny"] == [
         {
             "Action": "s3:*",
@@ -549,32 +570,34 @@ def test_http_api_routes_go_to_the_api_function(template: Template, function_ids
 def test_functions_access_each_table_as_they_need(
     resources: Resources, function_ids: dict[str, str], feature: str, definition: TableDef
 ) -> None:
-    # Given a function, a table it is configured with, and the access it needs
+    # Given a function, a table it is configured with, its indexes, and the access the function needs
     function_id = function_ids[feature]
     table_id = referenced_id(env_of(resources, function_id)[definition.env_var])
-    index_arn = {"Fn::Join": ["", [{"Fn::GetAtt": [table_id, "Arn"]}, "/index/*"]]}
+    table_arn = {"Fn::GetAtt": [table_id, "Arn"]}
+    index_arns = [{"Fn::Join": ["", [table_arn, f"/index/{index.name}"]]} for index in definition.indexes]
     access = TABLE_ACCESS[feature][definition]
 
-    # When listing what its role may do on the table (or its indexes), and which statements cover its indexes
+    # When listing what its role may do on the table (or its indexes), and which statements cover each index
     actions = actions_on(resources, function_id, table_id)
-    on_indexes = {
-        action
-        for statement in allowed_statements(resources, function_id)
-        if index_arn in resources_of(statement)
-        for action in actions_of(statement)
-    }
+    statements = allowed_statements(resources, function_id)
+    on_index = [
+        {action for statement in statements if arn in resources_of(statement) for action in actions_of(statement)}
+        for arn in index_arns
+    ]
+    on_indexes = set().union(*on_index)
 
-    # Then no wildcard covers it
+    # Then no wildcard covers it, neither in the actions nor as `index/*`
     assert not {"dynamodb:*", "*"} & actions
+    assert '/index/*"' not in json.dumps([statement["Resource"] for statement in statements])
     if access == READ_WRITE:
         # And a read-write function reads, writes and deletes items (the API deletes and replays DLQ entries and
-        # counts requests; the worker moves messages to the DLQ in one transaction) and queries the indexes
-        assert TABLE_WRITE_ACTIONS | {"dynamodb:GetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem"} <= actions
-        assert "dynamodb:Query" in on_indexes or not definition.indexes
+        # counts requests; the worker moves messages to the DLQ in one transaction) and queries each index by name
+        assert actions >= TABLE_WRITE_ACTIONS | TABLE_ITEM_READS
+        assert all("dynamodb:Query" in on for on in on_index)
     elif access == READ_ONLY:
-        # And a read-only function gets and queries items and the indexes, but may do nothing beyond reading
+        # And a read-only function gets and queries items and each index, but may do nothing beyond reading
         assert {"dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"} <= actions
-        assert "dynamodb:Query" in on_indexes or not definition.indexes
+        assert all("dynamodb:Query" in on for on in on_index)
         assert actions | on_indexes <= TABLE_READ_ACTIONS | TABLE_DESCRIBE_ACTIONS
     elif access == WRITE_ONLY:
         # And a write-only function puts items (alone or in TransactWriteItems, authorized per item) but reads none
@@ -587,9 +610,7 @@ def test_functions_access_each_table_as_they_need(
 
 
 @pytest.mark.parametrize("feature", ["api", "worker"])
-def test_functions_read_write_and_delete_bodies(
-    resources: Resources, function_ids: dict[str, str], feature: str
-) -> None:
+def test_functions_put_and_get_bodies_only(resources: Resources, function_ids: dict[str, str], feature: str) -> None:
     # Given a function and the bucket it is configured with
     function_id = function_ids[feature]
     bucket_id = referenced_id(env_of(resources, function_id)[BODIES_BUCKET.env_var])
@@ -603,10 +624,10 @@ def test_functions_read_write_and_delete_bodies(
         for action in actions_of(statement)
     }
 
-    # Then it puts, gets and deletes objects, but can neither change ACLs nor the bucket's policy or settings
-    assert {"s3:PutObject", "s3:GetObject*", "s3:DeleteObject*"} <= on_objects
-    bucket_actions = actions_on(resources, function_id, bucket_id)
-    assert not {"s3:PutObject*", "s3:PutObjectAcl", "s3:PutBucketPolicy", "s3:PutBucket*", "s3:*", "*"} & bucket_actions
+    # Then it puts and gets objects (the lifecycle rule deletes them), and can do nothing else with the bucket:
+    # no listing, no deleting, no ACLs, no bucket settings
+    assert on_objects == {"s3:PutObject", "s3:GetObject"}
+    assert actions_on(resources, function_id, bucket_id) == on_objects
 
 
 def test_only_the_worker_consumes_the_queue(resources: Resources, function_ids: dict[str, str]) -> None:
@@ -653,22 +674,6 @@ def test_functions_manage_schedules_only_in_their_group(
     # Given a function and the schedule group it is configured with
     function_id = function_ids[feature]
     group_id = referenced_id(env_of(resources, function_id)[DELAY_SCHEDULES.env_var])
-    schedules_arn = {
-        "Fn::Join": [
-            "",
-            [
-                "arn:",
-                {"Ref": "AWS::Partition"},
-                ":scheduler:",
-                {"Ref": "AWS::Region"},
-                ":",
-                {"Ref": "AWS::AccountId"},
-                ":schedule/",
-                {"Ref": group_id},
-                "/*",
-            ],
-        ]
-    }
 
     # When collecting its statements that allow any Scheduler action
     scheduler_statements = [
@@ -679,7 +684,9 @@ def test_functions_manage_schedules_only_in_their_group(
 
     # Then it may create, read, update (pause and resume) and delete schedules of that group, and nothing else of
     # Scheduler
-    assert [(actions_of(s), s["Resource"]) for s in scheduler_statements] == [(SCHEDULE_ACTIONS, schedules_arn)]
+    assert [(actions_of(s), s["Resource"]) for s in scheduler_statements] == [
+        (SCHEDULE_ACTIONS, schedules_arn(group_id))
+    ]
 
 
 @pytest.mark.parametrize("feature", ["api", "worker"])
@@ -702,6 +709,194 @@ def test_functions_may_pass_only_the_scheduler_role_to_scheduler(
             "Resource": {"Fn::GetAtt": [role_id, "Arn"]},
         }
     ]
+
+
+# What the worker's SQS event source lets it do with the delivery queue (CDK's grant for the event source mapping).
+QUEUE_CONSUME_ACTIONS = {
+    "sqs:ReceiveMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+}
+Grant = tuple[str, str, str]  # (action, resource, condition), the two last as JSON
+
+
+def grants_of(statements: list[dict[str, Any]]) -> set[Grant]:
+    """Each (action, resource, condition) that the statements allow, however CDK grouped them into statements."""
+    assert all(set(statement) <= {"Action", "Effect", "Resource", "Condition"} for statement in statements)
+    return {
+        (action, json.dumps(resource, sort_keys=True), json.dumps(statement.get("Condition"), sort_keys=True))
+        for statement in statements
+        for action in actions_of(statement)
+        for resource in resources_of(statement)
+    }
+
+
+def grants(actions: set[str], *arns: Any, condition: Any = None) -> set[Grant]:
+    return {
+        (action, json.dumps(arn, sort_keys=True), json.dumps(condition, sort_keys=True))
+        for action in actions
+        for arn in arns
+    }
+
+
+def expected_grants(resources: Resources, function_ids: dict[str, str], feature: str) -> set[Grant]:
+    """Everything the function's role should allow, spelled out from the function's settings and this file's
+    matrices (not from infra/)."""
+    function_id = function_ids[feature]
+    env = env_of(resources, function_id)
+    log_group_id = referenced_id(resources[function_id]["Properties"]["LoggingConfig"]["LogGroup"])
+    queue_arn = {"Fn::GetAtt": [referenced_id(env[DELIVERY_QUEUE.env_var]), "Arn"]}
+    bucket_id = referenced_id(env[BODIES_BUCKET.env_var])
+    expected = grants({"logs:CreateLogStream", "logs:PutLogEvents"}, {"Fn::GetAtt": [log_group_id, "Arn"]})
+    for definition, access in TABLE_ACCESS[feature].items():
+        table_arn = {"Fn::GetAtt": [referenced_id(env[definition.env_var]), "Arn"]}
+        index_arns = [{"Fn::Join": ["", [table_arn, f"/index/{index.name}"]]} for index in definition.indexes]
+        if access == READ_WRITE:
+            expected |= grants(TABLE_ITEM_READS | TABLE_WRITE_ACTIONS, table_arn, *index_arns)
+        elif access == READ_ONLY:
+            expected |= grants(TABLE_ITEM_READS, table_arn, *index_arns)
+        elif access == WRITE_ONLY:
+            expected |= grants(TABLE_WRITE_ACTIONS, table_arn)
+    expected |= grants({"sqs:SendMessage"}, queue_arn)
+    if feature == "worker":
+        expected |= grants(QUEUE_CONSUME_ACTIONS, queue_arn)
+    expected |= grants({"s3:PutObject", "s3:GetObject"}, {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/*"]]})
+    expected |= grants(SCHEDULE_ACTIONS, schedules_arn(referenced_id(env[DELAY_SCHEDULES.env_var])))
+    expected |= grants(
+        {"iam:PassRole"},
+        env[DELAY_SCHEDULES.role_env_var],
+        condition={"StringEquals": {"iam:PassedToService": SCHEDULER_SERVICE}},
+    )
+    reads, writes = SECRET_ACCESS[feature]
+    expected |= grants({"secretsmanager:GetSecretValue"}, *(env[name] for name in sorted(reads)))
+    expected |= grants({"secretsmanager:PutSecretValue"}, *(env[name] for name in sorted(writes)))
+    return expected
+
+
+def schedules_arn(group_id: str) -> dict[str, Any]:
+    """The ARN of every schedule in the group."""
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":scheduler:",
+                {"Ref": "AWS::Region"},
+                ":",
+                {"Ref": "AWS::AccountId"},
+                ":schedule/",
+                {"Ref": group_id},
+                "/*",
+            ],
+        ]
+    }
+
+
+def referenced_ids(value: Any) -> set[str]:
+    """Every logical ID (or pseudo parameter) that a template value references."""
+    if isinstance(value, dict):
+        found = {str(value["Ref"])} if "Ref" in value else set()
+        if "Fn::GetAtt" in value:
+            found.add(str(value["Fn::GetAtt"][0]))
+        return found.union(*(referenced_ids(item) for item in value.values()))
+    if isinstance(value, list):
+        return set().union(*(referenced_ids(item) for item in value))
+    return set()
+
+
+@pytest.mark.parametrize("feature", sorted(TABLE_ACCESS))
+def test_each_function_has_exactly_its_statements(
+    resources: Resources, function_ids: dict[str, str], feature: str
+) -> None:
+    # Given a function, and everything it needs: its log group, its tables by the matrix, the delivery queue, the
+    # bodies, its schedule group and the role it hands to schedules, its secrets
+    function_id = function_ids[feature]
+    role_id = referenced_id(resources[function_id]["Properties"]["Role"])
+    expected = expected_grants(resources, function_ids, feature)
+
+    # When reading every statement of every policy attached to its role, and the role itself
+    statements = allowed_statements(resources, function_id)
+    role = resources[role_id]["Properties"]
+    denied = [
+        statement
+        for resource in resources.values()
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in resource["Properties"]["Roles"]
+        for statement in resource["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Effect"] != "Allow"
+    ]
+
+    # Then they allow exactly that: no other action, on no other resource
+    assert grants_of(statements) == expected
+    assert denied == []
+    # And no action is a wildcard, every resource is one of this stack's (or built from its pseudo parameters)
+    assert not [action for statement in statements for action in actions_of(statement) if "*" in action]
+    for statement in statements:
+        for resource in resources_of(statement):
+            assert isinstance(resource, dict), resource  # never a literal ARN or `*`
+            assert referenced_ids(resource) <= set(resources) | {"AWS::Partition", "AWS::Region", "AWS::AccountId"}
+    # And the role has no managed or inline policy, and only Lambda assumes it
+    assert "ManagedPolicyArns" not in role
+    assert "Policies" not in role
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}}
+    ]
+
+
+# botocore operations whose IAM action is another one's (or, for a transaction, each item's).
+OPERATION_ACTIONS = {
+    "sqs:SendMessageBatch": {"sqs:SendMessage"},
+    "sqs:DeleteMessageBatch": {"sqs:DeleteMessage"},
+    "sqs:ChangeMessageVisibilityBatch": {"sqs:ChangeMessageVisibility"},
+    "s3:HeadObject": {"s3:GetObject"},
+    "s3:ListObjectsV2": {"s3:ListBucket"},
+    "dynamodb:TransactGetItems": {"dynamodb:GetItem"},
+    "dynamodb:TransactWriteItems": set(),  # each item's Put / Update / Delete / ConditionCheck (below)
+}
+AWS_SERVICES = ("dynamodb", "sqs", "s3", "secretsmanager", "scheduler")
+
+
+def actions_called_by_functions() -> dict[str, set[str]]:
+    """The IAM actions of the AWS calls in the deployed code (functions/, without local mode), by file.
+
+    A coarse reading: any `.<method>(` whose name is a method of the boto3 client of a service the stack grants.
+    """
+    import boto3
+
+    session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="unused", aws_secret_access_key="x")
+    operations: dict[str, set[str]] = {}
+    for service in AWS_SERVICES:
+        for method, operation in session.client(service).meta.method_to_api_mapping.items():
+            operations.setdefault(method, set()).add(f"{service}:{operation}")
+    root = Path(__file__).resolve().parents[2] / "functions"
+    called: dict[str, set[str]] = {}
+    for path in root.rglob("*.py"):
+        if path.relative_to(root).parts[0] == "local":
+            continue
+        source = path.read_text()
+        for method in set(re.findall(r"\.([a-z_][a-z0-9_]*)\(", source)) & operations.keys():
+            for operation in operations[method]:
+                called.setdefault(operation, set()).add(str(path.relative_to(root)))
+        if '"ConditionCheck"' in source:  # a transaction item that only checks a condition
+            called.setdefault("dynamodb:ConditionCheckItem", set()).add(str(path.relative_to(root)))
+    return {
+        action: files for operation, files in called.items() for action in OPERATION_ACTIONS.get(operation, {operation})
+    }
+
+
+def test_grants_cover_every_aws_call_of_the_functions(resources: Resources, function_ids: dict[str, str]) -> None:
+    # Given the AWS calls the deployed code makes (not vacuous: it reads, writes, sends, stores bodies, schedules)
+    called = actions_called_by_functions()
+    assert {"dynamodb:Query", "dynamodb:UpdateItem", "sqs:SendMessage", "s3:PutObject"} <= called.keys()
+    assert "scheduler:CreateSchedule" in called
+
+    # When collecting what the functions' roles may do
+    granted = {action for function_id in function_ids.values() for action in all_actions(resources, function_id)}
+
+    # Then every call is allowed to some function (the grants are exact, so a new kind of call needs a grant)
+    assert {action: files for action, files in called.items() if action not in granted} == {}
 
 
 def test_no_function_may_act_on_every_resource(
@@ -892,6 +1087,9 @@ def test_outputs_give_what_a_client_needs(
         "ScheduleGroupName",
         "ApiTokenSecretArn",
         "SigningKeysSecretArn",
+        "AlarmTopicArn",
+        "DashboardName",
+        "DashboardUrl",
     }
     # And the names of the bucket and the schedule group are those the functions use
     env = env_of(resources, function_ids["api"])
@@ -907,4 +1105,7 @@ def test_the_sweep_runs_the_worker_every_ten_minutes(resources: Resources, funct
     assert properties["ScheduleExpression"] == "rate(10 minutes)"
     assert properties["Target"]["Arn"] == {"Fn::GetAtt": [function_ids["worker"], "Arn"]}
     assert json.loads(properties["Target"]["Input"]) == {"sweep": True}
+    # And it runs as the schedules' role, which may invoke the worker's unqualified ARN only
+    role = env_of(resources, function_ids["worker"])[DELAY_SCHEDULES.role_env_var]
+    assert properties["Target"]["RoleArn"] == role
     assert properties["State"] == "ENABLED"
