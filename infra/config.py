@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from functions.shared.ssrf import AddressPolicy
+
 if TYPE_CHECKING:
     from constructs import Node
 
@@ -51,6 +53,8 @@ class InfraConfig:
     queue_age_alarm_seconds: int = DEFAULT_QUEUE_AGE_ALARM_SECONDS
     # Subscribed (by email, confirmed by its owner) to the alarms' SNS topic; none when empty.
     alarm_email: str | None = None
+    # Private ranges the SSRF guard lets deliveries and callbacks reach (DESTINATION_ALLOW_CIDRS); none by default.
+    destination_allow_cidrs: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -62,6 +66,10 @@ class InfraConfig:
             raise ValueError(f"{CONTEXT_PREFIX}apiThrottleRate and {CONTEXT_PREFIX}apiThrottleBurst must be at least 1")
         if self.queue_age_alarm_seconds < 60:
             raise ValueError(f"{CONTEXT_PREFIX}queueAgeAlarmSeconds must be at least 60 (SQS publishes it per minute)")
+        try:
+            AddressPolicy.from_settings(self.destination_allow_cidrs, allow_loopback=False)
+        except ValueError as exc:
+            raise ValueError(f"{CONTEXT_PREFIX}destinationAllowCidrs: {exc}") from exc
         if self.alarm_email is not None and "@" not in self.alarm_email:
             raise ValueError(f"{CONTEXT_PREFIX}alarmEmail must be an email address, got {self.alarm_email!r}")
 
@@ -90,6 +98,18 @@ class InfraConfig:
             api_throttle_burst=context.integer("apiThrottleBurst", DEFAULT_API_THROTTLE_BURST),
             queue_age_alarm_seconds=context.integer("queueAgeAlarmSeconds", DEFAULT_QUEUE_AGE_ALARM_SECONDS),
             alarm_email=context.optional_text("alarmEmail"),
+            destination_allow_cidrs=tuple(
+                cidr.strip()
+                for cidr in (context.optional_text("destinationAllowCidrs") or "").split(",")
+                if cidr.strip()
+            ),
+        )
+
+    @property
+    def function_environment(self) -> dict[str, str]:
+        """Settings both functions read from the context (functions.shared.config)."""
+        return (
+            {"DESTINATION_ALLOW_CIDRS": ",".join(self.destination_allow_cidrs)} if self.destination_allow_cidrs else {}
         )
 
 

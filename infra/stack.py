@@ -52,6 +52,7 @@ class PostboxStack(Stack):
             DELAY_SCHEDULES.role_env_var: schedules.role.role_arn,
             "AUTH_SECRET_ID": secrets.api_token.secret_arn,
             "SIGNING_KEYS_SECRET_ID": secrets.signing_keys.secret_arn,
+            **config.function_environment,
         }
         # The worker comes first: the API names it as the target of the cron schedules it creates (WORKER_FUNCTION_ARN),
         # and the worker must never reference the API, or the two would depend on each other.

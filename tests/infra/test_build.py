@@ -132,6 +132,8 @@ def test_build_writes_to_the_asset_dirs_the_stack_reads() -> None:
         ("postbox:tracing", "yes"),
         ("postbox:tracing", 1),
         ("postbox:tracing", None),
+        ("postbox:destinationAllowCidrs", "10.0.0.0/33"),
+        ("postbox:destinationAllowCidrs", "10.0.0.0/8,intranet"),
     ],
 )
 def test_config_rejects_invalid_context(key: str, value: object) -> None:
@@ -210,3 +212,15 @@ def test_bytecode_is_compiled_for_the_runtime_and_the_same_each_time(tmp_path: P
     # the same (a stable asset hash)
     assert int.from_bytes(first[4:8], "little") == 0b01  # PEP 552 flags: hash-based, not checked
     assert compiled.read_bytes() == first
+
+
+def test_config_passes_the_ssrf_allowlist_to_the_functions() -> None:
+    # Given private ranges an operator's services live in (`cdk -c postbox:destinationAllowCidrs=...`)
+    context = {**cdk_json_context(), "postbox:destinationAllowCidrs": "10.1.0.0/16, fd12::/16"}
+
+    # When reading the configuration
+    config = InfraConfig.from_mapping(context)
+
+    # Then both functions get them as DESTINATION_ALLOW_CIDRS; by default they get nothing (public addresses only)
+    assert config.function_environment == {"DESTINATION_ALLOW_CIDRS": "10.1.0.0/16,fd12::/16"}
+    assert InfraConfig.from_mapping(cdk_json_context()).function_environment == {}

@@ -1109,3 +1109,13 @@ def test_the_sweep_runs_the_worker_every_ten_minutes(resources: Resources, funct
     role = env_of(resources, function_ids["worker"])[DELAY_SCHEDULES.role_env_var]
     assert properties["Target"]["RoleArn"] == role
     assert properties["State"] == "ENABLED"
+
+
+def test_functions_get_the_configured_ssrf_allowlist_and_none_by_default(
+    resources: dict[str, Any], function_ids: dict[str, str], infra_config: Any
+) -> None:
+    for logical_id in function_ids.values():
+        variables = resources[logical_id]["Properties"]["Environment"]["Variables"]
+        assert {k: v for k, v in variables.items() if k == "DESTINATION_ALLOW_CIDRS"} == (
+            infra_config.function_environment
+        )
