@@ -121,13 +121,16 @@ class Receiver:
                 with receiver._lock:
                     receiver.delivered[message_id] += 1
                 body = b"x" * 64
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                for start in range(0, len(body), 16):
-                    self.wfile.write(body[start : start + 16])
-                    self.wfile.flush()
-                    time.sleep(0.05)
+                try:
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    for start in range(0, len(body), 16):
+                        self.wfile.write(body[start : start + 16])
+                        self.wfile.flush()
+                        time.sleep(0.05)
+                except OSError:
+                    self.close_connection = True  # the caller went away (a killed worker)
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
