@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import cache
 
+from functions.api.auth import TokenSet, token_set_from_secret
 from functions.events.service import EventService
 from functions.flow.repository import FlowRepository
 from functions.flow.service import FlowService
@@ -79,10 +80,8 @@ def signing_keys() -> SigningKeyStore:
     return SigningKeyStore(get_settings().signing_keys_secret_id)
 
 
-def api_tokens() -> list[str]:
-    """The tokens that may call the API (`token`, and `tokens` for rotation), from the secret (cached)."""
+def api_tokens() -> TokenSet:
+    """The tokens that may call the API, full-access and read-only, from the secret (cached); the secret's shape
+    is described in `functions/api/auth.py`."""
     settings = get_settings()
-    secret = get_json_secret(settings.auth_secret_id, settings.secret_cache_seconds)
-    tokens = [secret["token"]] if secret.get("token") else []
-    tokens += [t for t in secret.get("tokens", []) if isinstance(t, str) and t]
-    return tokens
+    return token_set_from_secret(get_json_secret(settings.auth_secret_id, settings.secret_cache_seconds))

@@ -10,13 +10,12 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
-from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from functions.api.auth import authorize, caller_key
+from functions.api.auth import TokenSet, authorize, caller_key, check_permission
 from functions.api.dependencies import (
     api_tokens,
     event_service,
@@ -118,13 +117,7 @@ def query() -> dict[str, str]:
     return dict(app.current_event.query_string_parameters or {})
 
 
-def require_token(router: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
-    event = router.current_event
-    authorize(event.headers or {}, event.query_string_parameters or {}, api_tokens())
-    return next_middleware(router)
-
-
-app.use(middlewares=[require_token])
+# The token is checked in `lambda_handler`, before routing (see `_refused`).
 
 
 # --- publish ---------------------------------------------------------------------------------------
@@ -580,30 +573,62 @@ def handle_unexpected(exc: Exception) -> Response[str]:
     return error_response(500, "internal error")
 
 
-# --- entry point: rate limit, then route; request id and limit headers on every answer -------------
+# --- entry point: rate limit, token, then route; request id and limit headers on every answer ------
+
+
+def _error_result(event: dict[str, Any], status_code: int, message: str) -> dict[str, Any]:
+    """An error answered before routing, in the shape `error_response` gives routed ones."""
+    if str(event.get("rawPath", "")).startswith("/v1/"):
+        body = v1_error_view(status_code, message, request_id(event)).model_dump_json()
+    else:
+        body = ErrorView(error=message).model_dump_json()
+    return {
+        "statusCode": status_code,
+        "headers": {"Content-Type": "application/json"},
+        "body": body,
+        "isBase64Encoded": False,
+    }
 
 
 def _rate_limited(event: dict[str, Any], limit: RateLimitStatus) -> dict[str, Any]:
     path = str(event.get("rawPath", ""))
     message = f"rate limit of {limit.limit} requests per window exceeded, retry after {limit.reset_s}"
-    if path.startswith("/v1/"):
-        body = v1_error_view(429, message, request_id(event)).model_dump_json()
-    else:
-        body = ErrorView(error=message).model_dump_json()
-    headers = {"Content-Type": "application/json"}
+    response = _error_result(event, 429, message)
     if path.startswith(("/v2/publish/", "/v2/enqueue/", "/v2/batch")):
-        headers |= limit.headers(prefix="RateLimit-")  # QStash's, so the SDKs raise their rate-limit error
-    return {"statusCode": 429, "headers": headers, "body": body, "isBase64Encoded": False}
+        response["headers"] |= limit.headers(prefix="RateLimit-")  # QStash's, so the SDKs raise their rate-limit error
+    return response
 
 
-def _check_rate_limit(event: dict[str, Any]) -> RateLimitStatus | None:
+def _refused(event: dict[str, Any], tokens: TokenSet) -> dict[str, Any] | None:
+    """401 without a valid token, 403 for a read-only token on anything but a read. Checked before routing, so a
+    refused request reaches no route, no request validation and no service, whatever its path or body."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    method = str(event.get("requestContext", {}).get("http", {}).get("method", ""))
+    try:
+        access = authorize(headers, event.get("queryStringParameters") or {}, tokens)
+        check_permission(access, method, str(event.get("rawPath", "")))
+    except PostboxError as exc:
+        return _error_result(event, exc.status_code, exc.message)
+    return None
+
+
+def _api_tokens() -> TokenSet | None:
+    """The valid tokens; None when the secret cannot be read or is no JSON object (every request is refused)."""
+    try:
+        return api_tokens()
+    except Exception:
+        logger.exception("the API tokens cannot be read")
+        return None
+
+
+def _check_rate_limit(event: dict[str, Any], tokens: TokenSet) -> RateLimitStatus | None:
     limiter = rate_limiter()
     if not limiter.enabled:
         return None
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     query = event.get("queryStringParameters") or {}
     ip = str(event.get("requestContext", {}).get("http", {}).get("sourceIp", "unknown"))
-    return limiter.hit(caller_key(headers, query, api_tokens(), ip))
+    return limiter.hit(caller_key(headers, query, tokens, ip))
 
 
 @logger.inject_lambda_context(correlation_id_path=correlation_paths.API_GATEWAY_HTTP, clear_state=True)
@@ -611,8 +636,14 @@ def _check_rate_limit(event: dict[str, Any]) -> RateLimitStatus | None:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     event.setdefault("requestContext", {}).setdefault("requestId", str(uuid.uuid4()))
-    limit = _check_rate_limit(event)
-    response = _rate_limited(event, limit) if limit and not limit.allowed else app.resolve(event, context)
+    tokens = _api_tokens()
+    limit = _check_rate_limit(event, tokens) if tokens is not None else None
+    if tokens is None:
+        response = _error_result(event, 503, "the API tokens cannot be read; try again")
+    elif limit and not limit.allowed:
+        response = _rate_limited(event, limit)
+    else:
+        response = _refused(event, tokens) or app.resolve(event, context)
     headers = dict(response.get("headers") or {})
     headers["X-Request-Id"] = request_id(event)
     if limit is not None:

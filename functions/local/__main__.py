@@ -29,6 +29,7 @@ Postbox is running locally.
 
   Base URL           {local.url}
   Token              {local.backend.token}
+  Read-only token    {local.backend.read_only_token}   (GET routes only, not the signing keys)
   Signing key        {keys["current"]}
   Next signing key   {keys["next"]}
   AWS backend (moto) {local.backend.endpoint}   (aws --endpoint-url {local.backend.endpoint} ...)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets as token_generator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,12 @@ class LocalBackend:
     token: str
     signing_keys: dict[str, str]
     env: dict[str, str]
+    read_only_token: str = ""  # may call only the read routes (GET, except the signing keys)
+
+
+def new_read_only_token() -> str:
+    """A fresh read-only token: random, so that it never opens reads to whoever knows a published default."""
+    return "ro_" + token_generator.token_urlsafe(24)
 
 
 LOCAL_TIMINGS = {
@@ -118,9 +125,15 @@ def start_moto(port: int) -> tuple[ThreadedMotoServer, str]:
     return server, endpoint
 
 
-def provision(endpoint: str | None, token: str, signing_keys: dict[str, str]) -> LocalBackend:
+def provision(
+    endpoint: str | None, token: str, signing_keys: dict[str, str], read_only_token: str | None = None
+) -> LocalBackend:
     """Create Postbox's resources in the backend at `endpoint` (None: in-process `mock_aws`) from the
-    definitions the CDK stack uses."""
+    definitions the CDK stack uses. The auth secret holds `token` (full access) and a read-only token (a new
+    random one unless given)."""
+    read_only_token = read_only_token or new_read_only_token()
+    if read_only_token == token:
+        raise ValueError("the read-only token must differ from the full-access token")
     env = function_env(endpoint)
     session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
     dynamodb = session.client("dynamodb", endpoint_url=endpoint)
@@ -146,6 +159,13 @@ def provision(endpoint: str | None, token: str, signing_keys: dict[str, str]) ->
     session.client("scheduler", endpoint_url=endpoint).create_schedule_group(Name=env[DELAY_SCHEDULES.env_var])
 
     secrets = session.client("secretsmanager", endpoint_url=endpoint)
-    secrets.create_secret(Name=AUTH_SECRET, SecretString=json.dumps({"token": token}))
+    auth = {"token": token, "readOnlyTokens": [read_only_token]}  # the shape: functions/api/auth.py
+    secrets.create_secret(Name=AUTH_SECRET, SecretString=json.dumps(auth))
     secrets.create_secret(Name=SIGNING_SECRET, SecretString=json.dumps(signing_keys))
-    return LocalBackend(endpoint=endpoint or "in-process", token=token, signing_keys=dict(signing_keys), env=env)
+    return LocalBackend(
+        endpoint=endpoint or "in-process",
+        token=token,
+        signing_keys=dict(signing_keys),
+        env=env,
+        read_only_token=read_only_token,
+    )

@@ -16,6 +16,7 @@ from functions.local.backend import (
     DEFAULT_TOKEN,
     REGION,
     LocalBackend,
+    new_read_only_token,
     provision,
     start_moto,
 )
@@ -96,11 +97,13 @@ class LocalMode:
         worker: bool = True,
         token: str | None = None,
         signing_keys: dict[str, str] | None = None,
+        read_only_token: str | None = None,
     ) -> None:
         self.port = port
         self.moto_port = moto_port
         self.with_worker = worker
         self.token = token or os.environ.get("POSTBOX_TOKEN") or DEFAULT_TOKEN
+        self.read_only_token = read_only_token or os.environ.get("POSTBOX_READ_ONLY_TOKEN") or new_read_only_token()
         self.signing_keys = signing_keys or DEFAULT_SIGNING_KEYS
         self.backend: LocalBackend | None = None
         self.front_door: FrontDoor | None = None
@@ -131,7 +134,7 @@ class LocalMode:
         # of 5) keeps an API call from waiting behind a worker thread (publish p99 ~28 -> ~20 ms in `make bench`).
         sys.setswitchinterval(LOCAL_SWITCH_INTERVAL_S)
         self._moto, endpoint = start_moto(self.moto_port)
-        self.backend = provision(endpoint, self.token, self.signing_keys)
+        self.backend = provision(endpoint, self.token, self.signing_keys, self.read_only_token)
         self._saved_env = {name: os.environ.get(name) for name in self.backend.env}
         self._mock = mock_aws()
         self._mock.start(reset=False)  # the state just provisioned through the server is the in-process state
