@@ -63,7 +63,7 @@ TIMINGS = {
     "ATTEMPT_TIMEOUT_SECONDS": "5",
     "MAX_ATTEMPT_TIMEOUT_SECONDS": "4",
     "CLAIM_MARGIN_SECONDS": "1",
-    "SWEEP_GRACE_SECONDS": "20",
+    "SWEEP_GRACE_SECONDS": "120",  # the sweep is the backstop for lost records, not for a backlog
     "POWERTOOLS_LOG_LEVEL": "WARNING",
 }
 
@@ -221,6 +221,7 @@ def run_soak(
     kill_every_s: float = 8.0,
     aws_fault_share: float = 0.03,
     settle_timeout_s: float = 300.0,
+    max_backlog: int = 200,
     seed: int = 1,
     log_dir: Path | None = None,
 ) -> SoakResult:
@@ -251,7 +252,9 @@ def run_soak(
         stop_killing = threading.Event()
         killer = threading.Thread(target=_kill_loop, args=(pool, rng, kill_every_s, stop_killing), daemon=True)
         killer.start()
-        published, cancelled, retries = _publish_all(local, receiver.url, plan, publishers)
+        publisher = Publisher(local, receiver, plan, max_backlog)
+        publisher.run(publishers)
+        published, cancelled = publisher.published, publisher.cancelled
 
         api = _api(local)
         deadline = time.monotonic() + settle_timeout_s
@@ -266,7 +269,7 @@ def run_soak(
             kinds=dict(Counter(plan)),
             worker_kills=pool.kills,
             injected_faults=dict(injector.injected),
-            publish_retries=retries,
+            publish_retries=publisher.retries,
             poison_in_redrive=poison,
         )
     finally:
@@ -308,34 +311,36 @@ def _api(local: Any) -> Any:
     return get
 
 
-def _publish_all(local: Any, receiver_url: str, plan: list[str], publishers: int) -> tuple[list[str], list[str], int]:
-    refused = f"http://127.0.0.1:{closed_port()}"
-    published: list[str] = []
-    cancelled: list[str] = []
-    retries = 0
-    lock = threading.Lock()
-    session = requests.Session()
-    session.trust_env = False
+class Publisher:
+    """Publishes the plan from several threads, keeping at most `max_backlog` messages on their way to the
+    receiver (moto's SQS slows down with the queue's depth, and a soak measures faults, not a backlog)."""
 
-    def call(method: str, path: str, headers: dict[str, str]) -> requests.Response:
-        nonlocal retries
-        for attempt in range(20):
-            try:
-                answer = session.request(method, local.url + path, headers=headers, data=b'{"soak": true}', timeout=60)
-                if answer.status_code < 500:
-                    return answer
-            except requests.ConnectionError:
-                pass
-            with lock:
-                retries += 1
-            time.sleep(0.05 * (attempt + 1))
-        raise RuntimeError(f"{method} {path} kept failing")
+    NEVER_DELIVERED = ("broken", "refused", "cancel")
 
-    def publish(n: int) -> None:
-        kind = plan[n]
-        base = refused if kind == "refused" else receiver_url
+    def __init__(self, local: Any, receiver: Receiver, plan: list[str], max_backlog: int) -> None:
+        self.local = local
+        self.receiver = receiver
+        self.plan = plan
+        self.max_backlog = max_backlog
+        self.refused_url = f"http://127.0.0.1:{closed_port()}"
+        self.published: list[str] = []
+        self.cancelled: list[str] = []
+        self.retries = 0
+        self._sent = self._undeliverable = 0
+        self._last_report = time.monotonic()
+        self._lock = threading.Lock()
+        self._session = requests.Session()
+        self._session.trust_env = False
+
+    def run(self, publishers: int) -> None:
+        with ThreadPoolExecutor(publishers) as pool:
+            list(pool.map(self.publish, range(len(self.plan))))
+
+    def publish(self, n: int) -> None:
+        kind = self.plan[n]
+        self._wait_for_room(kind)
         headers = {
-            **_headers(local),
+            **_headers(self.local),
             "Content-Type": "application/json",
             "Upstash-Retries": str(RETRIES),
             "Upstash-Retry-Delay": "300",
@@ -345,20 +350,44 @@ def _publish_all(local: Any, receiver_url: str, plan: list[str], publishers: int
         }
         if kind == "cancel":
             headers["Upstash-Delay"] = "30s"
-        answer = call("POST", f"/v2/publish/{base}/soak/{n}/{kind}", headers)
+        base = self.refused_url if kind == "refused" else self.receiver.url
+        answer = self._call("POST", f"/v2/publish/{base}/soak/{n}/{kind}", headers)
         assert answer.status_code in (200, 201, 202), answer.text
         message_id = answer.json()["messageId"]
         if kind == "cancel":
-            cancel = call("DELETE", f"/v2/messages/{message_id}", _headers(local))
+            cancel = self._call("DELETE", f"/v2/messages/{message_id}", _headers(self.local))
             assert cancel.status_code < 300, cancel.text
-        with lock:
-            published.append(message_id)
+        with self._lock:
+            self.published.append(message_id)
             if kind == "cancel":
-                cancelled.append(message_id)
+                self.cancelled.append(message_id)
 
-    with ThreadPoolExecutor(publishers) as pool:
-        list(pool.map(publish, range(len(plan))))
-    return published, cancelled, retries
+    def _wait_for_room(self, kind: str) -> None:
+        while True:
+            with self._lock:
+                backlog = self._sent - self._undeliverable - len(self.receiver.delivered)
+                if time.monotonic() - self._last_report > 30:
+                    self._last_report = time.monotonic()
+                    print(f"soak: {self._sent}/{len(self.plan)} published, {backlog} on their way", flush=True)
+                if backlog < self.max_backlog:
+                    self._sent += 1
+                    self._undeliverable += kind in self.NEVER_DELIVERED
+                    return
+            time.sleep(0.05)
+
+    def _call(self, method: str, path: str, headers: dict[str, str]) -> requests.Response:
+        for attempt in range(20):
+            try:
+                url = self.local.url + path
+                answer = self._session.request(method, url, headers=headers, data=b'{"soak": true}', timeout=60)
+                if answer.status_code < 500:
+                    return answer
+            except requests.ConnectionError:
+                pass
+            with self._lock:
+                self.retries += 1
+            time.sleep(0.05 * (attempt + 1))
+        raise RuntimeError(f"{method} {path} kept failing")
 
 
 def _kill_loop(pool: Workers, rng: random.Random, every_s: float, stop: threading.Event) -> None:
@@ -438,6 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kill-every", type=float, default=15.0, help="seconds between worker kills (about)")
     parser.add_argument("--aws-fault-share", type=float, default=0.03)
     parser.add_argument("--settle-timeout", type=float, default=900.0)
+    parser.add_argument("--max-backlog", type=int, default=200, help="messages on their way at most")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args(argv)
     os.environ["POWERTOOLS_LOG_LEVEL"] = "WARNING"  # before Postbox's loggers exist: a line per message otherwise
@@ -448,6 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         kill_every_s=args.kill_every,
         aws_fault_share=args.aws_fault_share,
         settle_timeout_s=args.settle_timeout,
+        max_backlog=args.max_backlog,
         seed=args.seed,
     )
     print(result.summary())
