@@ -25,7 +25,7 @@ $(STAMP): pyproject.toml | $(VENV)/bin/python
 install: $(STAMP)
 
 dev: $(VENV)/.installed-local  ## run Postbox locally: moto backend + API on 127.0.0.1:8080 + worker loop
-	$(PY) -m functions.local
+	$(VENV)/bin/postbox dev
 
 lint: install
 	$(VENV)/bin/ruff check .

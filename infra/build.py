@@ -25,7 +25,8 @@ from pathlib import Path
 from infra.config import PROJECT_ROOT, InfraConfig, cdk_json_context
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
-EXCLUDED_PACKAGES = ("local",)  # functions/local is local mode: moto server, front door, worker loop
+# functions/local is local mode (moto server, front door, worker loop); functions/cli the `postbox` command line
+EXCLUDED_PACKAGES = ("local", "cli")
 EXCLUDED_FILES = ("__pycache__", "*.pyc")
 
 # The Lambda runtime ships the AWS SDK; the layer must not shadow it (aws-xray-sdk pulls botocore in).

@@ -13,7 +13,7 @@ from infra import build
 from infra.config import PROJECT_ROOT, InfraConfig, cdk_json_context
 
 
-def test_stage_code_copies_functions_without_local_mode_or_bytecode(tmp_path: Path) -> None:
+def test_stage_code_copies_functions_without_local_mode_the_cli_or_bytecode(tmp_path: Path) -> None:
     # Given a destination holding a file from an earlier build
     stale = tmp_path / "functions" / "removed.py"
     stale.parent.mkdir()
@@ -22,16 +22,17 @@ def test_stage_code_copies_functions_without_local_mode_or_bytecode(tmp_path: Pa
     # When staging the code
     staged = build.stage_code(tmp_path)
 
-    # Then it holds every module of functions/ except local mode, and nothing else
+    # Then it holds every module of functions/ except local mode and the `postbox` CLI, and nothing else
     expected = {
         path.relative_to(PROJECT_ROOT / "functions")
         for path in (PROJECT_ROOT / "functions").rglob("*.py")
-        if path.relative_to(PROJECT_ROOT / "functions").parts[0] != "local"
+        if path.relative_to(PROJECT_ROOT / "functions").parts[0] not in {"local", "cli"}
     }
     assert staged == tmp_path / "functions"
     assert {path.relative_to(staged) for path in staged.rglob("*") if path.is_file()} == expected
     assert (staged / "api" / "handler.py").is_file()
     assert not (staged / "local").exists()
+    assert not (staged / "cli").exists()
 
 
 def test_layer_requirements_are_the_pinned_runtime_dependencies() -> None:
