@@ -14,11 +14,12 @@ GENERATED_LENGTH = 48
 class ServiceSecrets(Construct):
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        # {"token": ...}; the API also accepts a `tokens` list, added by hand to rotate without downtime.
+        # {"token": ...}; the API also accepts a `tokens` list (to rotate without downtime) and read-only tokens
+        # (`readOnlyToken`, `readOnlyTokens`), added by hand: Secrets Manager generates one value per secret.
         self.api_token = secretsmanager.Secret(
             self,
             "ApiToken",
-            description="Postbox API token: JSON {token, tokens?}",
+            description="Postbox API token: JSON {token, tokens?, readOnlyToken?, readOnlyTokens?}",
             generate_secret_string=_generated_json_key("token"),
         )
         # {"current": ...}. Secrets Manager generates a single key; `next` is added by the keys API on first
