@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
 from functions.api.auth import TokenSet, authorize, caller_key, check_permission
+from functions.api.console import console_response
 from functions.api.dependencies import (
     api_tokens,
     event_service,
@@ -643,7 +644,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     elif limit and not limit.allowed:
         response = _rate_limited(event, limit)
     else:
-        response = _refused(event, tokens) or app.resolve(event, context)
+        # The console (its page and files: public, they hold no data) is answered before the token check.
+        response = console_response(event) or _refused(event, tokens) or app.resolve(event, context)
     headers = dict(response.get("headers") or {})
     headers["X-Request-Id"] = request_id(event)
     if limit is not None:

@@ -28,6 +28,7 @@ def _banner(local: LocalMode) -> str:
 Postbox is running locally.
 
   Base URL           {local.url}
+  Console            {local.url}/console
   Token              {local.backend.token}
   Read-only token    {local.backend.read_only_token}   (GET routes only, not the signing keys)
   Signing key        {keys["current"]}

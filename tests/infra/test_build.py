@@ -22,17 +22,35 @@ def test_stage_code_copies_functions_without_local_mode_the_cli_or_bytecode(tmp_
     # When staging the code
     staged = build.stage_code(tmp_path)
 
-    # Then it holds every module of functions/ except local mode and the `postbox` CLI, and nothing else
+    # Then it holds every module (and data file) of functions/ except local mode and the `postbox` CLI, and nothing else
     expected = {
         path.relative_to(PROJECT_ROOT / "functions")
-        for path in (PROJECT_ROOT / "functions").rglob("*.py")
-        if path.relative_to(PROJECT_ROOT / "functions").parts[0] not in {"local", "cli"}
+        for path in (PROJECT_ROOT / "functions").rglob("*")
+        if path.is_file()
+        and path.relative_to(PROJECT_ROOT / "functions").parts[0] not in {"local", "cli"}
+        and "__pycache__" not in path.parts
+        and path.suffix != ".pyc"
     }
     assert staged == tmp_path / "functions"
     assert {path.relative_to(staged) for path in staged.rglob("*") if path.is_file()} == expected
     assert (staged / "api" / "handler.py").is_file()
     assert not (staged / "local").exists()
     assert not (staged / "cli").exists()
+
+
+def test_stage_code_ships_the_web_console(tmp_path: Path) -> None:
+    # Given the console's page, scripts and styles next to its module
+    console = PROJECT_ROOT / "functions" / "api" / "console"
+    assets = {path.name for path in console.iterdir() if path.suffix in {".html", ".js", ".css"}}
+    assert {"index.html", "console.js", "console.css"} <= assets
+
+    # When staging the code
+    staged = build.stage_code(tmp_path) / "api" / "console"
+
+    # Then every one of them is in the Lambda asset, byte for byte, next to the module that serves them
+    assert (staged / "__init__.py").is_file()
+    for name in assets:
+        assert (staged / name).read_bytes() == (console / name).read_bytes(), name
 
 
 def test_layer_requirements_are_the_pinned_runtime_dependencies() -> None:

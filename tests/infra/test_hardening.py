@@ -29,7 +29,7 @@ NAG_RULE = Match.string_like_regexp("AwsSolutions-.*")
 # Every cdk-nag rule the stack suppresses, on the only resource types it may be suppressed on. A new suppression has
 # to be added here on purpose (with its reason in infra/, next to the resource).
 SUPPRESSIONS = {
-    "AwsSolutions-APIG4": {"AWS::ApiGatewayV2::Route"},  # the API function authenticates every request itself
+    "AwsSolutions-APIG4": {"AWS::ApiGatewayV2::Route"},  # the function checks the token itself; the console is public
     "AwsSolutions-IAM5": {"AWS::IAM::Role", "AWS::IAM::Policy"},  # body objects, schedules of the group (applies_to)
     "AwsSolutions-L1": {"AWS::Lambda::Function"},  # python3.12, which the layer and the bytecode are built for
     "AwsSolutions-S1": {"AWS::S3::Bucket"},  # the access-log bucket does not log itself
@@ -106,6 +106,25 @@ def test_cdk_nag_suppressions_are_few_specific_and_explained(resources: Resource
         if "LoggingConfiguration" in r["Properties"]
     }
     assert logged == {unlogged}
+
+
+def test_only_the_console_routes_are_public(resources: Resources) -> None:
+    # Given every route and the reason cdk-nag is told it has no gateway authorizer
+    reasons = {
+        route["Properties"]["RouteKey"]: rule["reason"]
+        for route in of_type(resources, "AWS::ApiGatewayV2::Route").values()
+        for rule in route["Metadata"]["cdk_nag"]["rules_to_suppress"]
+        if rule["id"] == "AwsSolutions-APIG4"
+    }
+
+    # Then every route has one: the console's page and files say they are public, every other the function checks
+    # the token
+    assert set(reasons) == {
+        route["Properties"]["RouteKey"] for route in of_type(resources, "AWS::ApiGatewayV2::Route").values()
+    }
+    public = {key for key, reason in reasons.items() if reason.startswith("Public on purpose")}
+    assert public == {"GET /console", "GET /console/{asset}"}
+    assert all("checks the token" in reason for key, reason in reasons.items() if key not in public)
 
 
 def test_template_passes_cfn_lint(template: Template, tmp_path: Path) -> None:

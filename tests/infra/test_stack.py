@@ -77,6 +77,8 @@ EXPECTED_ROUTE_KEYS = {
     "POST /v2/flowControl/{key}/unpin",
     "POST /v2/flowControl/{key}/resetRate",
     "GET /v2/globalParallelism",
+    "GET /console",
+    "GET /console/{asset}",
 }
 REQUIRED_ENV = {field.alias for field in Settings.model_fields.values() if field.is_required() and field.alias}
 # What each setting the stack passes names: the resource type, and `Ref` or the `Fn::GetAtt` attribute giving the value.

@@ -26,6 +26,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from functions.api.console import is_console_path
 from functions.local.backend import AUTH_SECRET, DEFAULT_SIGNING_KEYS, SIGNING_SECRET, LocalBackend, provision
 from functions.local.frontdoor import build_event
 from functions.local.lambda_context import LocalLambdaContext
@@ -67,6 +68,8 @@ R, W, K, P = Kind.READ, Kind.WRITE, Kind.KEYS, Kind.PUBLIC
 # In an order where every call with the full token succeeds against one world (deletes come last).
 MATRIX = (
     Call("GET", "/openapi.json", "/openapi.json", P),
+    Call("GET", "/console", "/console", P),  # the web console's page and files (answered before the resolver)
+    Call("GET", "/console/{asset}", "/console/console.js", P),
     Call("POST", "/v2/publish/{destination+}", f"/v2/publish/{DEST}/hook?x=1", W, b"hello"),
     Call("POST", "/v2/enqueue/{queue}/{destination+}", f"/v2/enqueue/orders/{DEST}/hook", W, b"hello"),
     Call("POST", "/v2/batch", "/v2/batch", W, [{"destination": f"{DEST}/batch", "body": "b"}]),
@@ -169,7 +172,9 @@ class World:
         event = build_event(method, target, list(headers.items()), body, "198.51.100.20")
         result = lambda_handler(event, LocalLambdaContext("postbox-api"))
         raw = result.get("body") or ""
-        return Answer(result["statusCode"], json.loads(raw) if raw else None, result.get("headers", {}))
+        headers = result.get("headers", {})
+        is_json = str(headers.get("Content-Type", "application/json")).startswith("application/json")
+        return Answer(result["statusCode"], (json.loads(raw) if is_json else raw) if raw else None, headers)
 
 
 def _seed(world: World) -> None:
@@ -413,7 +418,18 @@ class TestFullTokenInTheQuery:
 class TestPublic:
     @pytest.mark.parametrize("call", [c for c in MATRIX if c.kind is P], ids=lambda c: c.id)
     def test_public_routes_need_no_token(self, world, call):
-        if resolved(call.method, call.path) is None:
+        if resolved(call.method, call.path) is None and not is_console_path(call.path):
             pytest.skip(f"{call.id} is not served by this build")
         for credentials in ({}, {"bearer": WRONG}, {"bearer": READ_ONLY}, {"bearer": FULL}):
             assert world.send(call, **credentials).status == 200
+
+    def test_the_console_is_public_only_to_read(self, world, unchanged):
+        # The page and its files, with the console's CSP; anything else under /console is an API call like any other
+        page = world.request("GET", "/console", {})
+        assert page.status == 200 and "<!DOCTYPE html>" in page.body
+        assert page.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        assert world.request("GET", "/console/nothing.js", {}).status == 404
+        for method in ("POST", "DELETE", "PATCH"):
+            assert world.request(method, "/console", {}).status == 401
+            assert world.request(method, "/console/console.js", {"Authorization": f"Bearer {READ_ONLY}"}).status == 403
+        assert snapshot(world) == unchanged
