@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install dev lint format test test-unit test-integration test-infra test-e2e bench bench-quick soak build synth deploy destroy clean
+.PHONY: install dev lint format test test-unit test-integration test-infra test-e2e fuzz bench bench-quick soak build synth deploy destroy clean
 
 # Two install levels: `make dev` needs only the runtime + local mode; everything else needs the dev tools too.
 $(VENV)/bin/python:
@@ -50,6 +50,9 @@ test-infra: install
 
 test-e2e: install
 	$(PY) -m pytest tests/e2e
+
+fuzz: install  ## schemathesis over every API route against local mode, 100 examples an operation (make test runs 8)
+	POSTBOX_FUZZ_EXAMPLES=$${POSTBOX_FUZZ_EXAMPLES:-100} $(PY) -m pytest tests/e2e/test_fuzz.py
 
 bench: install  ## benchmarks: throughput, latency, AWS requests and dollars per message, cold start, memory
 	$(PY) -m bench.run

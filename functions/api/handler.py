@@ -28,6 +28,7 @@ from functions.api.dependencies import (
     signing_keys,
     topic_service,
 )
+from functions.api.openapi import OPENAPI_PATH, document_json
 from functions.api.requests import (
     CancelRequest,
     DlqQuery,
@@ -39,6 +40,7 @@ from functions.api.requests import (
     UnpinQuery,
     parse,
     parse_batch,
+    path_id,
 )
 from functions.events.views import EventsView, LogsView, log_entry_view
 from functions.flow.views import GlobalParallelismView, flow_control_view
@@ -121,6 +123,15 @@ def query() -> dict[str, str]:
 # The token is checked in `lambda_handler`, before routing (see `_refused`).
 
 
+# --- the API's description ------------------------------------------------------------------------
+
+
+@app.get(OPENAPI_PATH, include_in_schema=False)
+def openapi_document() -> Response[str]:
+    """The OpenAPI document (functions/api/openapi.py); local mode also serves a Swagger UI page of it."""
+    return Response(status_code=200, content_type="application/json", body=document_json(get_settings()))
+
+
 # --- publish ---------------------------------------------------------------------------------------
 
 
@@ -174,11 +185,11 @@ def enqueue() -> Response[str]:
     match = ENQUEUE.match(event.path)
     if match is None:
         raise BadRequestError("use /v2/enqueue/{queue}/{destination}")
-    queue = queue_service().ensure(match["queue"])
     service = message_service()
     destination = destination_from_path(match["destination"], event.raw_event.get("rawQueryString", ""))
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     prepared = service.prepare(destination, headers, raw_body(), event.request_context.http.source_ip or None)
+    queue = queue_service().ensure(match["queue"])  # only once the message is valid: a 4xx creates no queue
     return publish_response(service.store(prepared, queue_name=queue.name))
 
 
@@ -211,7 +222,7 @@ def batch() -> Response[str]:
 @app.post("/v2/topics/<name>/endpoints")
 @tracer.capture_method
 def upsert_endpoints(name: str) -> Response[str]:
-    request = parse(EndpointsRequest, json_body())
+    request = parse(EndpointsRequest, body=json_body())
     endpoints = []
     for entry in request.endpoints:
         if not entry.url:
@@ -224,7 +235,8 @@ def upsert_endpoints(name: str) -> Response[str]:
 @app.delete("/v2/topics/<name>/endpoints")
 @tracer.capture_method
 def remove_endpoints(name: str) -> Response[str]:
-    request = parse(EndpointsRequest, json_body())
+    validate_name(name)
+    request = parse(EndpointsRequest, body=json_body())
     if any(not (entry.url or entry.name) for entry in request.endpoints):
         raise BadRequestError("every endpoint to remove needs a url or a name")
     topic_service().remove_endpoints(name, [Endpoint(url=e.url or "", name=e.name) for e in request.endpoints])
@@ -240,12 +252,14 @@ def list_topics() -> Response[str]:
 @app.get("/v2/topics/<name>")
 @tracer.capture_method
 def get_topic(name: str) -> Response[str]:
+    validate_name(name)
     return json_response(topic_view(topic_service().get(name)))
 
 
 @app.delete("/v2/topics/<name>")
 @tracer.capture_method
 def delete_topic(name: str) -> Response[str]:
+    validate_name(name)
     topic_service().delete(name)
     return empty_response()
 
@@ -256,7 +270,7 @@ def delete_topic(name: str) -> Response[str]:
 @app.post("/v2/queues")
 @tracer.capture_method
 def upsert_queue() -> Response[str]:
-    request = parse(QueueUpsertRequest, json_body())
+    request = parse(QueueUpsertRequest, body=json_body())
     queue_service().upsert(request.queue_name, request.parallelism, request.paused)
     return empty_response()
 
@@ -270,12 +284,14 @@ def list_queues() -> Response[str]:
 @app.get("/v2/queues/<name>")
 @tracer.capture_method
 def get_queue(name: str) -> Response[str]:
+    validate_name(name, "queue")
     return json_response(queue_view(queue_service().get(name)))
 
 
 @app.delete("/v2/queues/<name>")
 @tracer.capture_method
 def delete_queue(name: str) -> Response[str]:
+    validate_name(name, "queue")
     queue_service().delete(name)
     return empty_response()
 
@@ -283,6 +299,7 @@ def delete_queue(name: str) -> Response[str]:
 @app.post("/v2/queues/<name>/pause")
 @tracer.capture_method
 def pause_queue(name: str) -> Response[str]:
+    validate_name(name, "queue")
     queue_service().set_paused(name, True)
     return empty_response()
 
@@ -290,6 +307,7 @@ def pause_queue(name: str) -> Response[str]:
 @app.post("/v2/queues/<name>/resume")
 @tracer.capture_method
 def resume_queue(name: str) -> Response[str]:
+    validate_name(name, "queue")
     queue_service().set_paused(name, False)
     return empty_response()
 
@@ -302,6 +320,7 @@ SCHEDULE_PREFIX = "/v2/schedules/"
 @app.route("/v2/schedules/<schedule_id>/pause", method=["PATCH", "POST"])
 @tracer.capture_method
 def pause_schedule(schedule_id: str) -> Response[str]:
+    validate_name(schedule_id, "schedule")
     schedule_service().set_paused(schedule_id, True)
     return empty_response()
 
@@ -309,6 +328,7 @@ def pause_schedule(schedule_id: str) -> Response[str]:
 @app.route("/v2/schedules/<schedule_id>/resume", method=["PATCH", "POST"])
 @tracer.capture_method
 def resume_schedule(schedule_id: str) -> Response[str]:
+    validate_name(schedule_id, "schedule")
     schedule_service().set_paused(schedule_id, False)
     return empty_response()
 
@@ -338,12 +358,14 @@ def list_schedules() -> Response[str]:
 @app.get("/v2/schedules/<schedule_id>")
 @tracer.capture_method
 def get_schedule(schedule_id: str) -> Response[str]:
+    validate_name(schedule_id, "schedule")
     return json_response(schedule_view(schedule_service().get(schedule_id)))
 
 
 @app.delete("/v2/schedules/<schedule_id>")
 @tracer.capture_method
 def delete_schedule(schedule_id: str) -> Response[str]:
+    validate_name(schedule_id, "schedule")
     schedule_service().delete(schedule_id)
     return empty_response()
 
@@ -361,12 +383,14 @@ def list_flow_control() -> Response[str]:
 @app.get("/v2/flowControl/<key>")
 @tracer.capture_method
 def get_flow_control(key: str) -> Response[str]:
+    path_id(key, "flow-control key")
     return json_response(flow_control_view(flow_service().get(key)))
 
 
 @app.post("/v2/flowControl/<key>/pause")
 @tracer.capture_method
 def pause_flow_control(key: str) -> Response[str]:
+    path_id(key, "flow-control key")
     flow_service().set_paused(key, True)
     return empty_response()
 
@@ -374,6 +398,7 @@ def pause_flow_control(key: str) -> Response[str]:
 @app.post("/v2/flowControl/<key>/resume")
 @tracer.capture_method
 def resume_flow_control(key: str) -> Response[str]:
+    path_id(key, "flow-control key")
     flow_service().set_paused(key, False)
     return empty_response()
 
@@ -381,6 +406,7 @@ def resume_flow_control(key: str) -> Response[str]:
 @app.post("/v2/flowControl/<key>/pin")
 @tracer.capture_method
 def pin_flow_control(key: str) -> Response[str]:
+    path_id(key, "flow-control key")
     request = parse(PinQuery, query())
     flow_service().pin(key, request.parallelism, request.rate, request.period)
     return empty_response()
@@ -389,6 +415,7 @@ def pin_flow_control(key: str) -> Response[str]:
 @app.post("/v2/flowControl/<key>/unpin")
 @tracer.capture_method
 def unpin_flow_control(key: str) -> Response[str]:
+    path_id(key, "flow-control key")
     request = parse(UnpinQuery, query())
     flow_service().unpin(key, request.parallelism, request.rate)
     return empty_response()
@@ -397,6 +424,7 @@ def unpin_flow_control(key: str) -> Response[str]:
 @app.post("/v2/flowControl/<key>/resetRate")
 @tracer.capture_method
 def reset_flow_control_rate(key: str) -> Response[str]:
+    path_id(key, "flow-control key")
     flow_service().reset_rate(key)
     return empty_response()
 
@@ -415,6 +443,7 @@ def global_parallelism() -> Response[str]:
 @tracer.capture_method
 def get_message(message_id: str) -> Response[str]:
     """By id or dedup key; a finished message stays readable for a short grace period."""
+    path_id(message_id, "message id")
     grace = get_settings().delivered_grace_seconds
     return json_response(message_view(message_service().get(message_id, finished_grace_s=grace)))
 
@@ -423,6 +452,7 @@ def get_message(message_id: str) -> Response[str]:
 @tracer.capture_method
 def get_message_v1(message_id: str) -> Response[str]:
     """Seed 003's message details, by id or idempotency key, for the whole retention period."""
+    path_id(message_id, "message id")
     message = message_service().get(message_id)
     view = v1_message_view(
         message, project_id=get_settings().project_id, request_id=request_id(app.current_event.raw_event)
@@ -433,6 +463,7 @@ def get_message_v1(message_id: str) -> Response[str]:
 @app.delete("/v2/messages/<message_id>")
 @tracer.capture_method
 def cancel_message(message_id: str) -> Response[str]:
+    path_id(message_id, "message id")
     return json_response(CancelledView(cancelled=message_service().cancel(message_id)))
 
 
@@ -463,12 +494,14 @@ def list_dlq() -> Response[str]:
 @app.get("/v2/dlq/<dlq_id>")
 @tracer.capture_method
 def get_dlq_message(dlq_id: str) -> Response[str]:
+    path_id(dlq_id, "dlq id")
     return json_response(dlq_message_view(message_service().get_dlq(dlq_id)))
 
 
 @app.delete("/v2/dlq/<dlq_id>")
 @tracer.capture_method
 def delete_dlq_message(dlq_id: str) -> Response[str]:
+    path_id(dlq_id, "dlq id")
     message_service().delete_dlq(dlq_id)
     return empty_response()
 
@@ -486,6 +519,7 @@ def delete_dlq_messages() -> Response[str]:
 @app.post("/v2/dlq/retry/<dlq_id>")
 @tracer.capture_method
 def retry_dlq_message(dlq_id: str) -> Response[str]:
+    path_id(dlq_id, "dlq id")
     return json_response(PublishedView(message_id=message_service().retry_dlq(dlq_id)), 201)
 
 
@@ -605,6 +639,8 @@ def _refused(event: dict[str, Any], tokens: TokenSet) -> dict[str, Any] | None:
     refused request reaches no route, no request validation and no service, whatever its path or body."""
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     method = str(event.get("requestContext", {}).get("http", {}).get("method", ""))
+    if method == "GET" and event.get("rawPath") == OPENAPI_PATH:  # public: the API's description holds no secret
+        return None
     try:
         access = authorize(headers, event.get("queryStringParameters") or {}, tokens)
         check_permission(access, method, str(event.get("rawPath", "")))

@@ -74,9 +74,14 @@ class EventRepository(DynamoRepository):
         or of the day buckets of the `byTime` index; never a scan."""
         after = decode_cursor(cursor, {"eventId"})["eventId"] if cursor else None
         lowest = uuid7_bound(max(where.from_ms or 0, now_ms - self.retention_s * 1000 - _DAY_MS), upper=False)
-        highest = uuid7_bound(where.to_ms if where.to_ms is not None else now_ms + _DAY_MS, upper=True)
+        # Nothing is logged ahead of now (a day allows for clock skew): a later `toDate` would only add day buckets
+        highest = uuid7_bound(
+            min(where.to_ms, now_ms + _DAY_MS) if where.to_ms is not None else now_ms + _DAY_MS, upper=True
+        )
         if after is not None:
             lowest, highest = (lowest, min(highest, after)) if newest_first else (max(lowest, after), highest)
+        if lowest > highest:  # an empty range (DynamoDB refuses a BETWEEN whose bounds are reversed)
+            return EventPage([], None)
         candidates = self._matching(where, lowest, highest, newest_first, now_ms // 1000)
         found: list[MessageEvent] = []
         for event in candidates:

@@ -45,8 +45,8 @@ def parse_flow_control(key: str | None, value: str | None) -> FlowControl | None
         raw = settings.get(name)
         if raw is None:
             return None
-        if not raw.isdigit() or int(raw) < 1:
-            raise BadRequestError(f"invalid flow control {name} {raw!r}: a whole number of at least 1")
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or int(raw) < 1:
+            raise BadRequestError(f"invalid flow control {name} {raw!r}: a whole number from 1 to 999999999")
         return int(raw)
 
     period = parse_duration(settings["period"], "flow control period") if "period" in settings else 1

@@ -4,18 +4,82 @@ v2.0) event and calls the API handler, as API Gateway would."""
 from __future__ import annotations
 
 import base64
+import io
+import json
+import logging
+import re
 import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from string import Template
 from typing import Any
 from urllib.parse import unquote_plus
 
+from aws_lambda_powertools.event_handler.openapi import swagger_ui
+
+from functions.api.openapi import OPENAPI_PATH
 from functions.local.lambda_context import LocalLambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
+logger = logging.getLogger(__name__)
+_CHUNK_SIZE = re.compile(rb"[0-9A-Fa-f]{1,8}")
+
+
+SWAGGER_PATH = "/swagger"
+SWAGGER_HTML = Template("""<!DOCTYPE html>
+<html>
+<head><meta charset="utf-8"><title>Postbox API</title><style>$css</style></head>
+<body>
+<div id="swagger-ui"></div>
+<script>$js</script>
+<script>
+SwaggerUIBundle({
+  spec: $spec,
+  dom_id: "#swagger-ui",
+  layout: "BaseLayout",
+  deepLinking: true,
+  persistAuthorization: true,
+  validatorUrl: null,
+  presets: [SwaggerUIBundle.presets.apis],
+});
+</script>
+</body>
+</html>
+""")
+
+
+class _Refused(Exception):  # noqa: N818 - a request the front door answers itself
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def read_chunked(stream: io.BufferedIOBase, limit: int) -> bytes:
+    """A `Transfer-Encoding: chunked` body (the form a client uses when it does not know the length up front)."""
+    body = bytearray()
+    while True:
+        line = stream.readline(1024)
+        size_text = line.split(b";", 1)[0].strip()
+        if not _CHUNK_SIZE.fullmatch(size_text):
+            raise _Refused(400, "invalid chunked body")
+        size = int(size_text, 16)
+        if size == 0:
+            break
+        if len(body) + size > limit:
+            raise _Refused(413, "request body too large")
+        chunk = stream.read(size)
+        if len(chunk) != size or stream.readline(3).strip():
+            raise _Refused(400, "invalid chunked body")
+        body += chunk
+    while stream.readline(8192).strip():  # trailer fields, up to the blank line
+        pass
+    return bytes(body)
 
 
 def build_event(
@@ -101,6 +165,18 @@ class FrontDoor:
             self.after_invoke()
         return result
 
+    def swagger_page(self) -> bytes:
+        """A Swagger UI page of the API's OpenAPI document, with Swagger UI's script and style inline (the copies
+        Powertools ships): the page loads nothing from anywhere else."""
+        event = build_event("GET", OPENAPI_PATH, [], b"", "127.0.0.1")
+        spec = self.invoke(event).get("body") or "{}"
+        assets = Path(swagger_ui.__file__).parent
+        return SWAGGER_HTML.substitute(
+            spec=spec.replace("</", "<\\/"),
+            css=(assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
+            js=(assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
+        ).encode()
+
     def start(self) -> None:
         self._thread = threading.Thread(target=self.server.serve_forever, name="front-door", daemon=True)
         self._thread.start()
@@ -117,13 +193,22 @@ class FrontDoor:
             server_version = "postbox-local"
 
             def _serve(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                if length > MAX_REQUEST_BYTES:
-                    self._send(413, {"content-type": "application/json"}, b'{"error": "request body too large"}')
+                try:
+                    body = self._read_body()
+                except _Refused as refused:  # the body was not read: this connection cannot carry another request
+                    self.close_connection = True
+                    self._send_error(refused.status, refused.message)
                     return
-                body = self.rfile.read(length) if length else b""
+                if self.command in ("GET", "HEAD") and self.path.partition("?")[0] == SWAGGER_PATH:
+                    self._send(200, {"content-type": "text/html; charset=utf-8"}, door.swagger_page())
+                    return
                 event = build_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
-                result = door.invoke(event)
+                try:
+                    result = door.invoke(event)
+                except Exception:  # API Gateway answers a failed invocation with a bare 500, never the traceback
+                    logger.exception("the API handler failed")
+                    self._send_error(500, "internal error")
+                    return
                 payload = result.get("body") or ""
                 data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
                 headers = {k.lower(): str(v) for k, v in (result.get("headers") or {}).items()}
@@ -131,17 +216,47 @@ class FrontDoor:
                     headers[name.lower()] = ", ".join(map(str, values))
                 self._send(int(result.get("statusCode", 200)), headers, data)
 
+            def _read_body(self) -> bytes:
+                if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+                    return read_chunked(self.rfile, MAX_REQUEST_BYTES)
+                if self.headers.get("transfer-encoding"):
+                    raise _Refused(400, "unsupported Transfer-Encoding")
+                raw = (self.headers.get("content-length") or "0").strip()
+                if not raw.isdigit():
+                    raise _Refused(400, "invalid Content-Length")
+                length = int(raw)
+                if length > MAX_REQUEST_BYTES:
+                    raise _Refused(413, "request body too large")
+                return self.rfile.read(length) if length else b""
+
+            def _send_error(self, status: int, message: str) -> None:
+                body = json.dumps({"error": message}).encode()
+                self._send(status, {"content-type": "application/json", "x-request-id": str(uuid.uuid4())}, body)
+
+            def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+                # http.server's own refusals (a request line or header too long: 414, 431; a malformed request:
+                # 400) as JSON errors like every other answer, not its HTML page; the connection is not reused.
+                self.close_connection = True
+                self._send_error(code, message or HTTPStatus(code).phrase)
+
             def _send(self, status: int, headers: dict[str, str], data: bytes) -> None:
                 self.send_response(status)
                 for name, value in headers.items():
                     if name not in ("content-length", "connection"):
                         self.send_header(name, value)
                 self.send_header("content-length", str(len(data)))
+                if self.close_connection:
+                    self.send_header("connection", "close")
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(data)
 
-            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+            def __getattr__(self, name: str) -> Any:
+                # `do_<METHOD>` for every method, as API Gateway passes any to the function (which answers 404 for
+                # a method no route has), instead of http.server's 501 HTML page for the ones not defined here.
+                if name.startswith("do_"):
+                    return self._serve
+                raise AttributeError(name)
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - BaseHTTPRequestHandler's name
                 return

@@ -20,8 +20,13 @@ METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 FORWARD_PREFIX = "upstash-forward-"
 CALLBACK_PREFIXES = {"callback": "upstash-callback-", "failure callback": "upstash-failure-callback-"}
 _CALLBACK_CONFIG = ("method", "timeout", "retries", "retry-delay", "delay")
-_DURATION = re.compile(r"(\d+)([smhd])")
-_DURATION_FULL = re.compile(r"(?:\d+[smhd])+")
+_DURATION = re.compile(r"([0-9]+)([smhd])")
+_DURATION_FULL = re.compile(r"(?:[0-9]+[smhd])+")
+_DIGITS = re.compile(r"[0-9]+")
+_INTEGER = re.compile(r"-?[0-9]{1,18}")
+# The furthest ahead a message may be delivered (Upstash-Delay, Upstash-Not-Before): far enough for any use, near
+# enough for every date and number the stores and the delay scheduler take.
+MAX_DELAY_S = 365 * 86400
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _COLLAPSED_SCHEME = re.compile(r"^(https?):/(?!/)", re.IGNORECASE)
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
@@ -91,11 +96,12 @@ def validate_destination(url: str, *, addresses: AddressPolicy) -> str:
 def parse_duration(value: str, header: str) -> int:
     """`10s`, `1h30m`, `2d` (or a bare number of seconds) to seconds."""
     text = value.strip().lower()
-    if text.isdigit():
-        return int(text)
-    if not _DURATION_FULL.fullmatch(text):
+    if len(text) > 40 or not (_DIGITS.fullmatch(text) or _DURATION_FULL.fullmatch(text)):
         raise BadRequestError(f"invalid {header} header {value!r}: expected a duration like 10s, 5m, 1h30m or 2d")
-    return sum(int(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION.findall(text))
+    seconds = int(text) if text.isdigit() else sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(text))
+    if seconds > MAX_DELAY_S:
+        raise BadRequestError(f"invalid {header} header {value!r}: at most {MAX_DELAY_S // 86400}d")
+    return seconds
 
 
 def canonical_header_name(name: str) -> str:
@@ -206,7 +212,7 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     if raw is None:
         return None
     text = raw.strip()
-    if not text.lstrip("-").isdigit():
+    if not _INTEGER.fullmatch(text):  # ASCII digits only (`²` is a digit to str.isdigit, not to int)
         raise BadRequestError(f"invalid {canonical_header_name(name)} header {raw!r}: expected an integer")
     return int(text)
 
@@ -240,6 +246,8 @@ def build_message(
         not_before_ms = now_ms + parse_duration(headers["upstash-delay"], "Upstash-Delay") * 1000
     else:
         not_before_ms = now_ms
+    if not_before_ms - now_ms > MAX_DELAY_S * 1000:
+        raise BadRequestError(f"invalid Upstash-Not-Before: at most {MAX_DELAY_S // 86400} days ahead")
 
     label = headers.get("upstash-label") or None
     header = forwarded_headers(headers)
