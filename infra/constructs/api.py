@@ -88,9 +88,11 @@ ROUTES = (
     (GET, "/v2/globalParallelism"),
     (GET, "/console"),  # the web console's page and files (functions/api/console): public, they hold no data
     (GET, "/console/{asset}"),
+    (GET, "/openapi.json"),  # the API's OpenAPI document (functions/api/openapi.py): public, as QStash's is
 )
 # Routes that need no token: the function answers them without checking one.
-PUBLIC_ROUTES = frozenset({"/console", "/console/{asset}"})
+CONSOLE_ROUTES = frozenset({"/console", "/console/{asset}"})
+PUBLIC_ROUTES = CONSOLE_ROUTES | {"/openapi.json"}
 
 # One JSON line per request. No path, query string or header: the path holds destination URLs and the query string
 # may hold the token (`?qstash_token=`); the route key says which route was hit.
@@ -186,7 +188,12 @@ class PostboxApi(Construct):
 
 
 def _no_authorizer_reason(path: str) -> str:
-    if path in PUBLIC_ROUTES:
+    if path == "/openapi.json":
+        return (
+            "Public on purpose: the API's OpenAPI document describes the routes and holds no data and no secret "
+            "(QStash publishes its own); tools read it before they have a token. Only GET is routed."
+        )
+    if path in CONSOLE_ROUTES:
         return (
             "Public on purpose: the web console's static page, script and style (functions/api/console) hold no data "
             "and no secret. The page sends the token its user types as `Authorization: Bearer` on its calls to the "

@@ -108,7 +108,7 @@ def test_cdk_nag_suppressions_are_few_specific_and_explained(resources: Resource
     assert logged == {unlogged}
 
 
-def test_only_the_console_routes_are_public(resources: Resources) -> None:
+def test_only_the_console_and_the_openapi_document_are_public(resources: Resources) -> None:
     # Given every route and the reason cdk-nag is told it has no gateway authorizer
     reasons = {
         route["Properties"]["RouteKey"]: rule["reason"]
@@ -123,7 +123,7 @@ def test_only_the_console_routes_are_public(resources: Resources) -> None:
         route["Properties"]["RouteKey"] for route in of_type(resources, "AWS::ApiGatewayV2::Route").values()
     }
     public = {key for key, reason in reasons.items() if reason.startswith("Public on purpose")}
-    assert public == {"GET /console", "GET /console/{asset}"}
+    assert public == {"GET /console", "GET /console/{asset}", "GET /openapi.json"}
     assert all("checks the token" in reason for key, reason in reasons.items() if key not in public)
 
 

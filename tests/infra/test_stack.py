@@ -79,6 +79,7 @@ EXPECTED_ROUTE_KEYS = {
     "GET /v2/globalParallelism",
     "GET /console",
     "GET /console/{asset}",
+    "GET /openapi.json",
 }
 REQUIRED_ENV = {field.alias for field in Settings.model_fields.values() if field.is_required() and field.alias}
 # What each setting the stack passes names: the resource type, and `Ref` or the `Fn::GetAtt` attribute giving the value.
