@@ -39,6 +39,7 @@ _V4_REFUSED: tuple[tuple[str, str], ...] = (
 _V6_REFUSED: tuple[tuple[str, str], ...] = (
     ("::/128", "unspecified"),
     ("::1/128", "loopback"),
+    ("64:ff9b:1::/48", "local-use NAT64"),  # RFC 8215: translates inside a site, wherever its IPv4 bits sit
     ("100::/64", "reserved"),  # discard-only
     ("2001::/23", "reserved"),  # IETF protocol assignments (Teredo is checked by the address it carries)
     ("2001:db8::/32", "documentation"),
@@ -53,7 +54,7 @@ _REFUSED: tuple[tuple[IPNetwork, str], ...] = tuple(
     (ipaddress.ip_network(cidr), reason) for cidr, reason in _V4_REFUSED + _V6_REFUSED
 )
 _LOOPBACK = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
-_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
 _IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
 _TEREDO = ipaddress.ip_network("2001::/32")
 
@@ -67,7 +68,7 @@ def embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | Non
     if address in _TEREDO and address.teredo is not None:
         return address.teredo[1]  # the client's address (the server's is public by definition)
     packed = address.packed
-    if any(address in network for network in _NAT64):
+    if address in _NAT64:
         return ipaddress.IPv4Address(packed[-4:])
     if address in _IPV4_COMPATIBLE and int(address) > 1:  # ::a.b.c.d (deprecated); :: and ::1 are themselves
         return ipaddress.IPv4Address(packed[-4:])

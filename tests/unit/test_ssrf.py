@@ -46,7 +46,8 @@ REFUSED = [
     ("::127.0.0.1", "loopback, as an IPv6 address"),  # IPv4-compatible (deprecated)
     ("64:ff9b::a9fe:a9fe", "link-local, as an IPv6 address"),  # NAT64 of 169.254.169.254
     ("64:ff9b::10.0.0.1", "private, as an IPv6 address"),
-    ("64:ff9b:1::c0a8:101", "private, as an IPv6 address"),  # local-use NAT64 of 192.168.1.1
+    ("64:ff9b:1::c0a8:101", "local-use NAT64"),  # whatever it translates to
+    ("64:ff9b:1:abcd::808:808", "local-use NAT64"),
     ("2002:7f00:1::", "loopback, as an IPv6 address"),  # 6to4 of 127.0.0.1
     ("2002:a9fe:a9fe::1", "link-local, as an IPv6 address"),  # 6to4 of 169.254.169.254
     ("2002:c0a8:101::", "private, as an IPv6 address"),
