@@ -37,6 +37,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import boto3
 import requests
 
 from bench.accounting import Report, account, dead_lettered, final_states
@@ -233,6 +234,7 @@ def run_soak(
     os.environ.update(TIMINGS)
     spec = f"dynamodb={aws_fault_share},sqs={aws_fault_share}"
     injector = faults.FaultInjector(faults.parse(spec), seed=seed)
+    harness = boto3.session.Session(region_name="us-east-1")  # made before the faults: the soak's own calls see none
     injector.install()  # this process: the API and the sweep
     receiver = Receiver()
     local = LocalMode(port=0, moto_port=0, worker=False).start()
@@ -245,7 +247,8 @@ def run_soak(
         assert local.scheduler is not None
         local.scheduler.sweep, local.scheduler.sweep_every_s = sweeping.sweep, 10.0
         pool = Workers({**local.process_env(), faults.ENV_VAR: spec}, workers, log)
-        poison_id = _send_poison(local)
+        sqs = harness.client("sqs", endpoint_url=local.backend.endpoint)
+        poison_id = _send_poison(sqs, local)
 
         since_ms = time.time_ns() // 1_000_000 - 1000
         plan = _plan(messages, rng)
@@ -261,7 +264,7 @@ def run_soak(
         report = _settle(api, published, cancelled, receiver, since_ms, deadline, stop_killing)
         stop_killing.set()
         killer.join()
-        poison = _poison_in_redrive(local, poison_id, timeout_s=max(5.0, deadline - time.monotonic()))
+        poison = _poison_in_redrive(sqs, local, poison_id, timeout_s=max(5.0, deadline - time.monotonic()))
         return SoakResult(
             report=report,
             seconds=time.monotonic() - started,
@@ -294,16 +297,35 @@ def _headers(local: Any) -> dict[str, str]:
     return {"Authorization": f"Bearer {local.token}"}
 
 
-def _api(local: Any) -> Any:
+def _request(
+    session: requests.Session, method: str, url: str, *, attempts: int, pause_s: float, **kwargs: Any
+) -> tuple[requests.Response, int]:
+    """Postbox's answer and how many requests it took: asked again after a 5xx or a failed connection (the API
+    meets the injected faults too)."""
+    for attempt in range(attempts):
+        try:
+            answer = session.request(method, url, timeout=60, **kwargs)
+            if answer.status_code < 500:
+                return answer, attempt + 1
+        except requests.ConnectionError:
+            pass
+        time.sleep(pause_s * (attempt + 1))
+    raise RuntimeError(f"{method} {url} kept failing")
+
+
+def _session() -> requests.Session:
     session = requests.Session()
     session.trust_env = False
+    return session
+
+
+def _api(local: Any) -> Any:
+    session = _session()
 
     def get(path: str, params: Any) -> dict[str, Any]:
-        for attempt in range(10):  # the API itself meets the injected faults
-            answer = session.get(local.url + path, params=params, headers=_headers(local), timeout=60)
-            if answer.status_code < 500:
-                break
-            time.sleep(0.2 * (attempt + 1))
+        answer, _ = _request(
+            session, "GET", local.url + path, attempts=10, pause_s=0.2, params=params, headers=_headers(local)
+        )
         answer.raise_for_status()
         result: dict[str, Any] = answer.json()
         return result
@@ -329,8 +351,7 @@ class Publisher:
         self._sent = self._undeliverable = 0
         self._last_report = time.monotonic()
         self._lock = threading.Lock()
-        self._session = requests.Session()
-        self._session.trust_env = False
+        self._session = _session()
 
     def run(self, publishers: int) -> None:
         with ThreadPoolExecutor(publishers) as pool:
@@ -376,18 +397,13 @@ class Publisher:
             time.sleep(0.05)
 
     def _call(self, method: str, path: str, headers: dict[str, str]) -> requests.Response:
-        for attempt in range(20):
-            try:
-                url = self.local.url + path
-                answer = self._session.request(method, url, headers=headers, data=b'{"soak": true}', timeout=60)
-                if answer.status_code < 500:
-                    return answer
-            except requests.ConnectionError:
-                pass
-            with self._lock:
-                self.retries += 1
-            time.sleep(0.05 * (attempt + 1))
-        raise RuntimeError(f"{method} {path} kept failing")
+        url = self.local.url + path
+        answer, tries = _request(
+            self._session, method, url, attempts=20, pause_s=0.05, headers=headers, data=b'{"soak": true}'
+        )
+        with self._lock:
+            self.retries += tries - 1
+        return answer
 
 
 def _kill_loop(pool: Workers, rng: random.Random, every_s: float, stop: threading.Event) -> None:
@@ -416,47 +432,22 @@ def _settle(
         time.sleep(3)
 
 
-def _send_poison(local: Any) -> str:
-    import boto3
-
-    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=local.backend.endpoint)
-    for attempt in range(10):
-        try:
-            return str(
-                sqs.send_message(QueueUrl=local.backend.env["DELIVERY_QUEUE_URL"], MessageBody="{not json")["MessageId"]
-            )
-        except Exception:  # an injected fault
-            time.sleep(0.1 * (attempt + 1))
-    raise RuntimeError("could not send the poison record")
+def _send_poison(sqs: Any, local: Any) -> str:
+    answer = sqs.send_message(QueueUrl=local.backend.env["DELIVERY_QUEUE_URL"], MessageBody="{not json")
+    return str(answer["MessageId"])
 
 
-def _poison_in_redrive(local: Any, poison_id: str, timeout_s: float) -> bool:
-    import boto3
-
-    sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=local.backend.endpoint)
-    queue_url = local.backend.env["DELIVERY_QUEUE_URL"]
-    redrive_url = _redrive_url(sqs, queue_url)
+def _poison_in_redrive(sqs: Any, local: Any, poison_id: str, timeout_s: float) -> bool:
+    attributes = sqs.get_queue_attributes(QueueUrl=local.backend.env["DELIVERY_QUEUE_URL"], AttributeNames=["All"])
+    redrive_arn = json.loads(attributes["Attributes"]["RedrivePolicy"])["deadLetterTargetArn"]
+    redrive_url = sqs.get_queue_url(QueueName=redrive_arn.rsplit(":", 1)[-1])["QueueUrl"]
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        try:
-            found = sqs.receive_message(QueueUrl=redrive_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
-            if any(m["MessageId"] == poison_id for m in found.get("Messages", [])):
-                return True
-        except Exception:  # noqa: S110 - an injected fault: ask again
-            pass
+        found = sqs.receive_message(QueueUrl=redrive_url, MaxNumberOfMessages=10, VisibilityTimeout=0)
+        if any(m["MessageId"] == poison_id for m in found.get("Messages", [])):
+            return True
         time.sleep(1)
     return False
-
-
-def _redrive_url(sqs: Any, queue_url: str) -> str:
-    for attempt in range(10):
-        try:
-            attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])["Attributes"]
-            arn = json.loads(attributes["RedrivePolicy"])["deadLetterTargetArn"]
-            return str(sqs.get_queue_url(QueueName=arn.rsplit(":", 1)[-1])["QueueUrl"])
-        except Exception:
-            time.sleep(0.1 * (attempt + 1))
-    raise RuntimeError("could not find the redrive queue")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,7 @@ from typing import Any
 import boto3
 from botocore.awsrequest import AWSResponse
 from botocore.handlers import BUILTIN_HANDLERS
+from moto.core.botocore_stubber import MockRawResponse
 
 ENV_VAR = "POSTBOX_FAULTS"
 
@@ -38,20 +39,6 @@ _ERRORS: dict[str, tuple[int, dict[str, str], bytes]] = {
         json.dumps({"__type": "com.amazonaws.sqs#InternalError", "message": "injected fault: internal error"}).encode(),
     ),
 }
-
-
-class _Raw:
-    """The raw body botocore reads from a response."""
-
-    def __init__(self, body: bytes) -> None:
-        self._body = body
-
-    def stream(self, **_: Any) -> Any:
-        yield self._body
-
-    def read(self, *_: Any) -> bytes:
-        body, self._body = self._body, b""
-        return body
 
 
 class FaultInjector:
@@ -77,7 +64,7 @@ class FaultInjector:
             # backend (which answers in a handler too) to leave this attempt alone. Set on every attempt, as
             # botocore retries with the same request object.
             request.injected_fault = inject
-            return AWSResponse(request.url, status, dict(headers), _Raw(body)) if inject else None  # type: ignore[arg-type]
+            return AWSResponse(request.url, status, dict(headers), MockRawResponse(body)) if inject else None  # type: ignore[arg-type]
 
         return before_send
 
