@@ -1,25 +1,27 @@
-"""Adapters built from the settings, shared by the API and worker functions."""
+"""Adapters built from the settings, shared by the API and worker functions.
+
+What delivering a message needs is imported here; the services built further down (publishing, queues, cron
+schedules) are imported when first built, so that the worker's cold start does not load them for a delivery.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from functions.delivery.queue import SchedulerDelays, SqsDeliveryQueue
 from functions.dlq.repository import DlqRepository
 from functions.events.repository import EventRepository
-from functions.flow.repository import FlowRepository
 from functions.messages.bodies import S3BodyStore
-from functions.messages.publish import PublishLimits
 from functions.messages.repository import MessageRepository
-from functions.messages.service import MessageService
 from functions.queues.dispatcher import Dispatcher
 from functions.queues.repository import QueueRepository
-from functions.queues.service import QueueService
-from functions.schedules.repository import ScheduleRepository
-from functions.schedules.service import ScheduleService
-from functions.schedules.triggers import SchedulerTriggers
 from functions.shared.config import Settings
-from functions.topics.repository import TopicRepository
+
+if TYPE_CHECKING:
+    from functions.messages.service import MessageService
+    from functions.queues.service import QueueService
+    from functions.schedules.service import ScheduleService
 
 
 def delivery_queue(settings: Settings) -> SqsDeliveryQueue:
@@ -50,12 +52,21 @@ def events_repository(settings: Settings) -> EventRepository:
 def build_schedule_service(
     settings: Settings, publisher: MessageService, ensure_queue: Callable[[str], object]
 ) -> ScheduleService:
+    from functions.schedules.repository import ScheduleRepository
+    from functions.schedules.service import ScheduleService
+    from functions.schedules.triggers import SchedulerTriggers
+
     triggers = SchedulerTriggers(settings.schedule_group, settings.scheduler_role_arn, settings.worker_function_arn)
     messages, _ = repositories(settings)
     return ScheduleService(ScheduleRepository(settings.schedules_table), triggers, publisher, messages, ensure_queue)
 
 
 def build_message_service(settings: Settings) -> MessageService:
+    from functions.flow.repository import FlowRepository
+    from functions.messages.publish import PublishLimits
+    from functions.messages.service import MessageService
+    from functions.topics.repository import TopicRepository
+
     messages, dlq = repositories(settings)
     return MessageService(
         messages=messages,
@@ -77,6 +88,8 @@ def build_message_service(settings: Settings) -> MessageService:
 
 
 def build_queue_service(settings: Settings) -> QueueService:
+    from functions.queues.service import QueueService
+
     messages, _ = repositories(settings)
     return QueueService(
         QueueRepository(settings.queues_table),

@@ -1,4 +1,4 @@
-"""The SSRF guard's transport: a `requests` adapter whose connections resolve the destination's host, check
+"""The SSRF guard's transport: a urllib3 pool manager whose connections resolve the destination's host, check
 every address it resolves to against the policy, and connect to an address that was checked.
 
 The check sits where the socket is opened, not before the request, so a name whose DNS answer changes between
@@ -12,7 +12,8 @@ from __future__ import annotations
 import socket
 from typing import Any
 
-from requests.adapters import HTTPAdapter
+import certifi
+from urllib3 import PoolManager
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.exceptions import ConnectTimeoutError, NameResolutionError, NewConnectionError
@@ -67,8 +68,9 @@ def _connect(connection: HTTPConnection, policy: AddressPolicy) -> socket.socket
     raise NewConnectionError(connection, f"Failed to establish a new connection: {error}")
 
 
-def guarded_adapter(policy: AddressPolicy, pool_maxsize: int = 10) -> HTTPAdapter:
-    """An adapter for a `requests.Session` that only connects where `policy` allows."""
+def guarded_pool_manager(policy: AddressPolicy, maxsize: int = 10) -> PoolManager:
+    """A pool of connections per destination host (up to `maxsize` each) that only connect where `policy` allows,
+    verifying certificates against certifi's CA bundle. urllib3 reads no proxy settings from the environment."""
 
     class GuardedHTTPConnection(HTTPConnection):
         def _new_conn(self) -> socket.socket:
@@ -84,9 +86,6 @@ def guarded_adapter(policy: AddressPolicy, pool_maxsize: int = 10) -> HTTPAdapte
     class GuardedHTTPSPool(HTTPSConnectionPool):
         ConnectionCls = GuardedHTTPSConnection
 
-    class GuardedAdapter(HTTPAdapter):
-        def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-            super().init_poolmanager(*args, **kwargs)
-            self.poolmanager.pool_classes_by_scheme = {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
-
-    return GuardedAdapter(pool_maxsize=pool_maxsize)
+    manager = PoolManager(maxsize=maxsize, retries=False, cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
+    manager.pool_classes_by_scheme = {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}
+    return manager

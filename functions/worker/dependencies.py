@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import TYPE_CHECKING
 
 from functions.delivery.http import HttpSender
 from functions.delivery.service import DeliveryPolicy, DeliveryService
 from functions.flow.limiter import FlowLimiter
 from functions.flow.repository import FlowRepository
-from functions.schedules.service import ScheduleService
 from functions.shared.config import get_settings
 from functions.shared.secrets import get_json_secret
 from functions.wiring import (
@@ -19,6 +19,9 @@ from functions.wiring import (
     dispatcher,
     repositories,
 )
+
+if TYPE_CHECKING:
+    from functions.schedules.service import ScheduleService
 
 
 def current_signing_key() -> str:

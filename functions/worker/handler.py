@@ -6,6 +6,12 @@ of all of them, bounds the batch's duration.
 
 from __future__ import annotations
 
+# ruff: noqa: E402 - the imports follow gc.disable()
+import gc
+
+_collecting = gc.isenabled()
+gc.disable()  # no garbage collections while the function's modules load: a fifth of its cold start (see the end)
+
 import asyncio
 import contextvars
 import time
@@ -80,3 +86,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
+
+
+if _collecting:  # the modules are loaded
+    gc.enable()
