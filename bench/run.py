@@ -1,8 +1,9 @@
 """`make bench` / `make bench-quick`: Postbox's figures, measured on this machine in local mode.
 
 Prints a table and writes bench/results/<date>-<git sha>.json. Figures are reported, never asserted.
-Everything runs on 127.0.0.1: local mode (moto server, front door, worker loop) in this process, a receiver
-thread, and fresh interpreters for the cold-start and memory figures.
+Everything runs on 127.0.0.1: local mode (moto server, front door, worker loop) in this process; the receiver
+and the publishing clients in processes of their own (`bench.drive`), so that their work is not counted as
+Postbox's; fresh interpreters for the cold-start and memory figures.
 """
 
 from __future__ import annotations
@@ -14,19 +15,17 @@ import platform
 import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 import tomllib
-import zlib
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from bench.awscount import AwsCounter
+from bench.drive import ARRIVALS_PATH, COUNT_PATH
 
 ROOT = Path(__file__).resolve().parents[1]
 PRICING = tomllib.loads((ROOT / "bench" / "pricing.toml").read_text())
@@ -36,45 +35,54 @@ MEMORY_MB = {"api": _CONTEXT["postbox:apiMemoryMb"], "worker": _CONTEXT["postbox
 HANDLERS = ("functions.api.handler", "functions.worker.handler")
 
 
-# --- the receiver -----------------------------------------------------------------------------------
+# --- the receiver and the clients (bench.drive), each in a process of its own ----------------------------
 
 
-class Receiver:
-    """Answers 200 (or 500 on a first attempt, for `error_share` of the messages) after `latency_s`."""
+class ReceiverProcess:
+    """`bench.drive`'s receiver in a fresh interpreter: answers 200 (or 500 on a first attempt, for `error_share`
+    of the messages) after `latency_s`."""
 
     def __init__(self, error_share: float, latency_s: float) -> None:
-        self.error_share = error_share
-        self.latency_s = latency_s
-        self.arrivals: dict[str, float] = {}
-        self._lock = threading.Lock()
-        receiver = self
+        command = [sys.executable, "-m", "bench.drive", "receiver", "--error-share", str(error_share)]
+        command += ["--latency-ms", str(latency_s * 1000)]
+        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)
+        assert self._process.stdout is not None
+        self.url = self._process.stdout.readline().strip()
+        if not self.url:
+            self.close()
+            raise RuntimeError("the benchmark's receiver did not start")
+        self._session = requests.Session()
 
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                self.rfile.read(int(self.headers.get("content-length") or 0))
-                message_id = self.headers.get("Upstash-Message-Id", "")
-                first_attempt = self.headers.get("Upstash-Retried") == "0"
-                fail = first_attempt and (zlib.crc32(message_id.encode()) % 1000) < receiver.error_share * 1000
-                if receiver.latency_s:
-                    time.sleep(receiver.latency_s)
-                if not fail:
-                    with receiver._lock:
-                        receiver.arrivals.setdefault(message_id, time.monotonic())
-                self.send_response(500 if fail else 200)
-                self.send_header("content-length", "0")
-                self.end_headers()
+    def arrived(self) -> int:
+        """How many messages have arrived so far."""
+        return int(self._session.get(self.url.rsplit("/", 1)[0] + COUNT_PATH, timeout=10).text)
 
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-                return
+    def arrivals(self) -> dict[str, float]:
+        """When each message first arrived (`time.monotonic()`), by message id."""
+        return dict(self._session.get(self.url.rsplit("/", 1)[0] + ARRIVALS_PATH, timeout=30).json())
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.server.request_queue_size = 256
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+    def close(self) -> None:
+        self._process.stdin.close()  # type: ignore[union-attr]
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+    def __enter__(self) -> ReceiverProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def publish_from_clients(local: Any, destination: str, **options: Any) -> dict[str, Any]:
+    """Run `bench.drive`'s publishing clients in a fresh interpreter against local mode's front door."""
+    command = [sys.executable, "-m", "bench.drive", "publish", local.url, local.token, destination]
+    for name, value in options.items():
+        command += [f"--{name.replace('_', '-')}", str(value)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
 # --- throughput and latency -------------------------------------------------------------------------
@@ -112,45 +120,31 @@ def run_load(
 ) -> dict[str, Any]:
     """Publish `messages` through the front door from `concurrency` clients (paced at `rate_per_s` when given),
     wait until every one is received and marked delivered, and report the figures of that run."""
-    receiver = Receiver(error_share, latency_s)
-    body = b"x" * body_bytes
-    publish_url = f"{local.url}/v2/publish/{receiver.url}"
-    headers = {"Authorization": f"Bearer {local.token}", "Upstash-Retry-Delay": str(retry_delay_ms)}
-    published: dict[str, float] = {}
-    latencies: list[float] = []
-    lock = threading.Lock()
-    sessions = threading.local()
-
-    def publish(n: int) -> None:
-        session = getattr(sessions, "session", None) or requests.Session()
-        sessions.session = session
-        if rate_per_s:
-            time.sleep(max(0.0, first + n / rate_per_s - time.monotonic()))
-        started = time.monotonic()
-        answer = session.post(publish_url, data=body, headers=headers, timeout=60)
-        answer.raise_for_status()
-        done = time.monotonic()
-        with lock:
-            published[answer.json()["messageId"]] = done
-            latencies.append(done - started)
-
-    for counts in (counter.calls, counter.wru, counter.rru, counter.sqs_chunks):
-        counts.clear()
-    timer.reset()
-    first = time.monotonic()
-    with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(publish, range(messages)))
-    while len(receiver.arrivals) < messages:
-        time.sleep(0.05)
     from functions.shared.config import get_settings
     from functions.wiring import repositories
 
     store, _ = repositories(get_settings())
-    while store.count_pending(0):  # delivered means marked DELIVERED too, not only received
-        time.sleep(0.1)
-    elapsed = time.monotonic() - first
-    lags = [receiver.arrivals[i] - published[i] for i in published if i in receiver.arrivals]
-    receiver.server.shutdown()
+    with ReceiverProcess(error_share, latency_s) as receiver:
+        for counts in (counter.calls, counter.wru, counter.rru, counter.sqs_chunks):
+            counts.clear()
+        timer.reset()
+        clients = publish_from_clients(
+            local,
+            receiver.url,
+            messages=messages,
+            concurrency=concurrency,
+            body_bytes=body_bytes,
+            retry_delay_ms=retry_delay_ms,
+            rate=rate_per_s,
+        )
+        while receiver.arrived() < messages:
+            time.sleep(0.05)
+        while store.count_pending(0):  # delivered means marked DELIVERED too, not only received
+            time.sleep(0.1)
+        elapsed = time.monotonic() - clients["first"]
+        arrivals = receiver.arrivals()
+    published, latencies = clients["answered"], clients["latencies"]
+    lags = [arrivals[i] - published[i] for i in published if i in arrivals]
     return {
         "messages": messages,
         "concurrency": concurrency,
@@ -260,9 +254,9 @@ def cost_floor() -> dict[str, float]:
 # --- cold start and memory (fresh interpreters) -----------------------------------------------------
 
 
-def import_seconds(module: str, env: dict[str, str]) -> float:
+def import_seconds(module: str, env: dict[str, str], cwd: Path = ROOT) -> float:
     code = f"import time; t = time.perf_counter(); import {module}; print(time.perf_counter() - t)"
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True, cwd=cwd)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -276,13 +270,42 @@ REQUIRED_STACK = (
 )
 
 
+def staged_code(dest: Path) -> Path:
+    """The functions' code as `make build` stages it for Lambda (no local mode), with its bytecode compiled by this
+    interpreter: what a cold start imports. (The working tree has no bytecode: the Makefile sets
+    PYTHONDONTWRITEBYTECODE, so importing from it would compile every module at each import, which Lambda does
+    not; the packages imported from site-packages have theirs.)"""
+    from infra.build import stage_code
+
+    stage_code(dest)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(dest / "functions")], check=True)
+    return dest
+
+
 def cold_start(runs: int, env: dict[str, str]) -> dict[str, Any]:
-    baseline = statistics.median(import_seconds("boto3", env) for _ in range(runs))
-    stack = statistics.median(import_seconds(REQUIRED_STACK, env) for _ in range(runs))
-    figures: dict[str, Any] = {"boto3_s": baseline, "required_stack_s": stack, "required_stack_ratio": stack / baseline}
+    """Median import times in fresh interpreters, measured in turns (boto3, the required stack, each handler; then
+    again) so that the machine's drift over the run weighs on each figure alike."""
+    with tempfile.TemporaryDirectory(prefix="postbox-staged-") as directory:
+        staged = staged_code(Path(directory))
+        staged_env = {**env, "PYTHONPATH": str(staged)}
+        subjects = {
+            "boto3": ("boto3", env, ROOT),
+            "stack": (REQUIRED_STACK, env, ROOT),
+            **{module: (module, staged_env, staged) for module in HANDLERS},
+        }
+        times: dict[str, list[float]] = {name: [] for name in subjects}
+        for _ in range(runs):
+            for name, (module, subject_env, cwd) in subjects.items():
+                times[name].append(import_seconds(module, subject_env, cwd))
+    median = {name: statistics.median(values) for name, values in times.items()}
+    baseline = median["boto3"]
+    figures: dict[str, Any] = {
+        "boto3_s": baseline,
+        "required_stack_s": median["stack"],
+        "required_stack_ratio": median["stack"] / baseline,
+    }
     for module in HANDLERS:
-        median = statistics.median(import_seconds(module, env) for _ in range(runs))
-        figures[module] = {"seconds": median, "ratio_to_boto3": median / baseline}
+        figures[module] = {"seconds": median[module], "ratio_to_boto3": median[module] / baseline}
     return figures
 
 
@@ -312,8 +335,7 @@ print(next(line.split()[1] for line in open("/proc/self/status") if line.startsw
 def peak_rss_mb(local: Any, events: int, env: dict[str, str]) -> float:
     """Peak RSS of a fresh process that imports the API handler and serves `events` events (half publishes, half
     lookups) against local mode's moto server: the handler's footprint, as a Lambda environment has it."""
-    receiver = Receiver(0.0, 0.0)
-    try:
+    with ReceiverProcess(0.0, 0.0) as receiver:
         out = subprocess.run(
             [sys.executable, "-c", MEMORY_PROBE, local.token, receiver.url, str(events)],
             env={**local.process_env(), **{k: v for k, v in env.items() if k.startswith(("POWERTOOLS", "PYTHON"))}},
@@ -322,8 +344,6 @@ def peak_rss_mb(local: Any, events: int, env: dict[str, str]) -> float:
             check=True,
             cwd=ROOT,
         )
-    finally:
-        receiver.server.shutdown()
     return int(out.stdout.strip().splitlines()[-1]) / 1024
 
 
@@ -343,31 +363,31 @@ def batch_concurrency(records: int = 10, sleep_s: float = 0.2, runs: int = 5) ->
     from functions.local.runtime import LocalMode, make_worker_loop
     from functions.shared import aws
 
-    receiver = Receiver(0.0, sleep_s)
-    local = LocalMode(port=0, moto_port=0, worker=False).start()
     durations, batches = [], []
-    try:
-        headers = {"Authorization": f"Bearer {local.token}"}
-        sqs, queue_url = aws.sqs(), local.process_env()["DELIVERY_QUEUE_URL"]
-        loop = make_worker_loop()
-        for _ in range(runs):
-            for _ in range(records):
-                requests.post(f"{local.url}/v2/publish/{receiver.url}", data=b"x", headers=headers, timeout=30)
-            while _visible(sqs, queue_url) < records:
-                time.sleep(0.05)
-            started = time.perf_counter()
-            batches.append(loop.poll_once())
-            durations.append(time.perf_counter() - started)
-    finally:
-        local.stop()
-        receiver.server.shutdown()
+    with ReceiverProcess(0.0, sleep_s) as receiver:
+        local = LocalMode(port=0, moto_port=0, worker=False).start()
+        try:
+            headers = {"Authorization": f"Bearer {local.token}"}
+            sqs, queue_url = aws.sqs(), local.process_env()["DELIVERY_QUEUE_URL"]
+            loop = make_worker_loop()
+            for _ in range(runs):
+                for _ in range(records):
+                    requests.post(f"{local.url}/v2/publish/{receiver.url}", data=b"x", headers=headers, timeout=30)
+                while _visible(sqs, queue_url) < records:
+                    time.sleep(0.05)
+                started = time.perf_counter()
+                batches.append(loop.poll_once())
+                durations.append(time.perf_counter() - started)
+        finally:
+            local.stop()
+        delivered = receiver.arrived()
     return {
         "records": min(batches),
         "destination_sleep_ms": sleep_s * 1000,
         "batch_ms": statistics.median(durations) * 1000,
         "batch_ms_all": [d * 1000 for d in durations],
         "sequential_ms": min(batches) * sleep_s * 1000,
-        "delivered": len(receiver.arrivals),
+        "delivered": delivered,
     }
 
 
