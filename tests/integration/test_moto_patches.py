@@ -1,9 +1,9 @@
-"""Local mode's replacement of moto's transaction backup keeps DynamoDB's all-or-nothing semantics."""
+"""Local mode's changes to moto: transactions stay all-or-nothing, and queries answer as moto does."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import boto3
 import pytest
@@ -13,6 +13,7 @@ from moto import mock_aws
 from functions.local import moto_patches
 
 TABLE = "t"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -29,6 +30,15 @@ def dynamodb() -> Iterator[Any]:
             )
             client.put_item(TableName=TABLE, Item={"pk": {"S": "existing"}, "n": {"N": "1"}})
             yield client
+    finally:
+        moto_patches.uninstall()
+
+
+def with_patches(call: Callable[[], T]) -> T:
+    """What `call` answers with local mode's changes to moto installed."""
+    moto_patches.install()
+    try:
+        return call()
     finally:
         moto_patches.uninstall()
 
@@ -149,11 +159,7 @@ def test_a_key_query_answers_as_moto_does(ranged, query):
     # Given moto's own answer to a query of the table's key
     expected = ranged.query(TableName="r", ConsistentRead=True, **query)
     # When the same query runs with the partition-only lookup / Then the answer is the same, items and paging
-    moto_patches.install()
-    try:
-        answer = ranged.query(TableName="r", ConsistentRead=True, **query)
-    finally:
-        moto_patches.uninstall()
+    answer = with_patches(lambda: ranged.query(TableName="r", ConsistentRead=True, **query))
     for field in ("Items", "Count", "LastEvaluatedKey"):
         assert answer.get(field) == expected.get(field)
     assert expected["Count"] or query["ExpressionAttributeValues"][":p"] == {"S": "nobody"}  # not vacuous
@@ -232,10 +238,6 @@ def test_an_index_query_answers_as_moto_does(indexed, query):
 
     expected = pages()
     # When the same query runs over the items with the asked index key only / Then every page is the same
-    moto_patches.install()
-    try:
-        answer = pages()
-    finally:
-        moto_patches.uninstall()
+    answer = with_patches(pages)
     assert answer == expected
     assert expected[0]["Count"] or query["ExpressionAttributeValues"].get(":g") == {"S": "none"}  # not vacuous
