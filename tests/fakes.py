@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from functions.messages.codec import request_attributes
+from functions.messages.filters import RecordFilter
 from functions.messages.models import (
     AttemptResult,
     DeliveryTask,
@@ -112,8 +114,15 @@ class FakeMessages:
         matches = sorted(i for i, r in self.requests.items() if r.dedup_id == dedup_id)
         return matches[-1] if matches else None
 
-    def pending_ids(self, where, now_s: int):
-        return [i for i, s in self.statuses.items() if not s.state.is_final]
+    def _matches(self, message_id: str, where: RecordFilter) -> bool:
+        request = self.requests[message_id]
+        return where.matches(request_attributes(request)) and where.in_range(request.created_at_ms)
+
+    def pending_ids(self, where: RecordFilter, now_s: int) -> list[str]:
+        return [i for i, s in self.statuses.items() if not s.state.is_final and self._matches(i, where)]
+
+    def matching_ids(self, message_ids, where: RecordFilter, now_s: int) -> list[str]:
+        return [i for i in dict.fromkeys(message_ids) if i not in self.statuses or self._matches(i, where)]
 
     def delete(self, message_id: str) -> None:
         self.deleted.append(message_id)

@@ -26,6 +26,7 @@ from typing import Any
 from functions.shared.errors import PostboxError, UnauthorizedError
 from functions.shared.observability import logger
 
+TOKEN_QUERY_PARAMETER = "qstash_token"
 FULL_ACCESS_FIELDS = ("token", "tokens")
 READ_ONLY_FIELDS = ("readOnlyToken", "readOnlyTokens")
 READ_METHODS = frozenset({"GET"})
@@ -118,7 +119,7 @@ def presented_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str
     scheme, _, token = (headers.get("authorization") or "").strip().partition(" ")
     if scheme.lower() == "bearer" and token.strip():
         return token.strip()
-    return query.get("qstash_token") or None
+    return query.get(TOKEN_QUERY_PARAMETER) or None
 
 
 def authorize(headers: Mapping[str, str], query: Mapping[str, str], tokens: TokenSet | Iterable[str]) -> Access:

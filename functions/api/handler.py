@@ -13,6 +13,7 @@ import json
 import re
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError as RouteNotFoundError
@@ -21,7 +22,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from functions.api.auth import TokenSet, authorize, caller_key, check_permission
+from functions.api.auth import TOKEN_QUERY_PARAMETER, TokenSet, authorize, caller_key, check_permission
 from functions.api.console import console_response
 from functions.api.dependencies import (
     api_tokens,
@@ -76,6 +77,7 @@ from functions.topics.models import Endpoint, validate_name
 from functions.topics.views import topic_view
 
 PUBLISH_PREFIX = "/v2/publish/"
+MAX_QUERY_FIELDS = 1000
 
 app = APIGatewayHttpResolver(enable_validation=True)
 
@@ -122,8 +124,20 @@ def json_body() -> dict[str, Any] | None:
     return value
 
 
-def query() -> dict[str, str]:
-    return dict(app.current_event.query_string_parameters or {})
+def query() -> list[tuple[str, str]]:
+    """The query's name/value pairs as the client sent them, a repeated name once per value (API Gateway's
+    `queryStringParameters` joins repeated values with commas, which a URL may hold). The token a client may pass
+    as `qstash_token` is the auth check's, not a parameter of any route."""
+    event = app.current_event.raw_event
+    raw = event.get("rawQueryString")
+    if raw is None:
+        pairs = list((event.get("queryStringParameters") or {}).items())
+    else:
+        try:
+            pairs = parse_qsl(raw, keep_blank_values=True, max_num_fields=MAX_QUERY_FIELDS)
+        except ValueError as exc:
+            raise BadRequestError(f"at most {MAX_QUERY_FIELDS} query parameters") from exc
+    return [(name, value) for name, value in pairs if name != TOKEN_QUERY_PARAMETER]
 
 
 # The token is checked in `lambda_handler`, before routing (see `_refused`).
@@ -477,7 +491,7 @@ def cancel_message(message_id: str) -> Response[str]:
 @tracer.capture_method
 def cancel_messages() -> Response[str]:
     request = parse(CancelRequest, query(), json_body())
-    cancelled = message_service().cancel_many(request.message_ids, request.to_pending_filter())
+    cancelled = message_service().cancel_many(request.message_ids, request.to_filter(), request.count)
     return json_response(CancelledView(cancelled=cancelled))
 
 
@@ -489,6 +503,7 @@ def cancel_messages() -> Response[str]:
 def list_dlq() -> Response[str]:
     request = parse(DlqQuery, query())
     page = message_service().list_dlq(
+        request.dlq_ids,
         request.to_filter(),
         count=request.count,
         cursor=request.cursor,
@@ -517,7 +532,11 @@ def delete_dlq_message(dlq_id: str) -> Response[str]:
 def delete_dlq_messages() -> Response[str]:
     request = parse(DlqQuery, query(), json_body())
     deleted, cursor = message_service().delete_dlq_many(
-        request.dlq_ids, request.to_filter(), count=request.count, cursor=request.cursor
+        request.dlq_ids,
+        request.to_filter(),
+        count=request.count,
+        cursor=request.cursor,
+        newest_first=request.order == Order.LATEST_FIRST,
     )
     return json_response(DeletedView(deleted=deleted, cursor=cursor))
 
@@ -534,7 +553,11 @@ def retry_dlq_message(dlq_id: str) -> Response[str]:
 def retry_dlq_messages() -> Response[str]:
     request = parse(DlqQuery, query(), json_body())
     replayed, cursor = message_service().retry_dlq_many(
-        request.dlq_ids, request.to_filter(), count=request.count, cursor=request.cursor
+        request.dlq_ids,
+        request.to_filter(),
+        count=request.count,
+        cursor=request.cursor,
+        newest_first=request.order == Order.LATEST_FIRST,
     )
     return json_response(RetriedView(responses=[PublishedView(message_id=i) for i in replayed], cursor=cursor), 201)
 

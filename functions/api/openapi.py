@@ -228,19 +228,10 @@ def operations(settings: Settings) -> tuple[Operation, ...]:
     publish = _publish_headers(settings)
     parallelism = {"type": "integer", "minimum": 1, "maximum": settings.max_queue_parallelism}
     cancel_query = _query_params(CancelRequest)
-    dlq_query = _query_params(DlqQuery, skip=("dlqIds",))  # the list takes filters, not ids
-    dlq_bulk_query = _query_params(DlqQuery)
-    events_query = _query_params(EventQuery, count={"type": "integer", "minimum": 1, "maximum": 1000})
-    logs_query = _query_params(EventQuery, count={"type": "integer", "minimum": 1, "maximum": 100})
-    state_filters = sorted(_event_states())
-    events_query = tuple(
-        Param(p.name, p.where, {"type": "string", "enum": state_filters}) if p.name == "state" else p
-        for p in events_query
-    )
-    logs_query = tuple(
-        Param(p.name, p.where, {"type": "string", "enum": state_filters}) if p.name == "state" else p
-        for p in logs_query
-    )
+    dlq_query = _query_params(DlqQuery)
+    states = _array({"type": "string", "enum": sorted(_event_states())})
+    events_query = _query_params(EventQuery, count={"type": "integer", "minimum": 1, "maximum": 1000}, state=states)
+    logs_query = _query_params(EventQuery, count={"type": "integer", "minimum": 1, "maximum": 100}, state=states)
     message_id = _path("messageId", "a message id, or the deduplication id it was published with")
     dlq_id = _path("dlqId", "a DLQ entry's id")
     queue = _path("queueName", "a queue's name", NAME)
@@ -365,7 +356,7 @@ def operations(settings: Settings) -> tuple[Operation, ...]:
             "get",
             "/v2/dlq",
             "list_dlq",
-            "The DLQ, newest first",
+            "The DLQ, newest first: the entries named by dlqIds, or a page of those matching the filters",
             "dlq",
             ok=(200, _ref(DlqListView)),
             params=dlq_query,
@@ -397,7 +388,7 @@ def operations(settings: Settings) -> tuple[Operation, ...]:
             "Remove DLQ entries by id, or a page of those matching the filters",
             "dlq",
             ok=(200, _ref(DeletedView)),
-            params=dlq_bulk_query,
+            params=dlq_query,
             body={"application/json": _ref(DlqQuery)},
             errors=(400, 401, 429),
         ),
@@ -418,7 +409,7 @@ def operations(settings: Settings) -> tuple[Operation, ...]:
             "Publish DLQ entries again by id, or a page of those matching the filters",
             "dlq",
             ok=(201, _ref(RetriedView)),
-            params=dlq_bulk_query,
+            params=dlq_query,
             body={"application/json": _ref(DlqQuery)},
             errors=(400, 401, 429, 503),
         ),

@@ -7,7 +7,8 @@ from __future__ import annotations
 import base64
 import json
 
-from functions.messages.models import AttemptResult, CallbackOptions, MessageRequest
+from functions.messages.models import AttemptResult, CallbackOptions, MessageRequest, Redaction
+from functions.messages.redaction import body_digest
 
 
 def callback_payload(source: MessageRequest, result: AttemptResult, retried: int, dlq_id: str | None = None) -> bytes:
@@ -50,8 +51,11 @@ def callback_request(
         not_before_ms=now_ms,
         created_at_ms=now_ms,
         caller_ip=source.caller_ip,
-        label=source.label,
+        labels=source.labels,
         retry_delay=options.retry_delay,
         timeout_s=options.timeout_s,
         callback_of=source.message_id,
+        # The payload copies the source's body and headers: a source with redacted fields has its callbacks'
+        # bodies redacted whole.
+        redact=Redaction(body_sha256=body_digest(payload)) if source.redact else None,
     )

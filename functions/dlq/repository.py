@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from functions.messages.bodies import BodyStore
 from functions.messages.codec import header_map, request_attributes, request_from_attributes
+from functions.messages.filters import RecordFilter
 from functions.messages.models import AttemptResult, DlqEntry
 from functions.shared.dynamo import (
     Conditions,
@@ -28,22 +29,10 @@ if TYPE_CHECKING:
 TTL = DLQ_TABLE.ttl_attribute or "expiresAt"
 LISTING = "dlq"  # the single partition of the byTime index
 BY_TIME = DLQ_TABLE.indexes[0].name
+_FILTERED_PAGE = 100  # entries read per query while a filter is checked here (each query returns at most 1 MB)
 
 
-@dataclass(frozen=True)
-class DlqFilter:
-    """GET /v2/dlq filters (all optional; dates are unix ms)."""
-
-    message_id: str | None = None
-    url: str | None = None
-    topic_name: str | None = None
-    schedule_id: str | None = None
-    queue_name: str | None = None
-    label: str | None = None
-    response_status: int | None = None
-    caller_ip: str | None = None
-    from_ms: int | None = None
-    to_ms: int | None = None
+Entries = list[DlqEntry]  # (the repository's `list` method hides the builtin in its class)
 
 
 @dataclass(frozen=True)
@@ -92,28 +81,21 @@ class DlqRepository(DynamoRepository):
         return self.conditional(self.client.delete_item, **self.delete_in_transaction(dlq_id, now_s)["Delete"])
 
     def list(
-        self, where: DlqFilter, *, count: int, now_s: int, cursor: str | None = None, newest_first: bool = True
+        self, where: RecordFilter, *, count: int, now_s: int, cursor: str | None = None, newest_first: bool = True
     ) -> DlqPage:
-        """A page of at most `count` entries matching `where`, by creation time; a query of the byTime index."""
-        conditions = (
-            Conditions()
-            .equals("messageId", where.message_id)
-            .equals("url", where.url)
-            .equals("topicName", where.topic_name)
-            .equals("scheduleId", where.schedule_id)
-            .equals("queueName", where.queue_name)
-            .equals("label", where.label)
-            .equals("responseStatus", where.response_status)
-            .equals("callerIp", where.caller_ip)
-            .not_expired(TTL, now_s)
-        )
+        """A page of at most `count` entries matching `where`, by creation time; a query of the byTime index, read
+        a page at a time until `count` + 1 match (the one more tells whether another page exists)."""
+        if where.matches_nothing:
+            return DlqPage([], None)
         lowest = uuid7_bound(where.from_ms or 0, upper=False)
         highest = uuid7_bound(where.to_ms if where.to_ms is not None else (1 << 48) - 1, upper=True)
         query: dict[str, Any] = {
             "TableName": self.table_name,
             "IndexName": BY_TIME,
             "ScanIndexForward": not newest_first,
-            **conditions.query_arguments(
+            **Conditions()
+            .not_expired(TTL, now_s)
+            .query_arguments(
                 "listing = :listing AND dlqId BETWEEN :lowest AND :highest",
                 listing=LISTING,
                 lowest=lowest,
@@ -123,10 +105,11 @@ class DlqRepository(DynamoRepository):
         if cursor:
             query["ExclusiveStartKey"] = to_item(decode_cursor(cursor, {"dlqId", "listing"}))
         found: list[dict[str, Any]] = []
-        while len(found) <= count:  # one more than asked tells whether another page exists
-            query["Limit"] = count + 1 - len(found)
+        while len(found) <= count:
+            wanted = count + 1 - len(found)
+            query["Limit"] = wanted if where.is_empty else max(wanted, _FILTERED_PAGE)
             page = self.client.query(**query)
-            found += [from_item(item) for item in page.get("Items", [])]
+            found += [item for item in map(from_item, page.get("Items", [])) if where.matches(item)]
             if "LastEvaluatedKey" not in page:
                 break
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
@@ -134,6 +117,34 @@ class DlqRepository(DynamoRepository):
         found = found[:count]
         next_cursor = encode_cursor({"dlqId": found[-1]["dlqId"], "listing": LISTING}) if more else None
         return DlqPage(entries=[self._entry(item) for item in found], cursor=next_cursor)
+
+    def get_many(self, dlq_ids: Sequence[str], where: RecordFilter, now_s: int) -> Entries:
+        """The live entries among `dlq_ids` that match `where` (dates: their creation time), in the order given;
+        one BatchGetItem per 100 ids."""
+        if where.matches_nothing:
+            return []
+        ids = list(dict.fromkeys(dlq_ids))
+        items: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), 100):
+            request: dict[str, Any] = {
+                self.table_name: {
+                    "Keys": [to_item({"dlqId": dlq_id}) for dlq_id in ids[start : start + 100]],
+                    "ConsistentRead": True,
+                }
+            }
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                for item in map(from_item, answer.get("Responses", {}).get(self.table_name, [])):
+                    items[str(item["dlqId"])] = item
+                request = answer.get("UnprocessedKeys") or {}
+        return [
+            self._entry(item)
+            for item in (items.get(dlq_id) for dlq_id in ids)
+            if item is not None
+            and not is_expired(item, TTL, now_s)
+            and where.matches(item)
+            and where.in_range(int(item["dlqCreatedAt"]))
+        ]
 
     def _entry(self, item: Mapping[str, Any]) -> DlqEntry:
         status = item.get("responseStatus")

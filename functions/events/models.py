@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.messages.models import AttemptResult, MessageRequest, MessageState
+from functions.messages.redaction import redact_headers
 
 MAX_LOGGED_BODY_BYTES = 4096  # bodies (and responses) shown in the log up to this size
 
@@ -25,7 +26,9 @@ class MessageEvent(BaseModel):
     method: str | None = None
     header: dict[str, list[str]] | None = None
     body: bytes | None = None
-    label: str | None = None
+    labels: tuple[str, ...] = ()
+    caller_ip: str | None = None
+    flow_control_key: str | None = None
     topic_name: str | None = None
     endpoint_name: str | None = None
     queue_name: str | None = None
@@ -63,8 +66,10 @@ def request_event(
         state=state,
         url=request.url,
         method=request.method,
-        header=request.header or None,
-        label=request.label,
+        header=redact_headers(request.header, request.redact) or None,  # the log never shows a redacted value
+        labels=request.labels,
+        caller_ip=request.caller_ip,
+        flow_control_key=request.flow_control.key if request.flow_control else None,
         topic_name=request.topic_name,
         endpoint_name=request.endpoint_name,
         queue_name=request.queue_name,

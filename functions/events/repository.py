@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from functions.events.models import MessageEvent
 from functions.messages.codec import header_map
+from functions.messages.filters import RecordFilter
 from functions.messages.models import MessageState
 from functions.shared.dynamo import Conditions, DynamoRepository, query_all, to_item
 from functions.shared.ids import uuid7_bound
@@ -23,19 +24,6 @@ if TYPE_CHECKING:
 TTL = EVENTS_TABLE.ttl_attribute or "expiresAt"
 BY_TIME = EVENTS_TABLE.indexes[0].name
 _DAY_MS = 86_400_000
-
-
-@dataclass(frozen=True)
-class EventFilter:
-    message_ids: tuple[str, ...] = ()
-    states: tuple[str, ...] = ()  # state names (a filter may name ERROR, which Postbox never logs)
-    url: str | None = None
-    topic_name: str | None = None
-    queue_name: str | None = None
-    schedule_id: str | None = None
-    label: str | None = None
-    from_ms: int | None = None
-    to_ms: int | None = None
 
 
 @dataclass(frozen=True)
@@ -68,7 +56,7 @@ class EventRepository(DynamoRepository):
         return [_event(item) for item in query_all(self.client, {"TableName": self.table_name, **query})]
 
     def list(
-        self, where: EventFilter, *, count: int, now_ms: int, cursor: str | None = None, newest_first: bool = True
+        self, where: RecordFilter, *, count: int, now_ms: int, cursor: str | None = None, newest_first: bool = True
     ) -> EventPage:
         """A page of at most `count` events matching `where`, newest (or oldest) first: queries by message id,
         or of the day buckets of the `byTime` index; never a scan."""
@@ -80,7 +68,7 @@ class EventRepository(DynamoRepository):
         )
         if after is not None:
             lowest, highest = (lowest, min(highest, after)) if newest_first else (max(lowest, after), highest)
-        if lowest > highest:  # an empty range (DynamoDB refuses a BETWEEN whose bounds are reversed)
+        if lowest > highest or where.matches_nothing:  # (DynamoDB refuses a BETWEEN whose bounds are reversed)
             return EventPage([], None)
         candidates = self._matching(where, lowest, highest, newest_first, now_ms // 1000)
         found: list[MessageEvent] = []
@@ -95,22 +83,13 @@ class EventRepository(DynamoRepository):
         return EventPage(found, encode_cursor({"eventId": found[-1].event_id}) if more else None)
 
     def _matching(
-        self, where: EventFilter, lowest: str, highest: str, newest_first: bool, now_s: int
+        self, where: RecordFilter, lowest: str, highest: str, newest_first: bool, now_s: int
     ) -> Iterator[MessageEvent]:
-        conditions = (
-            Conditions()
-            .one_of("state", list(where.states))
-            .equals("url", where.url)
-            .equals("topicName", where.topic_name)
-            .equals("queueName", where.queue_name)
-            .equals("scheduleId", where.schedule_id)
-            .equals("label", where.label)
-            .not_expired(TTL, now_s)
-        )
-        if where.message_ids:  # a few events per message: query each, merge in order
-            events = [
-                _event(item)
-                for message_id in dict.fromkeys(where.message_ids)
+        conditions = Conditions().not_expired(TTL, now_s)
+        if where.message_ids is not None:  # a few events per message: query each, merge in order
+            items = [
+                item
+                for message_id in where.message_ids
                 for item in query_all(
                     self.client,
                     {
@@ -124,7 +103,8 @@ class EventRepository(DynamoRepository):
                     },
                 )
             ]
-            yield from sorted(events, key=lambda e: e.event_id, reverse=newest_first)
+            items.sort(key=lambda item: str(item["eventId"]), reverse=newest_first)
+            yield from map(_event, filter(where.matches, items))
             return
         for day in _days(time_of(lowest), time_of(highest), newest_first):
             query = {
@@ -136,7 +116,7 @@ class EventRepository(DynamoRepository):
                 ),
             }
             query["ExpressionAttributeNames"] = {**query.get("ExpressionAttributeNames", {}), "#day": "day"}
-            yield from map(_event, query_all(self.client, query))
+            yield from map(_event, filter(where.matches, query_all(self.client, query)))
 
 
 def _days(lowest_ms: int, highest_ms: int, newest_first: bool) -> list[str]:
@@ -158,7 +138,9 @@ def _item(event: MessageEvent, expires_at_s: int) -> dict[str, Any]:
             "method": event.method,
             "header": event.header,
             "body": event.body,
-            "label": event.label,
+            "labels": list(event.labels) or None,
+            "callerIp": event.caller_ip,
+            "flowControlKey": event.flow_control_key,
             "topicName": event.topic_name,
             "endpointName": event.endpoint_name,
             "queueName": event.queue_name,
@@ -197,7 +179,9 @@ def _event(item: Mapping[str, Any]) -> MessageEvent:
         method=item.get("method"),
         header=optional_headers("header"),
         body=item.get("body"),
-        label=item.get("label"),
+        labels=tuple(item.get("labels") or ()),
+        caller_ip=item.get("callerIp"),
+        flow_control_key=item.get("flowControlKey"),
         topic_name=item.get("topicName"),
         endpoint_name=item.get("endpointName"),
         queue_name=item.get("queueName"),

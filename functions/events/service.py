@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 
 from functions.events.models import BODY_STATES
-from functions.events.repository import EventFilter, EventPage, EventRepository
+from functions.events.repository import EventPage, EventRepository
+from functions.messages.filters import RecordFilter
 from functions.shared.clock import Clock, now_ms
 
 BodyLookup = Callable[[Iterable[str], int], Mapping[str, bytes]]
@@ -18,7 +19,7 @@ class EventService:
         self.bodies = bodies
         self.clock = clock
 
-    def list(self, where: EventFilter, *, count: int, cursor: str | None, newest_first: bool) -> EventPage:
+    def list(self, where: RecordFilter, *, count: int, cursor: str | None, newest_first: bool) -> EventPage:
         now = self.clock()
         page = self.events.list(where, count=count, now_ms=now, cursor=cursor, newest_first=newest_first)
         wants = [e.body is None and e.state in BODY_STATES for e in page.events]

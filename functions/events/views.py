@@ -37,6 +37,7 @@ class LogEntryView(BaseModel):
     max_retries: int | None = Field(None, alias="maxRetries")
     label: str | None = None
     labels: list[str] | None = None
+    flow_control_key: str | None = Field(None, alias="flowControlKey")
     # The Python SDK reads `retryDelayExpr`, the OpenAPI document says `retryDelayExpression`: both are sent.
     retry_delay_expr: str | None = Field(None, alias="retryDelayExpr")
     retry_delay_expression: str | None = Field(None, alias="retryDelayExpression")
@@ -85,8 +86,9 @@ def log_entry_view(event: MessageEvent) -> LogEntryView:
         failure_callback=event.failure_callback,
         failure_callback_headers=event.failure_callback_header,
         max_retries=event.max_retries,
-        label=event.label,
-        labels=[event.label] if event.label else None,
+        label=event.labels[0] if event.labels else None,
+        labels=list(event.labels) or None,
+        flow_control_key=event.flow_control_key,
         retry_delay_expr=event.retry_delay,
         retry_delay_expression=event.retry_delay,
     )

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from functions.flow.models import FlowControl
-from functions.messages.models import CallbackOptions, MessageRequest
+from functions.messages.models import CallbackOptions, MessageRequest, Redaction
 
 
 def request_attributes(request: MessageRequest) -> dict[str, Any]:
@@ -23,7 +23,7 @@ def request_attributes(request: MessageRequest) -> dict[str, Any]:
         "notBefore": request.not_before_ms,
         "createdAt": request.created_at_ms,
         "callerIp": request.caller_ip,
-        "label": request.label,
+        "labels": list(request.labels) or None,
         "retryDelay": request.retry_delay,
         "timeout": _decimal(request.timeout_s),
         "callback": _callback_attributes(request.callback),
@@ -36,6 +36,7 @@ def request_attributes(request: MessageRequest) -> dict[str, Any]:
         "queueName": request.queue_name,
         "scheduleId": request.schedule_id,
         **flow_attributes(request.flow_control),
+        "redact": redaction_attribute(request.redact),
     }
 
 
@@ -53,7 +54,7 @@ def request_from_attributes(message_id: str, item: Mapping[str, Any], body: byte
         not_before_ms=int(item["notBefore"]),
         created_at_ms=int(item["createdAt"]),
         caller_ip=item.get("callerIp"),
-        label=item.get("label"),
+        labels=tuple(item.get("labels") or ()),
         retry_delay=item.get("retryDelay"),
         timeout_s=float(item["timeout"]) if item.get("timeout") is not None else None,
         callback=_callback(item.get("callback")),
@@ -66,6 +67,7 @@ def request_from_attributes(message_id: str, item: Mapping[str, Any], body: byte
         queue_name=item.get("queueName"),
         schedule_id=item.get("scheduleId"),
         flow_control=flow_from_attributes(item),
+        redact=redaction_from_attribute(item.get("redact")),
     )
 
 
@@ -125,4 +127,24 @@ def flow_from_attributes(item: Mapping[str, Any]) -> FlowControl | None:
         parallelism=int(item["flowParallelism"]) if item.get("flowParallelism") is not None else None,
         rate=int(item["flowRate"]) if item.get("flowRate") is not None else None,
         period_s=int(item.get("flowPeriod", 1)),
+    )
+
+
+def redaction_attribute(redact: Redaction | None) -> dict[str, Any] | None:
+    """Upstash-Redact-Fields as stored: the redacted body's digest, and `["*"]` or the redacted header names."""
+    if redact is None:
+        return None
+    headers = ["*"] if redact.all_headers else sorted(redact.headers)
+    stored = {"bodySha256": redact.body_sha256, "headers": headers or None}
+    return {k: v for k, v in stored.items() if v is not None}
+
+
+def redaction_from_attribute(stored: Mapping[str, Any] | None) -> Redaction | None:
+    if not stored:
+        return None
+    headers = list(stored.get("headers") or ())
+    return Redaction(
+        body_sha256=stored.get("bodySha256"),
+        all_headers=headers == ["*"],
+        headers=frozenset() if headers == ["*"] else frozenset(headers),
     )

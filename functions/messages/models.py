@@ -25,6 +25,17 @@ class MessageState(StrEnum):
         return self in (MessageState.DELIVERED, MessageState.FAILED, MessageState.CANCELED)
 
 
+class Redaction(BaseModel):
+    """Upstash-Redact-Fields: the body, every header, or the headers named, are shown as `REDACTED:<sha256>` by
+    the API (message, DLQ and log views); they are delivered as sent."""
+
+    model_config = ConfigDict(frozen=True)
+
+    body_sha256: str | None = Field(None, description="hex SHA-256 of the body when it is redacted")
+    all_headers: bool = False
+    headers: frozenset[str] = Field(frozenset(), description="canonical names of the redacted headers")
+
+
 class CallbackOptions(BaseModel):
     """How the callback (or failure-callback) messages of a message are sent."""
 
@@ -53,7 +64,7 @@ class MessageRequest(BaseModel):
     not_before_ms: int
     created_at_ms: int
     caller_ip: str | None = None
-    label: str | None = None
+    labels: tuple[str, ...] = Field((), description="Upstash-Label, split at its commas")
     retry_delay: str | None = Field(None, description="Upstash-Retry-Delay expression (ms, variable `retried`)")
     timeout_s: float | None = Field(None, description="per-attempt timeout; None: the configured default")
     callback: CallbackOptions | None = None
@@ -67,10 +78,16 @@ class MessageRequest(BaseModel):
     flow_control: FlowControl | None = None
     endpoint_name: str | None = None
     body_ref: str | None = Field(None, description="where a body too large for the table is kept (claim check)")
+    redact: Redaction | None = Field(None, description="Upstash-Redact-Fields: what the API never shows")
 
     @property
     def is_callback(self) -> bool:
         return self.callback_of is not None
+
+    @property
+    def label(self) -> str | None:
+        """The first label (the SDKs' `label`; `labels` has them all)."""
+        return self.labels[0] if self.labels else None
 
 
 class MessageStatus(BaseModel):
@@ -92,7 +109,10 @@ class MessageStatus(BaseModel):
     attempts: int = Field(0, description="attempts started so far (claims, including taken-over ones)")
     # Copies of the request's small attributes, for events and filters written from the state item alone.
     url: str = ""
-    label: str | None = None
+    labels: tuple[str, ...] = ()
+    caller_ip: str | None = None
+    topic_name: str | None = None
+    schedule_id: str | None = None
     method: str | None = None
     max_retries: int | None = None
     retry_delay: str | None = None

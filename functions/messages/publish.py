@@ -12,7 +12,8 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 from functions.delivery.expressions import ExpressionError, compile_retry_delay
 from functions.flow.models import parse_flow_control
-from functions.messages.models import CallbackOptions, MessageRequest
+from functions.messages.models import CallbackOptions, MessageRequest, Redaction
+from functions.messages.redaction import body_digest
 from functions.shared.errors import BadRequestError, PayloadTooLargeError
 from functions.shared.ssrf import AddressPolicy, is_localhost_name, literal_address
 
@@ -30,6 +31,8 @@ MAX_DELAY_S = 365 * 86400
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _COLLAPSED_SCHEME = re.compile(r"^(https?):/(?!/)", re.IGNORECASE)
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_REDACTED_HEADER = re.compile(r"headers?\[(?P<name>[^\]]+)\]", re.IGNORECASE)
+MAX_LABEL_LENGTH = 256
 # Query parameters that configure Postbox rather than belong to the destination.
 _OWN_QUERY_PARAMS = ("qstash_token", "upstash-")
 
@@ -249,7 +252,6 @@ def build_message(
     if not_before_ms - now_ms > MAX_DELAY_S * 1000:
         raise BadRequestError(f"invalid Upstash-Not-Before: at most {MAX_DELAY_S // 86400} days ahead")
 
-    label = headers.get("upstash-label") or None
     header = forwarded_headers(headers)
     content_type = headers.get("content-type") or None
     dedup_id = (headers.get("upstash-deduplication-id") or "").strip() or None
@@ -268,7 +270,7 @@ def build_message(
         not_before_ms=not_before_ms,
         created_at_ms=now_ms,
         caller_ip=caller_ip,
-        label=label.strip() if label else None,
+        labels=parse_labels(headers.get("upstash-label")),
         retry_delay=_retry_delay(headers, "upstash-retry-delay"),
         timeout_s=_timeout(headers, "upstash-timeout", limits),
         callback=_callback(headers, "callback", limits),
@@ -277,4 +279,39 @@ def build_message(
         flow_control=parse_flow_control(
             headers.get("upstash-flow-control-key"), headers.get("upstash-flow-control-value")
         ),
+        redact=parse_redaction(headers.get("upstash-redact-fields"), body),
+    )
+
+
+def parse_labels(value: str | None) -> tuple[str, ...]:
+    """`Upstash-Label: a,b`: the message's labels, in order, each once (a label holds no comma)."""
+    labels = tuple(dict.fromkeys(part.strip() for part in (value or "").split(",") if part.strip()))
+    if any(len(label) > MAX_LABEL_LENGTH for label in labels):
+        raise BadRequestError(f"invalid Upstash-Label: a label has at most {MAX_LABEL_LENGTH} characters")
+    return labels
+
+
+def parse_redaction(value: str | None, body: bytes) -> Redaction | None:
+    """`Upstash-Redact-Fields: body,header[Authorization]`: `body`, `header` (or `headers`) for every header, or
+    `header[Name]` (`headers[Name]`) for one."""
+    if value is None:
+        return None
+    redact_body = all_headers = False
+    names: set[str] = set()
+    for part in filter(None, (p.strip() for p in value.split(","))):
+        match = _REDACTED_HEADER.fullmatch(part)
+        if part.lower() == "body":
+            redact_body = True
+        elif part.lower() in ("header", "headers"):
+            all_headers = True
+        elif match and _HEADER_NAME.match(match["name"]):
+            names.add(canonical_header_name(match["name"]))
+        else:
+            raise BadRequestError(f"invalid Upstash-Redact-Fields part {part!r}: expected body, header or header[Name]")
+    if not (redact_body or all_headers or names):
+        return None
+    return Redaction(
+        body_sha256=body_digest(body) if redact_body else None,
+        all_headers=all_headers,
+        headers=frozenset() if all_headers else frozenset(names),
     )

@@ -16,8 +16,16 @@ from botocore.exceptions import ClientError
 from functions.events.models import MAX_LOGGED_BODY_BYTES, MessageEvent, request_event
 from functions.events.repository import EventRepository
 from functions.messages.bodies import BodyStore, body_key
-from functions.messages.codec import flow_attributes, flow_from_attributes, request_attributes, request_from_attributes
+from functions.messages.codec import (
+    flow_attributes,
+    flow_from_attributes,
+    redaction_from_attribute,
+    request_attributes,
+    request_from_attributes,
+)
+from functions.messages.filters import RecordFilter
 from functions.messages.models import AttemptResult, Message, MessageRequest, MessageState, MessageStatus
+from functions.messages.redaction import shown_body
 from functions.queues.repository import QueueRepository
 from functions.shared.dynamo import (
     Conditions,
@@ -93,17 +101,6 @@ class CancelOutcome(StrEnum):
     REQUESTED = "requested"  # an attempt is in flight: no further attempt will be made
     FINISHED = "finished"  # already delivered, failed or cancelled
     NOT_FOUND = "not_found"
-
-
-@dataclass(frozen=True)
-class PendingFilter:
-    """Filters on messages that are not finished (all optional; dates are unix ms of creation)."""
-
-    url: str | None = None
-    label: str | None = None
-    caller_ip: str | None = None
-    from_ms: int | None = None
-    to_ms: int | None = None
 
 
 class MessageRepository(DynamoRepository):
@@ -461,26 +458,37 @@ class MessageRepository(DynamoRepository):
             time_ms=now_ms,
             state=state,
             url=status.url,
-            label=status.label,
+            labels=status.labels,
+            caller_ip=status.caller_ip,
+            topic_name=status.topic_name,
+            queue_name=status.queue_name,
+            schedule_id=status.schedule_id,
+            flow_control_key=status.flow_control.key if status.flow_control else None,
             method=status.method,
             max_retries=status.max_retries,
             retry_delay=status.retry_delay,
             attempt=status.attempt,
         )
 
-    def pending_ids(self, where: PendingFilter, now_s: int) -> Iterator[str]:
-        """Ids of the messages not finished yet that match `where` (a query of the sparse pending index)."""
-        conditions = (
-            Conditions()
-            .equals("url", where.url)
-            .equals("label", where.label)
-            .equals("callerIp", where.caller_ip)
-            .at_least("createdAt", where.from_ms)
-            .at_most("createdAt", where.to_ms)
-            .not_expired(TTL, now_s)
-        )
-        for item in self._pending(conditions):
-            yield str(item["pk"])
+    def pending_ids(self, where: RecordFilter, now_s: int) -> Iterator[str]:
+        """Ids of the messages not finished yet that match `where` (dates: when they were created), oldest first; a
+        query of the sparse pending index."""
+        if where.matches_nothing:
+            return
+        for item in self._pending(Conditions().not_expired(TTL, now_s)):
+            if _pending_match(item, where):
+                yield str(item["pk"])
+
+    def matching_ids(self, message_ids: Sequence[str], where: RecordFilter, now_s: int) -> list[str]:
+        """Those of `message_ids` whose message matches `where` (a read of each state item)."""
+        if where.is_empty:
+            return list(dict.fromkeys(message_ids))
+        found = []
+        for message_id in dict.fromkeys(message_ids):
+            stored = self.load(message_id).state_item
+            if stored is not None and not is_expired(stored, TTL, now_s) and _pending_match(stored, where):
+                found.append(message_id)
+        return found
 
     def count_pending(self, now_s: int, **equals: Any) -> int:
         """How many unfinished messages have these attribute values (`state=`, `flowControlKey=`, ...)."""
@@ -599,7 +607,7 @@ class MessageRepository(DynamoRepository):
             request: dict[str, Any] = {
                 self.table_name: {
                     "Keys": keys[start : start + 100],
-                    "ProjectionExpression": "pk, body, #ttl",
+                    "ProjectionExpression": "pk, body, redact, #ttl",
                     "ExpressionAttributeNames": {"#ttl": TTL},
                     "ConsistentRead": True,
                 }
@@ -607,7 +615,8 @@ class MessageRepository(DynamoRepository):
             while request:
                 answer = self.client.batch_get_item(RequestItems=request)
                 for item in map(from_item, answer.get("Responses", {}).get(self.table_name, [])):
-                    body = item.get("body")
+                    redact = redaction_from_attribute(item.get("redact"))
+                    body = shown_body(b"", redact) if redact and redact.body_sha256 else item.get("body")
                     if body is not None and len(body) <= MAX_LOGGED_BODY_BYTES and not is_expired(item, TTL, now_s):
                         found[str(item["pk"])] = bytes(body)
                 request = answer.get("UnprocessedKeys") or {}
@@ -621,6 +630,10 @@ class MessageRepository(DynamoRepository):
     def _request(self, item: Mapping[str, Any]) -> MessageRequest:
         body = self.bodies.get(item["bodyRef"]) if item.get("bodyRef") else None
         return request_from_attributes(item["pk"], item, body)
+
+
+def _pending_match(state_item: Mapping[str, Any], where: RecordFilter) -> bool:
+    return where.matches(state_item) and where.in_range(int(state_item["createdAt"]))
 
 
 def claimable(status: MessageStatus, attempt: int, now_ms: int) -> bool:
@@ -657,11 +670,12 @@ def _state_item(request: MessageRequest, status: MessageStatus, expires_at_s: in
             "updatedAt": status.updated_at_ms,
             "pendingKey": None if status.state.is_final else PENDING,
             "url": request.url,
-            "label": request.label,
+            "labels": list(request.labels) or None,
             "callerIp": request.caller_ip,
             "createdAt": request.created_at_ms,
             "dedupId": request.dedup_id,
             "topicName": request.topic_name,
+            "scheduleId": request.schedule_id,
             "queueName": request.queue_name,
             "queueWaiting": request.queue_name if request.queue_name and not status.state.is_final else None,
             "method": request.method,
@@ -691,7 +705,10 @@ def _status(item: Mapping[str, Any]) -> MessageStatus:
         follow_ups=tuple(item.get("followUps", ())),
         attempts=int(item.get("attempts", 0)),
         url=item.get("url", ""),
-        label=item.get("label"),
+        labels=tuple(item.get("labels") or ()),
+        caller_ip=item.get("callerIp"),
+        topic_name=item.get("topicName"),
+        schedule_id=item.get("scheduleId"),
         method=item.get("method"),
         max_retries=optional_int("maxRetries"),
         retry_delay=item.get("retryDelay"),

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from functions.delivery.queue import DeliveryQueue
-from functions.dlq.repository import DlqFilter, DlqPage, DlqRepository
+from functions.dlq.repository import DlqPage, DlqRepository
 from functions.flow.repository import FlowRepository
+from functions.messages.filters import RecordFilter
 from functions.messages.models import (
     DeliveryTask,
     DlqEntry,
@@ -19,7 +20,7 @@ from functions.messages.models import (
     lifetime_end_s,
 )
 from functions.messages.publish import PublishLimits, build_message, destination_from_path, is_group_name
-from functions.messages.repository import CancelOutcome, Created, MessageRepository, NewMessage, PendingFilter
+from functions.messages.repository import CancelOutcome, Created, MessageRepository, NewMessage
 from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError, ServiceUnavailableError
@@ -215,12 +216,18 @@ class MessageService:
             raise NotFoundError(f"message {message_id} not found")
         return 0 if outcome == CancelOutcome.FINISHED else 1
 
-    def cancel_many(self, message_ids: Sequence[str] | None, where: PendingFilter) -> int:
-        """Cancel the given messages, or every pending message matching `where` (no filter: all of them)."""
+    def cancel_many(self, message_ids: Sequence[str] | None, where: RecordFilter, limit: int | None = None) -> int:
+        """Cancel those of the given messages that match `where`, or (no ids) every pending message matching `where`
+        (no filter: all of them); at most `limit`, oldest first. An empty id list cancels nothing."""
         now = self.clock()
-        ids = message_ids if message_ids else list(self.messages.pending_ids(where, now // 1000))
+        if message_ids is not None:
+            ids: Iterable[str] = self.messages.matching_ids(message_ids, where, now // 1000)
+        else:
+            ids = self.messages.pending_ids(where, now // 1000)
         cancelled = 0
-        for message_id in dict.fromkeys(ids):
+        for message_id in ids:
+            if limit is not None and cancelled >= limit:
+                break
             outcome = self.messages.cancel(message_id, now, now // 1000 + self.retention_s)
             cancelled += outcome in (CancelOutcome.CANCELED, CancelOutcome.REQUESTED)
         return cancelled
@@ -233,23 +240,46 @@ class MessageService:
             raise NotFoundError(f"dlq message {dlq_id} not found")
         return entry
 
-    def list_dlq(self, where: DlqFilter, *, count: int, cursor: str | None, newest_first: bool) -> DlqPage:
-        return self.dlq.list(where, count=count, now_s=self.clock() // 1000, cursor=cursor, newest_first=newest_first)
+    def list_dlq(
+        self, dlq_ids: Sequence[str] | None, where: RecordFilter, *, count: int, cursor: str | None, newest_first: bool
+    ) -> DlqPage:
+        """The given entries that match `where`, or a page of every entry matching it."""
+        now_s = self.clock() // 1000
+        if dlq_ids is None:
+            return self.dlq.list(where, count=count, now_s=now_s, cursor=cursor, newest_first=newest_first)
+        entries: list[DlqEntry] = sorted(
+            self.dlq.get_many(dlq_ids, where, now_s), key=lambda e: e.dlq_id, reverse=newest_first
+        )
+        return DlqPage(entries, None)
+
+    def _dlq_selection(
+        self, dlq_ids: Sequence[str] | None, where: RecordFilter, count: int, cursor: str | None, newest_first: bool
+    ) -> tuple[list[str], str | None]:
+        """The ids a bulk DLQ action acts on, and the cursor of the next page: the given entries that match `where`
+        (an empty list: none), or a page of the entries matching it."""
+        if dlq_ids is not None and where.is_empty:
+            return list(dict.fromkeys(dlq_ids)), None
+        page = self.list_dlq(dlq_ids, where, count=count, cursor=cursor, newest_first=newest_first)
+        return [entry.dlq_id for entry in page.entries], page.cursor
 
     def delete_dlq(self, dlq_id: str) -> None:
         if not self.dlq.delete(dlq_id, self.clock() // 1000):
             raise NotFoundError(f"dlq message {dlq_id} not found")
 
     def delete_dlq_many(
-        self, dlq_ids: Sequence[str] | None, where: DlqFilter, *, count: int, cursor: str | None
+        self,
+        dlq_ids: Sequence[str] | None,
+        where: RecordFilter,
+        *,
+        count: int,
+        cursor: str | None,
+        newest_first: bool = True,
     ) -> tuple[int, str | None]:
-        """Delete the given entries, or a page of the entries matching `where`; returns (deleted, next cursor)."""
+        """Delete the given entries that match `where`, or a page of the entries matching it; returns (deleted, the
+        next page's cursor)."""
+        ids, next_cursor = self._dlq_selection(dlq_ids, where, count, cursor, newest_first)
         now_s = self.clock() // 1000
-        next_cursor = None
-        if not dlq_ids:
-            page = self.dlq.list(where, count=count, now_s=now_s, cursor=cursor)
-            dlq_ids, next_cursor = [entry.dlq_id for entry in page.entries], page.cursor
-        return sum(self.dlq.delete(dlq_id, now_s) for dlq_id in dict.fromkeys(dlq_ids)), next_cursor
+        return sum(self.dlq.delete(dlq_id, now_s) for dlq_id in ids), next_cursor
 
     def retry_dlq(self, dlq_id: str) -> str:
         """Publish the dead-lettered message again (a new message, its replay count + 1) and remove the entry."""
@@ -275,14 +305,19 @@ class MessageService:
         return replay.message_id
 
     def retry_dlq_many(
-        self, dlq_ids: Sequence[str] | None, where: DlqFilter, *, count: int, cursor: str | None
+        self,
+        dlq_ids: Sequence[str] | None,
+        where: RecordFilter,
+        *,
+        count: int,
+        cursor: str | None,
+        newest_first: bool = True,
     ) -> tuple[list[str], str | None]:
-        next_cursor = None
-        if not dlq_ids:
-            page = self.dlq.list(where, count=count, now_s=self.clock() // 1000, cursor=cursor)
-            dlq_ids, next_cursor = [entry.dlq_id for entry in page.entries], page.cursor
+        """Replay the given entries that match `where`, or a page of the entries matching it; returns (the new
+        message ids, the next page's cursor)."""
+        ids, next_cursor = self._dlq_selection(dlq_ids, where, count, cursor, newest_first)
         replayed = []
-        for dlq_id in dict.fromkeys(dlq_ids):
+        for dlq_id in ids:
             try:
                 replayed.append(self.retry_dlq(dlq_id))
             except NotFoundError:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.messages.models import DlqEntry, Message, MessageRequest, MessageState
+from functions.messages.redaction import shown_request
 
 
 class _Wire(BaseModel):
@@ -44,6 +45,7 @@ class MessageView(_Wire):
     schedule_id: str | None = Field(None, alias="scheduleId")
     caller_ip: str | None = Field(None, alias="callerIP")
     label: str | None = None
+    labels: list[str] | None = None
     flow_control_key: str | None = Field(None, alias="flowControlKey")
     rate: int | None = None
     period: int | None = None
@@ -73,6 +75,7 @@ def text_or_base64(data: bytes) -> tuple[str | None, str | None]:
 
 
 def _request_fields(request: MessageRequest) -> dict[str, object]:
+    request = shown_request(request)  # redacted fields are never shown
     body, body_base64 = text_or_base64(request.body)
     return {
         "message_id": request.message_id,
@@ -86,6 +89,7 @@ def _request_fields(request: MessageRequest) -> dict[str, object]:
         "created_at": request.created_at_ms,
         "caller_ip": request.caller_ip,
         "label": request.label,
+        "labels": list(request.labels) or None,
         "topic_name": request.topic_name,
         "endpoint_name": request.endpoint_name,
         "queue_name": request.queue_name,

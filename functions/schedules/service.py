@@ -27,6 +27,12 @@ _STATES = {
 }
 
 
+def is_publish_header(name: str) -> bool:
+    """The headers a publish reads (`Upstash-*` and `Content-Type`): a schedule keeps those and no other (never the
+    request's `Authorization`)."""
+    return name.startswith("upstash-") or name == "content-type"
+
+
 @dataclass(frozen=True)
 class ScheduleInfo:
     schedule: Schedule
@@ -61,7 +67,7 @@ class ScheduleService:
         queue_name = headers.get("upstash-queue-name")
         if queue_name:
             validate_name(queue_name, "queue")
-        publish_headers = {k: v for k, v in headers.items() if k not in _SCHEDULE_HEADERS}
+        publish_headers = {k: v for k, v in headers.items() if is_publish_header(k) and k not in _SCHEDULE_HEADERS}
         self.publisher.prepare(destination, publish_headers, body, caller_ip)  # 400 now, not at every tick
         now = self.clock()
         existing = self.schedules.get(schedule_id)

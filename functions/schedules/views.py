@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from functions.messages.models import MessageRequest
 from functions.messages.publish import parse_duration
+from functions.messages.redaction import redact_headers, shown_body
 from functions.messages.views import text_or_base64
 from functions.schedules.service import ScheduleInfo
 from functions.shared.errors import BadRequestError
@@ -39,12 +41,18 @@ class ScheduleView(BaseModel):
     retry_delay_expression: str | None = Field(None, alias="retryDelayExpression")
     label: str | None = None
     labels: list[str] | None = None
+    flow_control_key: str | None = Field(None, alias="flowControlKey")
+    parallelism: int | None = None
+    rate: int | None = None
+    period: int | None = Field(None, description="seconds")
 
 
 def schedule_view(info: ScheduleInfo) -> ScheduleView:
     schedule = info.schedule
     request = info.prepared.requests[0] if info.prepared and info.prepared.requests else None
-    body, body_base64 = text_or_base64(schedule.body)
+    redact = request.redact if request else None
+    body, body_base64 = text_or_base64(shown_body(schedule.body, redact)) if schedule.body else (None, None)
+    flow = request.flow_control if request else None
     try:
         delay = (
             parse_duration(schedule.headers["upstash-delay"], "Upstash-Delay")
@@ -60,7 +68,7 @@ def schedule_view(info: ScheduleInfo) -> ScheduleView:
         created_at=schedule.created_at_ms,
         method=request.method if request else schedule.headers.get("upstash-method", "POST").upper(),
         retries=request.max_retries if request else 0,
-        header=(request.header or None) if request else None,
+        header=_header(request) if request else None,
         body=body,
         body_base64=body_base64,
         callback=request.callback.url if request and request.callback else None,
@@ -81,5 +89,17 @@ def schedule_view(info: ScheduleInfo) -> ScheduleView:
         error=schedule.error,
         retry_delay_expression=request.retry_delay if request else None,
         label=request.label if request else None,
-        labels=[request.label] if request and request.label else None,
+        labels=list(request.labels) or None if request else None,
+        flow_control_key=flow.key if flow else None,
+        parallelism=flow.parallelism if flow else None,
+        rate=flow.rate if flow else None,
+        period=flow.period_s if flow else None,
     )
+
+
+def _header(request: MessageRequest) -> dict[str, list[str]] | None:
+    """The headers each message is sent with: the forwarded ones and the Content-Type (redacted ones hidden)."""
+    header = redact_headers(request.header, request.redact)
+    if request.content_type:
+        header = {"Content-Type": [request.content_type], **header}
+    return header or None

@@ -6,9 +6,9 @@ import json
 import pytest
 
 from functions.delivery.service import ClaimBusyError, DeliveryPolicy, DeliveryService, Outcome
+from functions.messages.filters import RecordFilter
 from functions.messages.models import AttemptResult, DeliveryTask, MessageState
 from functions.messages.publish import PublishLimits
-from functions.messages.repository import PendingFilter
 from functions.messages.service import MessageService, PublishInput
 from functions.shared.errors import NotFoundError, ServiceUnavailableError
 from functions.shared.ssrf import AddressPolicy
@@ -319,9 +319,9 @@ def test_cancel_during_an_attempt_stops_the_retries(world):
 def test_cancel_many(world):
     *_, service = world
     ids = [publish(service, {"upstash-delay": "1h"}).message_id for _ in range(3)]
-    assert service.cancel_many(ids[:2], PendingFilter()) == 2
-    assert service.cancel_many(None, PendingFilter()) == 1  # all that is still pending
-    assert service.cancel_many(None, PendingFilter()) == 0
+    assert service.cancel_many(ids[:2], RecordFilter()) == 2
+    assert service.cancel_many(None, RecordFilter()) == 1  # all that is still pending
+    assert service.cancel_many(None, RecordFilter()) == 0
 
 
 def test_dedup_returns_the_first_message(world):
