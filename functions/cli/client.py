@@ -17,6 +17,7 @@ DEFAULT_URL = "http://127.0.0.1:8080"  # local mode's front door (`postbox dev`)
 # Local mode's token when POSTBOX_TOKEN is not set: the QStash dev server's (functions/local/backend.py).
 DEFAULT_TOKEN = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0="
 PAGE_SIZE = 100  # the most GET /v2/dlq and GET /v2/logs give in one page
+Filters = Mapping[str, str | Sequence[str]]  # a query parameter's value, or its values (sent repeated)
 
 
 class ApiError(Exception):
@@ -68,7 +69,7 @@ class Client:
 
     def dlq_page(
         self,
-        filters: Mapping[str, str],
+        filters: Filters,
         count: int | None = None,
         cursor: str | None = None,
         oldest_first: bool = False,
@@ -76,7 +77,7 @@ class Client:
         """GET /v2/dlq: `{"messages": [...], "cursor"?}`."""
         return self._call("GET", "/v2/dlq", params=_page_params(filters, count, cursor, oldest_first))
 
-    def dlq_pages(self, filters: Mapping[str, str], oldest_first: bool = False) -> Iterator[Any]:
+    def dlq_pages(self, filters: Filters, oldest_first: bool = False) -> Iterator[Any]:
         """Every page of GET /v2/dlq, following the cursor."""
         cursor = None
         while True:
@@ -111,7 +112,7 @@ class Client:
 
     def logs_page(
         self,
-        filters: Mapping[str, str],
+        filters: Filters,
         count: int | None = None,
         cursor: str | None = None,
         oldest_first: bool = False,
@@ -170,8 +171,8 @@ def error_message(response: requests.Response) -> str:
 
 
 def _page_params(
-    filters: Mapping[str, str], count: int | None, cursor: str | None, oldest_first: bool
-) -> dict[str, str]:
+    filters: Filters, count: int | None, cursor: str | None, oldest_first: bool
+) -> dict[str, str | Sequence[str]]:
     params = dict(filters)
     if count is not None:
         params["count"] = str(count)

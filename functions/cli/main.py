@@ -84,14 +84,15 @@ CursorOption = Annotated[str | None, typer.Option("--cursor", help="Continue fro
 AllOption = Annotated[bool, typer.Option("--all", help="Follow the cursor through every page.")]
 OldestFirstOption = Annotated[bool, typer.Option("--oldest-first", help="Oldest first (default: newest first).")]
 DLQ_FILTER_HELP = (
-    "KEY=VALUE, repeatable. Keys: messageId, url, topicName (topic), queueName (queue), scheduleId (schedule), "
-    "label, responseStatus (status), callerIp, fromDate (from), toDate (to). Times: unix seconds or ms, ISO 8601 "
-    "(UTC unless it says), or a duration ago (30m, 2h, 1d)."
+    "KEY=VALUE, repeatable (a key given again adds a value: any of them matches). Keys: messageId, url, topicName "
+    "(topic), queueName (queue), scheduleId (schedule), label, responseStatus (status), callerIp, flowControlKey, "
+    "fromDate (from), toDate (to). Times: unix seconds or ms, ISO 8601 (UTC unless it says), or a duration ago "
+    "(30m, 2h, 1d)."
 )
 LOG_FILTER_HELP = (
-    "KEY=VALUE, repeatable. Keys: messageId, state (CREATED, ACTIVE, RETRY, DELIVERED, FAILED, CANCELED, "
-    "IN_PROGRESS, ...), url, topicName, queueName, scheduleId, label, fromDate (from), toDate (to); times as for "
-    "`dlq list`."
+    "KEY=VALUE, repeatable (a key given again adds a value). Keys: messageId, state (CREATED, ACTIVE, RETRY, "
+    "DELIVERED, FAILED, CANCELED, IN_PROGRESS, ...), url, host, path, topicName, queueName, scheduleId, label, "
+    "callerIp, flowControlKey, fromDate (from), toDate (to); times as for `dlq list`."
 )
 DlqFilterOption = Annotated[list[str] | None, typer.Option("--filter", "-f", metavar="KEY=VALUE", help=DLQ_FILTER_HELP)]
 

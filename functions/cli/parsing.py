@@ -33,6 +33,7 @@ DLQ_FILTERS: Mapping[str, str] = {
     "label": TEXT,
     "responseStatus": TEXT,  # the API checks it is a status code
     "callerIp": TEXT,
+    "flowControlKey": TEXT,
     "fromDate": TIME,
     "toDate": TIME,
 }
@@ -41,10 +42,14 @@ LOG_FILTERS: Mapping[str, str] = {
     "messageId": TEXT,
     "state": TEXT,  # the API checks it is a state
     "url": TEXT,
+    "host": TEXT,
+    "path": TEXT,
     "topicName": TEXT,
     "queueName": TEXT,
     "scheduleId": TEXT,
     "label": TEXT,
+    "callerIp": TEXT,
+    "flowControlKey": TEXT,
     "fromDate": TIME,
     "toDate": TIME,
 }
@@ -125,14 +130,14 @@ def parse_since(text: str, now_ms: int) -> int:
     return parse_instant(text)
 
 
-def parse_filters(pairs: Sequence[str], allowed: Mapping[str, str], now_ms: int) -> dict[str, str]:
-    """`KEY=VALUE` filters to the API's query parameters.
+def parse_filters(pairs: Sequence[str], allowed: Mapping[str, str], now_ms: int) -> dict[str, list[str]]:
+    """`KEY=VALUE` filters to the API's query parameters (a key given again adds a value: any of them matches).
 
     Keys are the API's names (`responseStatus`) or a short form (`status`), compared without case, `-` or `_`.
-    Times (`fromDate`, `toDate`) are read by `parse_since` and sent as unix milliseconds."""
+    Times (`fromDate`, `toDate`) are read by `parse_since` and sent as unix milliseconds; each is given once."""
     names = {_fold(name): name for name in allowed}
     names |= {_fold(alias): name for alias, name in _ALIASES.items() if name in allowed}
-    filters: dict[str, str] = {}
+    filters: dict[str, list[str]] = {}
     for pair in pairs:
         key, equals, value = pair.partition("=")
         name = names.get(_fold(key))
@@ -140,11 +145,11 @@ def parse_filters(pairs: Sequence[str], allowed: Mapping[str, str], now_ms: int)
             raise ValueError(f"invalid filter {pair!r}: expected KEY=VALUE, e.g. url=https://example.com/hook")
         if name is None:
             raise ValueError(f"unknown filter {key.strip()!r}: use one of {', '.join(allowed)}")
-        if name in filters:
+        if name in filters and allowed[name] == TIME:
             raise ValueError(f"filter {name} given twice")
         if not value.strip():
             raise ValueError(f"filter {name} needs a value")
-        filters[name] = str(parse_since(value, now_ms)) if allowed[name] == TIME else value.strip()
+        filters.setdefault(name, []).append(str(parse_since(value, now_ms)) if allowed[name] == TIME else value.strip())
     return filters
 
 

@@ -55,4 +55,4 @@ def test_the_js_sdk_methods(local, js_sdk: Path, threaded_httpserver: HTTPServer
     failed = [r for r in results if not r["ok"]]
     assert not failed, json.dumps(failed, indent=2)
     assert run.returncode == 0
-    assert len(results) == 11
+    assert len(results) == 12

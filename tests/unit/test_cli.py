@@ -13,6 +13,7 @@ import pytest
 import requests
 import typer
 
+from functions.api.requests import DlqQuery, EventQuery
 from functions.cli.client import DEFAULT_TOKEN, DEFAULT_URL, ApiError, error_message
 from functions.cli.main import ExitCode, _bulk, exit_code
 from functions.cli.parsing import (
@@ -131,12 +132,12 @@ def test_filters_take_the_apis_names_and_short_forms() -> None:
 
     # Then they are the API's query parameters, times in unix ms, values kept whole (an `=` in a URL too)
     assert filters == {
-        "url": "http://127.0.0.1:9/hook?a=b",
-        "responseStatus": "500",
-        "topicName": "orders",
-        "queueName": "q",
-        "fromDate": str(NOW_MS - 7_200_000),
-        "toDate": "1700000000000",
+        "url": ["http://127.0.0.1:9/hook?a=b"],
+        "responseStatus": ["500"],
+        "topicName": ["orders"],
+        "queueName": ["q"],
+        "fromDate": [str(NOW_MS - 7_200_000)],
+        "toDate": ["1700000000000"],
     }
 
 
@@ -149,7 +150,7 @@ def test_filters_take_the_apis_names_and_short_forms() -> None:
         (["url"], DLQ_FILTERS, "expected KEY=VALUE"),
         (["=x"], DLQ_FILTERS, "expected KEY=VALUE"),
         (["label="], DLQ_FILTERS, "needs a value"),
-        (["label=a", "Label=b"], DLQ_FILTERS, "given twice"),
+        (["from=1h", "fromDate=2h"], DLQ_FILTERS, "given twice"),
         (["from=soon"], LOG_FILTERS, "invalid time"),
     ],
 )
@@ -160,9 +161,20 @@ def test_bad_filters_are_refused(pairs: list[str], allowed: dict[str, str], mess
 
 def test_log_filters() -> None:
     assert parse_filters(["messageId=m1", "state=delivered"], LOG_FILTERS, NOW_MS) == {
-        "messageId": "m1",
-        "state": "delivered",  # the API checks and upper-cases it
+        "messageId": ["m1"],
+        "state": ["delivered"],  # the API checks and upper-cases it
     }
+
+
+def test_a_filter_given_again_adds_a_value() -> None:
+    assert parse_filters(["label=a", "Label=b", "host=h"], LOG_FILTERS, NOW_MS) == {"label": ["a", "b"], "host": ["h"]}
+
+
+def test_the_filters_are_the_apis() -> None:
+    # The CLI offers exactly the filters of the routes it calls (it installs without the API's modules)
+    paging = {"cursor", "count", "order"}
+    assert set(DLQ_FILTERS) == {f.alias or n for n, f in DlqQuery.model_fields.items()} - paging - {"dlqIds"}
+    assert set(LOG_FILTERS) == {f.alias or n for n, f in EventQuery.model_fields.items()} - paging - {"messageIds"}
 
 
 def test_times_are_shown_in_utc() -> None:

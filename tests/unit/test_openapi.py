@@ -98,3 +98,20 @@ def test_write_routes_and_the_signing_keys_document_the_read_only_refusal(docume
     assert "403" in paths["/v2/publish/{destination}"]["post"]["responses"]
     assert "403" in paths["/v2/keys"]["get"]["responses"]
     assert "403" not in paths["/v2/messages/{messageId}"]["get"]["responses"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "fields"),
+    [
+        ("get", "/v2/dlq", "messageId url topicName scheduleId queueName callerIp label flowControlKey responseStatus"),
+        ("delete", "/v2/dlq", "messageId url topicName scheduleId queueName callerIp label flowControlKey dlqIds"),
+        ("post", "/v2/dlq/retry", "messageId url topicName scheduleId queueName label flowControlKey dlqIds"),
+        ("get", "/v2/events", "messageId messageIds url host path topicName queueName callerIp label flowControlKey"),
+        ("get", "/v2/logs", "messageIds state url host path topicName scheduleId queueName label flowControlKey"),
+        ("delete", "/v2/messages", "messageIds url host path topicName queueName callerIp label flowControlKey count"),
+    ],
+)
+def test_every_filter_of_a_list_or_bulk_route_is_documented(document, method, path, fields):
+    params = {p["name"]: p for p in document["paths"][path][method]["parameters"] if p["in"] == "query"}
+    assert set(fields.split()) | {"fromDate", "toDate"} <= set(params)
+    assert params["label"]["schema"]["type"] == "array" and params["label"]["explode"] is True  # repeated

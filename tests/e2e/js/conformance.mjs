@@ -1,5 +1,6 @@
 // The official JS SDK against Postbox: every non-LLM method a QStash user relies on.
 // Env: QSTASH_URL, QSTASH_TOKEN, RECEIVER (base URL of a receiver answering 200 on /ok and 500 on /fail).
+import { createHash } from "node:crypto";
 import { Client } from "@upstash/qstash";
 
 const client = new Client({ baseUrl: process.env.QSTASH_URL, token: process.env.QSTASH_TOKEN });
@@ -149,6 +150,45 @@ await check("flowControl.get / pause / resume / pin / unpin / resetRate / getGlo
   await client.flowControl.resetRate("js-key");
   const global = await client.flowControl.getGlobalParallelism();
   return { waitListSize: info.waitListSize, global };
+});
+
+await check("filters: never wider than asked, several values, labels, redaction, schedule flow control", async () => {
+  const tag = `f${Date.now()}`;
+  const a = (await client.publish({ url: `${receiver}/fail`, body: "fa", retries: 0, label: [`${tag}-a1`, `${tag}-a2`], flowControl: { key: `${tag}-key`, parallelism: 5 } })).messageId;
+  const b = (await client.publish({ url: `${receiver}/fail`, body: "fb", retries: 0, label: `${tag}-b`, headers: { Authorization: "Bearer js-secret" }, redact: { body: true, header: ["Authorization"] } })).messageId;
+  const both = await waitFor(async () => {
+    const page = await client.dlq.listMessages({ filter: { label: [`${tag}-a2`, `${tag}-b`] } });
+    return page.messages.length === 2 ? page.messages : null;
+  }, "both DLQ entries");
+  const entryA = both.find((m) => m.messageId === a);
+  const entryB = both.find((m) => m.messageId === b);
+  expect(entryA && entryA.label === `${tag}-a1` && JSON.stringify(entryA.labels) === JSON.stringify([`${tag}-a1`, `${tag}-a2`]), `labels ${JSON.stringify(entryA)}`);
+  const digest = (value) => `REDACTED:${createHash("sha256").update(value).digest("hex")}`;
+  expect(entryB && entryB.body === digest("fb"), `redacted body ${entryB && entryB.body}`);
+  expect(entryB.header.Authorization[0] === digest("Bearer js-secret"), `redacted header ${JSON.stringify(entryB.header)}`);
+  // A filter that matches nothing acts on nothing
+  const none = await client.dlq.delete({ filter: { flowControlKey: "nothing-has-this" } });
+  expect(none.deleted === 0, `dlq.delete by an unmatched filter deleted ${none.deleted}`);
+  const noRetry = await client.dlq.retry({ filter: { flowControlKey: "non-existent-key" } });
+  expect(noRetry.responses.length === 0, `dlq.retry by an unmatched filter retried ${noRetry.responses.length}`);
+  const delayed = (await client.publish({ url: `${receiver}/ok`, body: "later", delay: 3600, label: `${tag}-pending` })).messageId;
+  const noCancel = await client.messages.cancel({ filter: { queueName: "no-such-queue" } });
+  expect(noCancel.cancelled === 0, `messages.cancel by an unmatched filter cancelled ${noCancel.cancelled}`);
+  // The log takes several values of a filter, and host/path
+  const logs = await client.logs({ filter: { label: [`${tag}-a1`, `${tag}-b`], state: "FAILED", host: new URL(receiver).host } });
+  expect(logs.logs.length === 2, `logs by two labels: ${logs.logs.length}`);
+  // A filter acts on what it matches
+  const deleted = await client.dlq.delete({ filter: { flowControlKey: `${tag}-key` } });
+  expect(deleted.deleted === 1, `dlq.delete by flowControlKey deleted ${deleted.deleted}`);
+  const cancelled = await client.messages.cancel({ filter: { label: `${tag}-pending`, path: "/ok" } });
+  expect(cancelled.cancelled === 1, `messages.cancel by label and path cancelled ${cancelled.cancelled}`);
+  await client.dlq.delete({ filter: { label: `${tag}-b` } });
+  // A schedule keeps its flow control
+  const { scheduleId } = await client.schedules.create({ destination: `${receiver}/ok`, cron: "0 0 1 1 *", flowControl: { key: `${tag}-sched`, parallelism: 10, rate: 5, period: "1d" } });
+  const schedule = await client.schedules.get(scheduleId);
+  await client.schedules.delete(scheduleId);
+  expect(schedule.flowControlKey === `${tag}-sched` && schedule.parallelism === 10 && schedule.rate === 5 && schedule.period === 86400, `schedule ${JSON.stringify(schedule)}`);
+  return { delayed, deleted: deleted.deleted, cancelled: cancelled.cancelled };
 });
 
 console.log(JSON.stringify(results));
