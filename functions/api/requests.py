@@ -170,22 +170,20 @@ def _list_metadata(field: FieldInfo) -> tuple[Any, ...] | None:
     return None
 
 
-def _check_names(model: type[BaseModel], names: Iterable[str], where: str) -> None:
-    known = _fields_by_alias(model)
+def _check_names(known: Mapping[str, object], names: Iterable[str], where: str) -> None:
     for name in names:
         if name not in known:
             raise BadRequestError(f"unknown {where} parameter {name!r}: this route takes {', '.join(sorted(known))}")
 
 
-def _gathered(model: type[BaseModel], pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
+def _gathered(known: Mapping[str, tuple[str, FieldInfo]], pairs: Iterable[tuple[str, str]]) -> dict[str, Any]:
     """The values of each query parameter: a list for a list field (split at commas where its values hold none,
     empty values dropped: `?dlqIds=` is an empty list), the one value otherwise. An unknown name, or a single-valued
     one given twice, is a 400."""
-    known = _fields_by_alias(model)
     given: dict[str, list[str]] = {}
     for key, value in pairs:
         name = key.removesuffix("[]")  # `messageIds[]=a` is `messageIds=a`
-        _check_names(model, [name], "query")
+        _check_names(known, [name], "query")
         given.setdefault(name, []).append(value)
     gathered: dict[str, Any] = {}
     for name, values in given.items():
@@ -208,16 +206,18 @@ def parse(
     `model`, each on its own so that neither hides a mistake in the other; a name in both is a 400. Query values are
     strings read as the field's type (`count=5`); a JSON body is read strictly, as JSON types (`"paused": 0` is not
     a boolean). Any problem is a 400 naming the field."""
+    known = _fields_by_alias(model)
     values: dict[str, Any] = {}
     try:
         if query:
-            given = model.model_validate(_gathered(model, query))
+            given = model.model_validate(_gathered(known, query))
             values |= {name: getattr(given, name) for name in given.model_fields_set}
         if body is not None:
             if model.model_config.get("extra") == "forbid":
-                _check_names(model, body.keys(), "body")
+                _check_names(known, body.keys(), "body")
             from_body = model.model_validate_json(json.dumps(body), strict=True)
-            both = sorted(values.keys() & from_body.model_fields_set)
+            in_body = from_body.model_fields_set
+            both = sorted(alias for alias, (name, _) in known.items() if name in values and name in in_body)
             if both:
                 raise BadRequestError(f"invalid request: {', '.join(both)} given in both the query and the body")
             values |= {name: getattr(from_body, name) for name in from_body.model_fields_set}

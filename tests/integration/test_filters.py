@@ -282,3 +282,13 @@ def test_cancel_by_ids_dates_and_both(postbox, seeded):
     assert pending(postbox, seeded) == {"a", "c"}
     assert postbox.api("DELETE", f"/v2/messages?fromDate={T0 + 1}")[1] == {"cancelled": 1}
     assert pending(postbox, seeded) == {"a"}
+
+
+@pytest.mark.parametrize(("method", "path"), [("DELETE", "/v2/dlq"), ("POST", "/v2/dlq/retry")])
+def test_the_dlq_bulk_routes_by_message_id_and_dates(postbox, seeded, method, path):
+    assert postbox.api(method, f"{path}?{q(messageId=seeded.message['a'])}")[0] in (200, 201)
+    assert listed_dlq(postbox, seeded, "") == {"b", "c"}
+    assert postbox.api(method, f"{path}?{q(fromDate=str(T0 + 1500), toDate=str(T0 + 2500))}")[0] in (200, 201)
+    assert listed_dlq(postbox, seeded, "") == {"b"}
+    assert postbox.api(method, f"{path}?order=earliestFirst&count=1")[0] in (200, 201)
+    assert listed_dlq(postbox, seeded, "") == set()
