@@ -148,8 +148,7 @@ class FakeMessages:
         if status is None:
             return ClaimRefused(None)
         due = status.state in (MessageState.CREATED, MessageState.RETRY) and status.next_delivery_at_ms <= now_ms + 1000
-        expired = status.state == MessageState.ACTIVE and (status.claim_until_ms or 0) < now_ms
-        if status.attempt != attempt or not (due or expired) or status.cancel_requested:
+        if status.attempt != attempt or not due or status.cancel_requested:
             return ClaimRefused(status)
         self.statuses[message_id] = status.model_copy(
             update={
@@ -161,9 +160,14 @@ class FakeMessages:
         )
         return Message(request=self.requests[message_id], status=self.statuses[message_id])
 
-    def _finish(self, message_id: str, claimed_attempt: int, **update: Any) -> bool:
+    def request_of(self, item: MessageRequest) -> MessageRequest:
+        return item  # `load` answers the parsed request
+
+    def _finish(self, message_id: str, claimed_attempt: int, lease_lost_by: int | None = None, **update: Any) -> bool:
         status = self.statuses[message_id]
         if status.state != MessageState.ACTIVE or status.attempt != claimed_attempt:
+            return False
+        if lease_lost_by is not None and (status.claim_until_ms or 0) >= lease_lost_by:
             return False
         self.statuses[message_id] = status.model_copy(update={"claim_until_ms": None, **update})
         return True
@@ -186,6 +190,7 @@ class FakeMessages:
         now_ms: int,
         next_at_ms: int,
         follow_ups=(),
+        lease_lost: bool = False,
     ) -> bool:
         message_id = request.message_id
         if self.statuses[message_id].cancel_requested:
@@ -193,6 +198,7 @@ class FakeMessages:
         if not self._finish(
             message_id,
             attempt,
+            now_ms if lease_lost else None,
             state=MessageState.RETRY,
             attempt=attempt + 1,
             next_delivery_at_ms=next_at_ms,
@@ -204,10 +210,23 @@ class FakeMessages:
         return True
 
     def mark_failed(
-        self, *, request: MessageRequest, attempt: int, dlq_id: str, dlq_put: dict[str, Any], follow_ups=(), **kw: Any
+        self,
+        *,
+        request: MessageRequest,
+        attempt: int,
+        dlq_id: str,
+        dlq_put: dict[str, Any],
+        result: AttemptResult,
+        now_ms: int,
+        follow_ups=(),
+        lease_lost: bool = False,
+        **kw: Any,
     ) -> bool:
         message_id = request.message_id
-        if not self._finish(message_id, attempt, state=MessageState.FAILED, dlq_id=dlq_id):
+        lost_by = now_ms if lease_lost else None
+        if not self._finish(
+            message_id, attempt, lost_by, state=MessageState.FAILED, dlq_id=dlq_id, last_error=result.error
+        ):
             return False
         self.dlq.entries[dlq_id] = dlq_put["Put"]
         self._set_follow_ups(message_id, follow_ups)

@@ -13,11 +13,9 @@ from collections.abc import Mapping
 from urllib3 import BaseHTTPResponse, Timeout, exceptions
 
 from functions.delivery.connect import DestinationRefused, guarded_pool_manager
-from functions.messages.models import AttemptResult
+from functions.messages.models import MAX_RESPONSE_BODY_BYTES, AttemptResult
 from functions.shared.resources import DELIVERY_BATCH_SIZE
 from functions.shared.ssrf import AddressPolicy
-
-MAX_RESPONSE_BODY_BYTES = 64 * 1024
 
 
 class HttpSender:
@@ -49,11 +47,12 @@ class HttpSender:
             header: dict[str, list[str]] = {}
             for name, value in response.headers.items():
                 header.setdefault(name, []).append(value)
-            return AttemptResult(status=response.status, header=header, body=content, latency_ms=_ms_since(started))
+            result = AttemptResult(status=response.status, header=header, body=content, latency_ms=_ms_since(started))
+            return result.capped()
         except exceptions.HTTPError as exc:
-            return AttemptResult(error=_describe(exc), latency_ms=_ms_since(started))
+            return AttemptResult(error=_describe(exc), latency_ms=_ms_since(started)).capped()
         except DestinationRefused as exc:
-            return AttemptResult(error=str(exc), latency_ms=_ms_since(started))
+            return AttemptResult(error=str(exc), latency_ms=_ms_since(started)).capped()
 
 
 def _read_capped(response: BaseHTTPResponse, limit: int) -> tuple[bytes, bool]:

@@ -1,17 +1,19 @@
 """Delivering one message attempt: claim, call the destination, record the outcome, schedule what comes next.
 
 Crash safety (at-least-once): every step is a conditional write keyed on the attempt number, and the queue
-record is acknowledged only after the outcome is stored. A worker that dies after the HTTP call leaves the
-message ACTIVE; its record reappears after the visibility timeout and takes the expired claim over. What a
-transition enqueues (the next attempt, callback messages) is enqueued again when its record comes back.
+record is acknowledged only after the outcome is stored. A worker that dies after the HTTP call (or cannot record
+its outcome) leaves the message ACTIVE; its record reappears after the visibility timeout, finds the claim's lease
+run out, and records the attempt as failed: retried, or in the DLQ once the retries are spent. So a message whose
+attempts can never be recorded still ends. What a transition enqueues (the next attempt, callback messages) is
+enqueued again when its record comes back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from functions.delivery.callbacks import callback_payload, callback_request
 from functions.delivery.expressions import ExpressionError, compile_retry_delay
@@ -31,7 +33,7 @@ from functions.messages.models import (
     MessageStatus,
     lifetime_end_s,
 )
-from functions.messages.repository import ClaimRefused, MessageRepository, NewMessage, claimable
+from functions.messages.repository import ClaimRefused, MessageRepository, NewMessage, claimable, lease_lost
 from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
 from functions.shared.ids import uuid7
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
 from functions.shared.observability import logger
 
 USER_AGENT = "Upstash-QStash"
+LEASE_LOST = "the attempt's lease ran out before its outcome was recorded (its worker stopped, or could not record it)"
 
 
 class Outcome(StrEnum):
@@ -94,6 +97,8 @@ class DeliveryService:
         lease_until = now + int((self.policy.attempt_timeout_s + self.policy.claim_margin_s) * 1000)
         stored = self.messages.load(task.message_id)
         status = stored.status
+        if status is not None and lease_lost(status, task.attempt, now):
+            return self._lease_lost(task, status, stored.request_item)
         slot = None
         if status is not None and status.flow_control is not None and self.flows is not None:
             if not claimable(status, task.attempt, now):
@@ -127,6 +132,14 @@ class DeliveryService:
         if self.dispatcher is not None:  # and fill every queue's free slots, should a dispatch have been missed
             self.dispatcher.dispatch_all()
         return requeued
+
+    def _lease_lost(self, task: DeliveryTask, status: MessageStatus, request_item: Mapping[str, Any] | None) -> Outcome:
+        """The attempt's worker never recorded an outcome: the attempt failed."""
+        if request_item is None:  # the request expired under a live state item: nothing left to send
+            return Outcome.DROPPED
+        logger.warning("attempt lease ran out without an outcome", message_id=task.message_id, attempt=task.attempt)
+        message = Message(request=self.messages.request_of(request_item), status=status)
+        return self._record(message, task.attempt, AttemptResult(error=LEASE_LOST), lease_lost=True)
 
     # --- records that cannot claim ----------------------------------------------------------------
 
@@ -190,17 +203,22 @@ class DeliveryService:
             headers["Upstash-Topic-Name"] = request.topic_name
         if request.schedule_id:
             headers["Upstash-Schedule-Id"] = request.schedule_id
-        return self.sender.send(
-            method=request.method,
-            url=request.url,
-            headers=headers,
-            body=request.body,
-            timeout_s=min(request.timeout_s or self.policy.default_timeout_s, self.policy.attempt_timeout_s),
-        )
+        try:
+            result = self.sender.send(
+                method=request.method,
+                url=request.url,
+                headers=headers,
+                body=request.body,
+                timeout_s=min(request.timeout_s or self.policy.default_timeout_s, self.policy.attempt_timeout_s),
+            )
+        except Exception as exc:  # whatever goes wrong in an attempt, it is a failed attempt, recorded
+            logger.exception("attempt failed before an answer", message_id=request.message_id, attempt=attempt)
+            return AttemptResult(error=f"request error: {type(exc).__name__}: {exc}").capped()
+        return result.capped()
 
     # --- the outcome ----------------------------------------------------------------------------
 
-    def _record(self, message: Message, attempt: int, result: AttemptResult) -> Outcome:
+    def _record(self, message: Message, attempt: int, result: AttemptResult, lease_lost: bool = False) -> Outcome:
         request, now = message.request, self.clock()
         log = {"message_id": request.message_id, "attempt": attempt, "status": result.status, "error": result.error}
         callbacks = self._callbacks(request, result, attempt, now, request.callback)
@@ -219,7 +237,7 @@ class DeliveryService:
         if not final:
             next_at = now + self._retry_delay_ms(request, attempt + 1, result, now)
             done = self.messages.mark_retry(
-                request, attempt, result, now_ms=now, next_at_ms=next_at, follow_ups=callbacks
+                request, attempt, result, now_ms=now, next_at_ms=next_at, follow_ups=callbacks, lease_lost=lease_lost
             )
             if done:
                 self.queue.send(DeliveryTask(message_id=request.message_id, attempt=attempt + 1), next_at, now)
@@ -240,6 +258,7 @@ class DeliveryService:
             dlq_id=dlq_id,
             dlq_put=self.dlq.put_in_transaction(entry, dlq_expires),
             follow_ups=[*callbacks, *failure],
+            lease_lost=lease_lost,
         )
         return self._after(
             done, Outcome.FAILED, [*callbacks, *failure], now, {**log, "dlq_id": dlq_id}, request.queue_name

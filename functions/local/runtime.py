@@ -46,7 +46,7 @@ def reset_process_caches() -> None:
 
 def receive_visibility_timeout() -> int:
     """Visibility timeout of the local worker's receives: just over the claim lease, so a record whose worker died
-    comes back as soon as its claim may be taken over (the deployed queue uses the longer Lambda-sized one)."""
+    comes back as soon as its lease has run out (the deployed queue uses the longer Lambda-sized one)."""
     from functions.shared.config import get_settings
 
     return math.ceil(get_settings().claim_lease_seconds) + 3

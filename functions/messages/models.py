@@ -106,7 +106,7 @@ class MessageStatus(BaseModel):
     dlq_id: str | None = None
     cancel_requested: bool = False
     follow_ups: tuple[str, ...] = Field((), description="callback messages created by the last transition")
-    attempts: int = Field(0, description="attempts started so far (claims, including taken-over ones)")
+    attempts: int = Field(0, description="attempts started so far (claims)")
     # Copies of the request's small attributes, for events and filters written from the state item alone.
     url: str = ""
     labels: tuple[str, ...] = ()
@@ -128,6 +128,13 @@ class Message(BaseModel):
     status: MessageStatus
 
 
+# What is kept of a destination's answer (AttemptResult.capped).
+MAX_RESPONSE_HEADERS = 100
+MAX_RESPONSE_HEADER_BYTES = 16 * 1024
+MAX_RESPONSE_BODY_BYTES = 64 * 1024
+MAX_ERROR_CHARS = 1024
+
+
 class AttemptResult(BaseModel):
     """The outcome of one HTTP call to the destination."""
 
@@ -142,6 +149,25 @@ class AttemptResult(BaseModel):
     @property
     def succeeded(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
+
+    def capped(self) -> AttemptResult:
+        """What Postbox keeps of an answer: at most MAX_RESPONSE_HEADERS header fields of MAX_RESPONSE_HEADER_BYTES
+        in all, MAX_RESPONSE_BODY_BYTES of body and MAX_ERROR_CHARS of error, so that no write of an outcome (the
+        message, its log entry, its DLQ entry, its callbacks) can exceed an item, whatever a destination answers."""
+        header: dict[str, list[str]] = {}
+        fields = size = 0
+        for name, values in self.header.items():
+            for value in values:
+                size += len(name) + len(value)
+                fields += 1
+                if fields > MAX_RESPONSE_HEADERS or size > MAX_RESPONSE_HEADER_BYTES:
+                    break
+                header.setdefault(name, []).append(value)
+        error = self.error[:MAX_ERROR_CHARS] if self.error else self.error
+        body = self.body[:MAX_RESPONSE_BODY_BYTES]
+        if (header, body, error) == (self.header, self.body, self.error):
+            return self
+        return self.model_copy(update={"header": header, "body": body, "error": error})
 
 
 class DlqEntry(BaseModel):

@@ -31,6 +31,7 @@ MAX_DELAY_S = 365 * 86400
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _COLLAPSED_SCHEME = re.compile(r"^(https?):/(?!/)", re.IGNORECASE)
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every control character but HTAB
 _REDACTED_HEADER = re.compile(r"headers?\[(?P<name>[^\]]+)\]", re.IGNORECASE)
 MAX_LABEL_LENGTH = 256
 # Query parameters that configure Postbox rather than belong to the destination.
@@ -127,10 +128,37 @@ def forwarded_headers(
                 continue
             if not target or not _HEADER_NAME.match(target):
                 raise BadRequestError(f"invalid forwarded header name {name!r}")
-            if "\r" in value or "\n" in value:
-                raise BadRequestError(f"invalid value for header {name!r}")
-            forwarded.setdefault(canonical_header_name(target), []).append(value)
+            if is_reserved_header(target):
+                raise BadRequestError(f"header {canonical_header_name(target)!r} cannot be forwarded ({name!r})")
+            forwarded.setdefault(canonical_header_name(target), []).append(sendable_value(name, value))
     return forwarded
+
+
+# Headers a destination must never get from a publisher: the request's framing and hop-by-hop headers (a forwarded
+# `Content-Length` would let the body smuggle a second request onto Postbox's connection) and Postbox's own
+# `Upstash-*` ones (a forwarded `Upstash-Signature` could pass for Postbox's).
+_RESERVED_HEADERS = frozenset(
+    {"host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade", "expect"}
+)
+_RESERVED_PREFIXES = ("proxy-", "upstash-")
+
+
+def is_reserved_header(name: str) -> bool:
+    """Whether `name` may not be forwarded, however it is spelled (case, `_` for `-`: some servers read
+    `Upstash_Signature` as `Upstash-Signature`)."""
+    folded = name.lower().replace("_", "-")
+    return folded in _RESERVED_HEADERS or folded.startswith(_RESERVED_PREFIXES)
+
+
+def sendable_value(name: str, value: str) -> str:
+    """A header value that can be sent as it is: Latin-1 (HTTP's octets), and no control character but HTAB."""
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise BadRequestError(f"invalid value for header {name!r}: only Latin-1 characters can be sent") from None
+    if _CONTROL.search(value):
+        raise BadRequestError(f"invalid value for header {name!r}: control characters cannot be sent")
+    return value
 
 
 def _bool_header(headers: Mapping[str, str], name: str) -> bool:
@@ -253,7 +281,7 @@ def build_message(
         raise BadRequestError(f"invalid Upstash-Not-Before: at most {MAX_DELAY_S // 86400} days ahead")
 
     header = forwarded_headers(headers)
-    content_type = headers.get("content-type") or None
+    content_type = sendable_value("Content-Type", headers["content-type"]) if headers.get("content-type") else None
     dedup_id = (headers.get("upstash-deduplication-id") or "").strip() or None
     if dedup_id is None and _bool_header(headers, "upstash-content-based-deduplication"):
         dedup_id = content_dedup_id(url, body, content_type, header)

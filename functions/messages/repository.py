@@ -214,7 +214,8 @@ class MessageRepository(DynamoRepository):
         lease_until_ms: int,
         stored: Stored | None = None,
     ) -> Message | ClaimRefused:
-        """CREATED/RETRY (due) -> ACTIVE, or take over an ACTIVE claim whose lease ran out; logged as ACTIVE.
+        """CREATED/RETRY (due) -> ACTIVE; logged as ACTIVE. (An ACTIVE claim whose lease ran out is not taken over:
+        its attempt failed, see `DeliveryService.process`.)
 
         The message is read first, both items in one query (the ACTIVE event copies the state's url and label,
         and a record that cannot claim is told apart without a write; a transaction cannot return the item it
@@ -232,8 +233,7 @@ class MessageRepository(DynamoRepository):
             "ConditionExpression": (
                 "attribute_exists(pk) AND attempt = :attempt AND attribute_not_exists(cancelRequested)"
                 " AND attribute_not_exists(queueWaiting) AND ("
-                "(#state IN (:created, :retry) AND nextDeliveryAt <= :due) "
-                "OR (#state = :active AND claimUntil < :now))"
+                "#state IN (:created, :retry) AND nextDeliveryAt <= :due)"
             ),
             "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": values(
@@ -253,7 +253,7 @@ class MessageRepository(DynamoRepository):
             return ClaimRefused(self.get_status(message_id))  # another worker moved it meanwhile
         if stored.request_item is None:  # the request item expired under a live state item: nothing left to send
             return ClaimRefused(None)
-        request = self._request(stored.request_item)
+        request = self.request_of(stored.request_item)
         claimed = status.model_copy(
             update={
                 "state": MessageState.ACTIVE,
@@ -290,8 +290,10 @@ class MessageRepository(DynamoRepository):
         now_ms: int,
         next_at_ms: int,
         follow_ups: Sequence[NewMessage] = (),
+        lease_lost: bool = False,
     ) -> bool:
-        """ACTIVE -> RETRY, unless a cancel was requested during the attempt (then False: see finish_cancel)."""
+        """ACTIVE -> RETRY, unless a cancel was requested during the attempt (then False: see finish_cancel).
+        `lease_lost`: only if the attempt's lease has run out (by `now_ms`), as its worker never recorded it."""
         fields = {
             "#state": MessageState.RETRY.value,
             "attempt": attempt + 1,
@@ -307,7 +309,16 @@ class MessageRepository(DynamoRepository):
             next_delivery_time_ms=next_at_ms,
             attempt=attempt,
         )
-        return self._transition(request.message_id, attempt, fields, result, event, follow_ups, final=False)
+        return self._transition(
+            request.message_id,
+            attempt,
+            fields,
+            result,
+            event,
+            follow_ups,
+            final=False,
+            lease_lost_by=now_ms if lease_lost else None,
+        )
 
     def mark_failed(
         self,
@@ -320,15 +331,25 @@ class MessageRepository(DynamoRepository):
         dlq_id: str,
         dlq_put: TransactWriteItemTypeDef,
         follow_ups: Sequence[NewMessage] = (),
+        lease_lost: bool = False,
     ) -> bool:
-        """ACTIVE -> FAILED and the DLQ item, in one transaction: a failed message always has its DLQ entry."""
+        """ACTIVE -> FAILED and the DLQ item, in one transaction: a failed message always has its DLQ entry.
+        `lease_lost`: as for mark_retry."""
         fields = {"#state": MessageState.FAILED.value, "updatedAt": now_ms, "dlqId": dlq_id, TTL: expires_at_s}
         event = request_event(
             request, MessageState.FAILED, event_id=uuid7(now_ms), time_ms=now_ms, result=result, attempt=attempt
         )
         release = self._release(request.queue_name)
         return self._transition(
-            request.message_id, attempt, fields, result, event, follow_ups, final=True, also=[dlq_put, *release]
+            request.message_id,
+            attempt,
+            fields,
+            result,
+            event,
+            follow_ups,
+            final=True,
+            also=[dlq_put, *release],
+            lease_lost_by=now_ms if lease_lost else None,
         )
 
     def _transition(
@@ -342,10 +363,12 @@ class MessageRepository(DynamoRepository):
         *,
         final: bool,
         also: Sequence[TransactWriteItemTypeDef] = (),
+        lease_lost_by: int | None = None,
     ) -> bool:
         """Conditional ACTIVE -> next state of the given attempt, with its event and the callback messages it
         creates (their ids are kept on the state, so a retried record can re-enqueue them), in one transaction.
-        False: someone else moved the message."""
+        `lease_lost_by`: only if the attempt's lease ran out before that time. False: someone else moved the
+        message."""
         removes = ["claimUntil", *(["pendingKey"] if final else [])]
         fields = {
             **fields,
@@ -353,6 +376,12 @@ class MessageRepository(DynamoRepository):
             "followUps": [f.request.message_id for f in follow_ups] or None,
         }
         sets, vals = [], {":active": MessageState.ACTIVE.value, ":attempt": attempt}
+        condition = "#state = :active AND attempt = :attempt"
+        if not final:
+            condition += " AND attribute_not_exists(cancelRequested)"
+        if lease_lost_by is not None:
+            condition += " AND claimUntil < :leaseLostBy"
+            vals[":leaseLostBy"] = lease_lost_by
         for i, (name, value) in enumerate(fields.items()):
             if value is None:
                 removes.append(name)
@@ -363,8 +392,7 @@ class MessageRepository(DynamoRepository):
             "TableName": self.table_name,
             "Key": _key(message_id, STATE),
             "UpdateExpression": f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
-            "ConditionExpression": "#state = :active AND attempt = :attempt"
-            + ("" if final else " AND attribute_not_exists(cancelRequested)"),
+            "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#state": "state"},
             "ExpressionAttributeValues": values(vals),
         }
@@ -540,7 +568,7 @@ class MessageRepository(DynamoRepository):
         request, state = stored.request_item, stored.state_item
         if request is None or state is None or is_expired(state, TTL, now_s) or is_expired(request, TTL, now_s):
             return None
-        return Message(request=self._request(request), status=_status(state))
+        return Message(request=self.request_of(request), status=_status(state))
 
     # --- queues -----------------------------------------------------------------------------------
 
@@ -625,9 +653,10 @@ class MessageRepository(DynamoRepository):
     def get_request(self, message_id: str) -> MessageRequest | None:
         answer = self.client.get_item(TableName=self.table_name, Key=_key(message_id, REQUEST), ConsistentRead=True)
         item = answer.get("Item")
-        return self._request(from_item(item)) if item else None
+        return self.request_of(from_item(item)) if item else None
 
-    def _request(self, item: Mapping[str, Any]) -> MessageRequest:
+    def request_of(self, item: Mapping[str, Any]) -> MessageRequest:
+        """The request a request item (as `load` read it) holds, its claim-checked body fetched."""
         body = self.bodies.get(item["bodyRef"]) if item.get("bodyRef") else None
         return request_from_attributes(item["pk"], item, body)
 
@@ -640,9 +669,13 @@ def claimable(status: MessageStatus, attempt: int, now_ms: int) -> bool:
     """What the claim's condition checks, evaluated on a read first (the write re-checks it)."""
     if status.attempt != attempt or status.cancel_requested or status.queue_waiting:
         return False
-    if status.state in (MessageState.CREATED, MessageState.RETRY):
-        return status.next_delivery_at_ms <= now_ms + _NOT_BEFORE_SLACK_MS
-    return status.state == MessageState.ACTIVE and (status.claim_until_ms or 0) < now_ms
+    return status.state in _WAITING and status.next_delivery_at_ms <= now_ms + _NOT_BEFORE_SLACK_MS
+
+
+def lease_lost(status: MessageStatus, attempt: int, now_ms: int) -> bool:
+    """The attempt was claimed, and its lease ran out without an outcome (the worker died, or could not record
+    it): it counts as a failed attempt."""
+    return status.state == MessageState.ACTIVE and status.attempt == attempt and (status.claim_until_ms or 0) < now_ms
 
 
 def _key(pk: str, sk: str) -> dict[str, Any]:

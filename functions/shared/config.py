@@ -91,10 +91,10 @@ class Settings(BaseModel):
 
     @property
     def claim_lease_seconds(self) -> float:
-        """The longest a worker owns an attempt; a claim older than its lease may be taken over by another worker.
+        """The longest a worker owns an attempt; an attempt whose lease ran out without an outcome counts as failed.
 
         It must stay below the delivery queue's visibility timeout, so that a record that reappears
-        after a worker died finds the claim expired.
+        after a worker died finds the lease run out.
         """
         return self.max_attempt_timeout_seconds + self.claim_margin_seconds
 

@@ -59,8 +59,8 @@ def test_worker_killed_mid_delivery_is_recovered(local_without_worker, httpserve
         # And a new worker starts (a new Lambda environment)
         workers.append(start_worker(local_without_worker, log))
 
-        # Then the record comes back after its visibility timeout, the expired claim is taken over,
-        # and the message ends DELIVERED: a duplicate delivery, never a lost one
+        # Then the record comes back after its visibility timeout, the lost attempt counts as failed, its retry
+        # delivers it, and the message ends DELIVERED: a duplicate delivery, never a lost one
         wait_until(
             lambda: message_status(published.message_id).state == "DELIVERED",
             timeout=60,

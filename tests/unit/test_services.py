@@ -7,7 +7,14 @@ import pytest
 
 from functions.delivery.service import ClaimBusyError, DeliveryPolicy, DeliveryService, Outcome
 from functions.messages.filters import RecordFilter
-from functions.messages.models import AttemptResult, DeliveryTask, MessageState
+from functions.messages.models import (
+    MAX_ERROR_CHARS,
+    MAX_RESPONSE_BODY_BYTES,
+    MAX_RESPONSE_HEADER_BYTES,
+    AttemptResult,
+    DeliveryTask,
+    MessageState,
+)
 from functions.messages.publish import PublishLimits
 from functions.messages.service import MessageService, PublishInput
 from functions.shared.errors import NotFoundError, ServiceUnavailableError
@@ -148,10 +155,9 @@ def test_a_record_for_a_finished_attempt_is_dropped(world):
     assert len(sender.calls) == 1
 
 
-def test_a_live_claim_is_not_taken_and_an_expired_one_is(world):
+def test_a_live_claim_is_not_taken_and_an_expired_one_is_a_failed_attempt(world):
     # Given a worker that claimed the attempt and died before recording the outcome
-    clock, messages, *_ = world
-    service = world[4]
+    clock, messages, _, queue, service = world
     request = publish(service)
     task = DeliveryTask(message_id=request.message_id, attempt=0)
     messages.claim(request.message_id, 0, clock(), clock() + 10_000)
@@ -159,10 +165,70 @@ def test_a_live_claim_is_not_taken_and_an_expired_one_is(world):
     # When its record comes back while the claim is live / Then the record is retried later
     with pytest.raises(ClaimBusyError):
         deliver.process(task)
-    # When the claim has expired / Then another worker takes it over and delivers (a duplicate is allowed)
+    # When the lease has run out / Then the attempt counts as failed, with why, and the next one is scheduled
     clock.advance(11)
-    assert deliver.process(task) == Outcome.DELIVERED
-    assert len(sender.calls) == 1
+    assert deliver.process(task) == Outcome.RETRY_SCHEDULED
+    status = messages.statuses[request.message_id]
+    assert (status.state, status.attempt) == (MessageState.RETRY, 1) and "lease ran out" in (status.last_error or "")
+    assert sender.calls == [] and queue.sent[-1][0] == DeliveryTask(message_id=request.message_id, attempt=1)
+    # And the next attempt delivers it
+    clock.advance(3600)
+    assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=1)) == Outcome.DELIVERED
+
+
+def test_a_message_whose_outcomes_can_never_be_recorded_ends_in_the_dlq(world):
+    # Given a message with one retry whose every outcome write fails (an item too large, a store refusing)
+    clock, messages, dlq, _, service = world
+    request = publish(service, {"upstash-retries": "1"})
+    deliver, sender = delivery(world, [OK, OK, OK])
+
+    def refused(*args, **kwargs):
+        raise RuntimeError("Item size has exceeded the maximum allowed size")
+
+    original = messages.mark_delivered
+    messages.mark_delivered = refused
+    # When each attempt is delivered but not recorded, and its record comes back once the lease ran out
+    for attempt in (0, 1):
+        task = DeliveryTask(message_id=request.message_id, attempt=attempt)
+        clock.advance(86_400)
+        with pytest.raises(RuntimeError):
+            deliver.process(task)
+        clock.advance(POLICY.attempt_timeout_s + POLICY.claim_margin_s + 1)
+        deliver.process(task)
+    messages.mark_delivered = original
+    # Then the lost attempts counted: the message is FAILED, in the DLQ, after its one retry (two deliveries)
+    status = messages.statuses[request.message_id]
+    assert status.state == MessageState.FAILED and status.dlq_id in dlq.entries
+    assert len(sender.calls) == 2
+
+
+def test_an_exception_in_the_sender_is_a_failed_attempt(world):
+    # Given a sender that raises (a header value it cannot encode, a bug)
+    clock, messages, _, _, service = world
+    request = publish(service, {"upstash-retries": "0"})
+    deliver, sender = delivery(world, [])
+
+    def broken(**call):
+        raise UnicodeEncodeError("latin-1", "\u2603", 0, 1, "ordinal not in range(256)")
+
+    deliver.sender.send = broken
+    # When it is attempted / Then the attempt failed with why, and the message is in the DLQ at once
+    assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.FAILED
+    status = messages.statuses[request.message_id]
+    assert "UnicodeEncodeError" in (status.last_error or "")
+
+
+def test_what_is_kept_of_an_answer_is_capped():
+    huge = AttemptResult(
+        status=500,
+        header={f"X-{i}": ["v" * 60_000] for i in range(8)} | {"Many": ["1"] * 500},
+        body=b"b" * 1_000_000,
+        error="e" * 10_000,
+    )
+    kept = huge.capped()
+    assert sum(len(n) + len(v) for n, vs in kept.header.items() for v in vs) <= MAX_RESPONSE_HEADER_BYTES
+    assert len(kept.body) == MAX_RESPONSE_BODY_BYTES and len(kept.error or "") == MAX_ERROR_CHARS
+    assert OK.capped() is OK
 
 
 def test_a_retry_whose_enqueue_was_lost_is_enqueued_again(world):

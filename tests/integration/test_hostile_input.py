@@ -1,0 +1,68 @@
+"""Hostile publishers: header values that cannot be sent, and forwarded headers that would let a body smuggle a
+request onto Postbox's connection, are refused at publish on every entry point; nothing is stored."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from functions.shared.config import get_settings
+from functions.wiring import repositories
+
+URL = "https://example.com/hook"
+
+
+def stored_messages(postbox) -> int:
+    messages, _ = repositories(get_settings())
+    return messages.client.scan(TableName=get_settings().messages_table, Select="COUNT")["Count"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("Upstash-Forward-X-Snow", "\u2603"),  # not Latin-1: the sender cannot encode it
+        ("Upstash-Forward-X-Bell", "a\x07b"),
+        ("Upstash-Forward-X-Nul", "a\x00b"),
+        ("Content-Type", "text/plain\r\nX-Injected: 1"),
+        ("Upstash-Callback-Forward-X-Snow", "\u2603"),
+        ("Upstash-Forward-Content-Length", "0"),
+        ("Upstash-Forward-Transfer-Encoding", "chunked"),
+        ("Upstash-Forward-Host", "internal.example"),
+        ("Upstash-Forward-Connection", "keep-alive"),
+        ("Upstash-Forward-Keep-Alive", "timeout=5"),
+        ("Upstash-Forward-TE", "trailers"),
+        ("Upstash-Forward-Trailer", "X"),
+        ("Upstash-Forward-Upgrade", "websocket"),
+        ("Upstash-Forward-Expect", "100-continue"),
+        ("Upstash-Forward-Proxy-Authorization", "Basic x"),
+        ("Upstash-Forward-Upstash-Signature", "attacker-chosen"),
+        ("Upstash-Forward-Upstash_Signature", "attacker-chosen"),
+        ("Upstash-Forward-Content_Length", "0"),
+        ("Upstash-Callback-Forward-Upstash-Message-Id", "x"),
+    ],
+)
+def test_an_unsendable_or_reserved_header_is_a_400_on_every_entry_point(postbox, name, value):
+    headers = {name: value}
+    if name.startswith("Upstash-Callback-"):
+        headers["Upstash-Callback"] = "https://example.com/callback"
+    batch = json.dumps([{"destination": URL, "headers": headers, "body": "x"}]).encode()
+    cron = {"Upstash-Cron": "*/5 * * * *"}
+    for method, path, request_headers, body in [
+        ("POST", f"/v2/publish/{URL}", headers, b"x"),
+        ("POST", f"/v2/enqueue/q1/{URL}", headers, b"x"),
+        ("POST", "/v2/batch", {"Content-Type": "application/json"}, batch),
+        ("POST", f"/v2/schedules/{URL}", {**headers, **cron}, b"x"),
+    ]:
+        status, answer, _ = postbox.api(method, path, headers=request_headers, body=body)
+        assert status == 400 and set(answer) == {"error"}, (method, path, answer)
+    assert stored_messages(postbox) == 0
+    assert postbox.api("GET", "/v2/schedules")[1] == [] and postbox.api("GET", "/v2/queues")[1] == []
+
+
+def test_a_horizontal_tab_and_latin_1_are_sendable(postbox):
+    headers = {"Upstash-Forward-X-Tab": "a\tb", "Upstash-Forward-X-Latin": "caf\u00e9", "Upstash-Delay": "1h"}
+    status, answer, _ = postbox.api("POST", f"/v2/publish/{URL}", headers=headers)
+    assert status == 200, answer
+    _, message, _ = postbox.api("GET", f"/v2/messages/{answer['messageId']}")
+    assert message["header"] == {"X-Tab": ["a\tb"], "X-Latin": ["caf\u00e9"]}
