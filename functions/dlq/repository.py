@@ -18,7 +18,8 @@ from functions.shared.dynamo import (
     to_item,
     values,
 )
-from functions.shared.ids import uuid7_bound
+from functions.shared.errors import BadRequestError
+from functions.shared.ids import is_uuid7, uuid7_bound
 from functions.shared.paging import decode_cursor, encode_cursor
 from functions.shared.resources import DLQ_TABLE
 
@@ -30,9 +31,13 @@ TTL = DLQ_TABLE.ttl_attribute or "expiresAt"
 LISTING = "dlq"  # the single partition of the byTime index
 BY_TIME = DLQ_TABLE.indexes[0].name
 _FILTERED_PAGE = 100  # entries read per query while a filter is checked here (each query returns at most 1 MB)
+# How many entries a page may read beyond the `count` it answers (a filter that matches few reads more per match).
+MAX_EXAMINED_PER_PAGE = 1000
 
 
-Entries = list[DlqEntry]  # (the repository's `list` method hides the builtin in its class)
+# (the repository's `list` method hides the builtin in its class)
+Entries = list[DlqEntry]
+Items = list[dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,11 @@ class DlqRepository(DynamoRepository):
         self, where: RecordFilter, *, count: int, now_s: int, cursor: str | None = None, newest_first: bool = True
     ) -> DlqPage:
         """A page of at most `count` entries matching `where`, by creation time; a query of the byTime index, read
-        a page at a time until `count` + 1 match (the one more tells whether another page exists)."""
+        a page at a time until `count` + 1 match (the one more tells whether another page exists).
+
+        A page reads at most `count` + MAX_EXAMINED_PER_PAGE entries, whatever the filter and the cursor: when a
+        filter matches few of them, the page holds fewer than `count` and its cursor goes on from the last one read.
+        """
         if where.matches_nothing:
             return DlqPage([], None)
         lowest = uuid7_bound(where.from_ms or 0, upper=False)
@@ -103,20 +112,31 @@ class DlqRepository(DynamoRepository):
             ),
         }
         if cursor:
-            query["ExclusiveStartKey"] = to_item(decode_cursor(cursor, {"dlqId", "listing"}))
+            query["ExclusiveStartKey"] = to_item({"dlqId": _cursor_dlq_id(cursor), "listing": LISTING})
         found: list[dict[str, Any]] = []
+        examined, last_read = 0, None
         while len(found) <= count:
             wanted = count + 1 - len(found)
             query["Limit"] = wanted if where.is_empty else max(wanted, _FILTERED_PAGE)
             page = self.client.query(**query)
-            found += [item for item in map(from_item, page.get("Items", [])) if where.matches(item)]
+            for item in map(from_item, page.get("Items", [])):
+                if examined >= count + MAX_EXAMINED_PER_PAGE:  # the budget is spent: go on from the last one read
+                    return self._page(found, last_read)
+                examined, last_read = examined + 1, str(item["dlqId"])
+                if where.matches(item):
+                    found.append(item)
+                    if len(found) > count:
+                        break
             if "LastEvaluatedKey" not in page:
                 break
             query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
         more = len(found) > count
         found = found[:count]
-        next_cursor = encode_cursor({"dlqId": found[-1]["dlqId"], "listing": LISTING}) if more else None
-        return DlqPage(entries=[self._entry(item) for item in found], cursor=next_cursor)
+        return self._page(found, found[-1]["dlqId"] if more else None)
+
+    def _page(self, items: Items, cursor_id: str | None) -> DlqPage:
+        cursor = encode_cursor({"dlqId": cursor_id, "listing": LISTING}) if cursor_id else None
+        return DlqPage(entries=[self._entry(item) for item in items], cursor=cursor)
 
     def get_many(self, dlq_ids: Sequence[str], where: RecordFilter, now_s: int) -> Entries:
         """The live entries among `dlq_ids` that match `where` (dates: their creation time), in the order given;
@@ -161,6 +181,14 @@ class DlqRepository(DynamoRepository):
                 latency_ms=int(item.get("responseLatencyMs", 0)),
             ),
         )
+
+
+def _cursor_dlq_id(cursor: str) -> str:
+    """The entry a page's cursor goes on from: 400 for anything but a cursor Postbox could have made."""
+    key = decode_cursor(cursor, {"dlqId", "listing"})
+    if key["listing"] != LISTING or not is_uuid7(key["dlqId"]):
+        raise BadRequestError("invalid cursor")
+    return str(key["dlqId"])
 
 
 def _item(entry: DlqEntry, expires_at_s: int) -> dict[str, Any]:

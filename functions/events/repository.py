@@ -13,7 +13,8 @@ from functions.messages.codec import header_map
 from functions.messages.filters import RecordFilter
 from functions.messages.models import MessageState
 from functions.shared.dynamo import Conditions, DynamoRepository, query_all, to_item
-from functions.shared.ids import uuid7_bound
+from functions.shared.errors import BadRequestError
+from functions.shared.ids import is_uuid7, uuid7_bound
 from functions.shared.paging import decode_cursor, encode_cursor
 from functions.shared.resources import EVENTS_TABLE
 
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 TTL = EVENTS_TABLE.ttl_attribute or "expiresAt"
 BY_TIME = EVENTS_TABLE.indexes[0].name
 _DAY_MS = 86_400_000
+# How many events a page may read beyond the `count` it answers (a filter that matches few reads more per match).
+MAX_EXAMINED_PER_PAGE = 5000
 
 
 @dataclass(frozen=True)
@@ -59,8 +62,12 @@ class EventRepository(DynamoRepository):
         self, where: RecordFilter, *, count: int, now_ms: int, cursor: str | None = None, newest_first: bool = True
     ) -> EventPage:
         """A page of at most `count` events matching `where`, newest (or oldest) first: queries by message id,
-        or of the day buckets of the `byTime` index; never a scan."""
-        after = decode_cursor(cursor, {"eventId"})["eventId"] if cursor else None
+        or of the day buckets of the `byTime` index, within the retention window; never a scan.
+
+        A page reads at most `count` + MAX_EXAMINED_PER_PAGE events, whatever the filter and the cursor: when a
+        filter matches few of them, the page holds fewer than `count` and its cursor goes on from the last one read.
+        """
+        after = _cursor_event_id(cursor) if cursor else None
         lowest = uuid7_bound(max(where.from_ms or 0, now_ms - self.retention_s * 1000 - _DAY_MS), upper=False)
         # Nothing is logged ahead of now (a day allows for clock skew): a later `toDate` would only add day buckets
         highest = uuid7_bound(
@@ -70,21 +77,27 @@ class EventRepository(DynamoRepository):
             lowest, highest = (lowest, min(highest, after)) if newest_first else (max(lowest, after), highest)
         if lowest > highest or where.matches_nothing:  # (DynamoDB refuses a BETWEEN whose bounds are reversed)
             return EventPage([], None)
-        candidates = self._matching(where, lowest, highest, newest_first, now_ms // 1000)
         found: list[MessageEvent] = []
-        for event in candidates:
-            if event.event_id == after:
+        examined, last_read = 0, None
+        for item in self._scan(where, lowest, highest, newest_first, now_ms // 1000):
+            if item["eventId"] == after:
                 continue
-            found.append(event)
-            if len(found) > count:  # one more than asked tells whether another page exists
-                break
+            if examined >= count + MAX_EXAMINED_PER_PAGE:  # the page's budget is spent: go on from the last one read
+                return EventPage(found, encode_cursor({"eventId": last_read}) if last_read else None)
+            examined, last_read = examined + 1, str(item["eventId"])
+            if where.matches(item):
+                found.append(_event(item))
+                if len(found) > count:  # one more than asked tells whether another page exists
+                    break
         more = len(found) > count
         found = found[:count]
         return EventPage(found, encode_cursor({"eventId": found[-1].event_id}) if more else None)
 
-    def _matching(
+    def _scan(
         self, where: RecordFilter, lowest: str, highest: str, newest_first: bool, now_s: int
-    ) -> Iterator[MessageEvent]:
+    ) -> Iterator[dict[str, Any]]:
+        """The events between `lowest` and `highest` (of `where`'s messages, when it names some), in order; the
+        caller matches the rest of `where`."""
         conditions = Conditions().not_expired(TTL, now_s)
         if where.message_ids is not None:  # a few events per message: query each, merge in order
             items = [
@@ -103,8 +116,7 @@ class EventRepository(DynamoRepository):
                     },
                 )
             ]
-            items.sort(key=lambda item: str(item["eventId"]), reverse=newest_first)
-            yield from map(_event, filter(where.matches, items))
+            yield from sorted(items, key=lambda item: str(item["eventId"]), reverse=newest_first)
             return
         for day in _days(time_of(lowest), time_of(highest), newest_first):
             query = {
@@ -116,7 +128,15 @@ class EventRepository(DynamoRepository):
                 ),
             }
             query["ExpressionAttributeNames"] = {**query.get("ExpressionAttributeNames", {}), "#day": "day"}
-            yield from map(_event, filter(where.matches, query_all(self.client, query)))
+            yield from query_all(self.client, query)
+
+
+def _cursor_event_id(cursor: str) -> str:
+    """The event a page's cursor goes on from: 400 for anything but a cursor Postbox could have made."""
+    event_id = decode_cursor(cursor, {"eventId"})["eventId"]
+    if not is_uuid7(event_id):
+        raise BadRequestError("invalid cursor")
+    return str(event_id)
 
 
 def _days(lowest_ms: int, highest_ms: int, newest_first: bool) -> list[str]:

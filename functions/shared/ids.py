@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import threading
 import time
 import uuid
@@ -45,3 +46,11 @@ def uuid7_bound(unix_ms: int, *, upper: bool) -> str:
     low = ms | 0x7 << 76 | 0b10 << 62
     high = ms | 0x7 << 76 | 0xFFF << 64 | 0b10 << 62 | ((1 << 62) - 1)
     return str(uuid.UUID(int=high if upper else low))
+
+
+_UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+def is_uuid7(text: str) -> bool:
+    """A UUIDv7 as `uuid7` writes it (lower case, hyphenated)."""
+    return bool(_UUID7.fullmatch(text))
