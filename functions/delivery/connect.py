@@ -9,7 +9,9 @@ sender asks for none).
 
 from __future__ import annotations
 
+import contextlib
 import socket
+import threading
 from typing import Any
 
 import certifi
@@ -68,6 +70,71 @@ def _connect(connection: HTTPConnection, policy: AddressPolicy) -> socket.socket
     raise NewConnectionError(connection, f"Failed to establish a new connection: {error}")
 
 
+class Deadline:
+    """The whole of an attempt (connect, send, headers, body) must end by a deadline: a socket timeout bounds each
+    read only, and a destination that trickles a byte at a time would hold the attempt, and the worker, for ever.
+    When the deadline passes, the sockets of the attempt's connections are shut down, which ends any read blocked
+    on them (TLS included)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._lock = threading.Lock()
+        self._connections: list[Any] = []
+        self.expired = self._stopped = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> Deadline:
+        _attempt.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+        _attempt.deadline = None
+
+    def stop(self) -> bool:
+        """Stop watching (before a connection goes back to its pool, where another attempt may take it); whether the
+        deadline had passed."""
+        with self._lock:
+            self._stopped = True
+            self._connections.clear()
+        self._timer.cancel()
+        return self.expired
+
+    def watch(self, connection: Any) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self._connections.append(connection)
+            if self.expired:
+                _shut(connection)
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._stopped:
+                return
+            self.expired = True
+            for connection in self._connections:
+                _shut(connection)
+
+
+_attempt = threading.local()  # the Deadline of the attempt this thread is making
+
+
+def watch(connection: Any) -> None:
+    """Put a connection the current attempt uses under its deadline (a pool's `_make_request` calls this)."""
+    deadline: Deadline | None = getattr(_attempt, "deadline", None)
+    if deadline is not None:
+        deadline.watch(connection)
+
+
+def _shut(connection: Any) -> None:
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def guarded_pool_manager(policy: AddressPolicy, maxsize: int = 10) -> PoolManager:
     """A pool of connections per destination host (up to `maxsize` each) that only connect where `policy` allows,
     verifying certificates against certifi's CA bundle. urllib3 reads no proxy settings from the environment."""
@@ -83,8 +150,16 @@ def guarded_pool_manager(policy: AddressPolicy, maxsize: int = 10) -> PoolManage
     class GuardedHTTPPool(HTTPConnectionPool):
         ConnectionCls = GuardedHTTPConnection
 
+        def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
+            watch(conn)
+            return super()._make_request(conn, *args, **kwargs)
+
     class GuardedHTTPSPool(HTTPSConnectionPool):
         ConnectionCls = GuardedHTTPSConnection
+
+        def _make_request(self, conn: Any, *args: Any, **kwargs: Any) -> Any:
+            watch(conn)
+            return super()._make_request(conn, *args, **kwargs)
 
     manager = PoolManager(maxsize=maxsize, retries=False, cert_reqs="CERT_REQUIRED", ca_certs=certifi.where())
     manager.pool_classes_by_scheme = {"http": GuardedHTTPPool, "https": GuardedHTTPSPool}

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 
 from urllib3 import BaseHTTPResponse, Timeout, exceptions
 
-from functions.delivery.connect import DestinationRefused, guarded_pool_manager
+from functions.delivery.connect import Deadline, DestinationRefused, guarded_pool_manager
 from functions.messages.models import MAX_RESPONSE_BODY_BYTES, AttemptResult
 from functions.shared.resources import DELIVERY_BATCH_SIZE
 from functions.shared.ssrf import AddressPolicy
@@ -26,6 +26,17 @@ class HttpSender:
         self, *, method: str, url: str, headers: Mapping[str, str], body: bytes, timeout_s: float
     ) -> AttemptResult:
         started = time.monotonic()
+        with Deadline(timeout_s) as deadline:
+            result = self._send(method, url, headers, body, timeout_s, deadline)
+        if deadline.expired:  # whatever the cut-off read gave or raised, the attempt ran out of time
+            return AttemptResult(
+                error=f"timeout: no whole answer within {timeout_s:g} s", latency_ms=_ms_since(started)
+            )
+        return result.model_copy(update={"latency_ms": _ms_since(started)})
+
+    def _send(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes, timeout_s: float, deadline: Deadline
+    ) -> AttemptResult:
         try:
             response = self._pools.request(
                 method,
@@ -41,18 +52,19 @@ class HttpSender:
             try:
                 content, whole = _read_capped(response, MAX_RESPONSE_BODY_BYTES)
             finally:
-                if not whole:  # the rest of the answer is not read: the connection cannot carry another request
+                # The rest of the answer is not read, or the deadline cut it: the connection cannot carry another
+                # request. The deadline stops watching it before it goes back to the pool.
+                if deadline.stop() or not whole:
                     response.close()
                 response.release_conn()
             header: dict[str, list[str]] = {}
             for name, value in response.headers.items():
                 header.setdefault(name, []).append(value)
-            result = AttemptResult(status=response.status, header=header, body=content, latency_ms=_ms_since(started))
-            return result.capped()
+            return AttemptResult(status=response.status, header=header, body=content).capped()
         except exceptions.HTTPError as exc:
-            return AttemptResult(error=_describe(exc), latency_ms=_ms_since(started)).capped()
+            return AttemptResult(error=_describe(exc)).capped()
         except DestinationRefused as exc:
-            return AttemptResult(error=str(exc), latency_ms=_ms_since(started)).capped()
+            return AttemptResult(error=str(exc)).capped()
 
 
 def _read_capped(response: BaseHTTPResponse, limit: int) -> tuple[bytes, bool]:
