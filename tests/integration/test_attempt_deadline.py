@@ -17,10 +17,12 @@ ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\nX-Slow: 
 
 
 class Trickler:
-    """A destination on 127.0.0.1 that sends its answer one byte every `pause` seconds, on each connection."""
+    """A destination on 127.0.0.1 that sends its answer one byte every `pauses[i]` seconds on its i-th connection
+    (the last pause for the connections after)."""
 
-    def __init__(self, pause: float) -> None:
-        self.pause = pause
+    def __init__(self, *pauses: float) -> None:
+        self.pauses = pauses
+        self.connections = 0
         self.server = socket.create_server(("127.0.0.1", 0))
         self.port = self.server.getsockname()[1]
         self.stopped = threading.Event()
@@ -32,9 +34,11 @@ class Trickler:
                 conn, _ = self.server.accept()
             except OSError:
                 return
-            threading.Thread(target=self._answer, args=(conn,), daemon=True).start()
+            pause = self.pauses[min(self.connections, len(self.pauses) - 1)]
+            self.connections += 1
+            threading.Thread(target=self._answer, args=(conn, pause), daemon=True).start()
 
-    def _answer(self, conn: socket.socket) -> None:
+    def _answer(self, conn: socket.socket, pause: float) -> None:
         with conn:
             conn.recv(65536)
             for byte in ANSWER:
@@ -44,7 +48,7 @@ class Trickler:
                     conn.sendall(bytes([byte]))
                 except OSError:
                     return
-                time.sleep(self.pause)
+                time.sleep(pause)
 
     def stop(self) -> None:
         self.stopped.set()
@@ -53,7 +57,7 @@ class Trickler:
 
 @pytest.fixture
 def trickler() -> Iterator[Trickler]:
-    server = Trickler(pause=0.02)  # the whole answer takes ~1.7 s; each byte comes well within a read timeout
+    server = Trickler(0.5, 0)  # the first answer takes ~40 s, a byte every half second; the next ones come at once
     yield server
     server.stop()
 
@@ -61,10 +65,12 @@ def trickler() -> Iterator[Trickler]:
 def test_a_trickling_answer_is_cut_at_the_attempts_deadline(trickler: Trickler):
     sender = HttpSender(AddressPolicy(allow_loopback=True, loopback_only=True))
     url = f"http://127.0.0.1:{trickler.port}/slow"
-    # When an attempt of half a second meets an answer that takes 1.7 s, each byte well within a read timeout
-    result = sender.send(method="POST", url=url, headers={}, body=b"x", timeout_s=0.5)
-    # Then it is cut off: a timeout, not a delivery
+    # When an attempt of one second meets an answer that takes 40 s, each byte well within a read timeout
+    started = time.monotonic()
+    result = sender.send(method="POST", url=url, headers={}, body=b"x", timeout_s=1)
+    # Then it is cut off near its deadline: a timeout, not a delivery
     assert not result.succeeded and result.error and result.error.startswith("timeout"), result
-    # And the next attempt, with time enough, gets the whole answer (the cut connection was not reused)
+    assert time.monotonic() - started < 20  # far from the 40 s the answer takes, however busy the machine
+    # And the next attempt gets the whole answer (on a new connection: the cut one was not reused)
     result = sender.send(method="POST", url=url, headers={}, body=b"x", timeout_s=10)
     assert result.succeeded and result.body == b"ok", result
