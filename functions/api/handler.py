@@ -22,7 +22,7 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from functions.api.auth import TOKEN_QUERY_PARAMETER, TokenSet, authorize, caller_key, check_permission
+from functions.api.auth import TOKEN_QUERY_PARAMETER, Access, TokenSet, authorize, caller_key, check_permission
 from functions.api.console import console_response
 from functions.api.dependencies import (
     api_tokens,
@@ -35,6 +35,7 @@ from functions.api.dependencies import (
     signing_keys,
     topic_service,
 )
+from functions.api.masking import masked
 from functions.api.openapi import OPENAPI_PATH, document_json
 from functions.api.requests import (
     CancelRequest,
@@ -83,8 +84,12 @@ app = APIGatewayHttpResolver(enable_validation=True)
 
 
 def json_response(value: BaseModel | list[Any], status_code: int = 200) -> Response[str]:
-    """A view (or a list of views, nested lists too) as the JSON body."""
-    return Response(status_code=status_code, content_type="application/json", body=_json(value))
+    """A view (or a list of views, nested lists too) as the JSON body; for a read-only token, with the values of
+    credential-like headers masked (functions/api/masking.py)."""
+    body = _json(value)
+    if app.context.get("access") is Access.READ_ONLY:
+        body = json.dumps(masked(json.loads(body)), separators=(",", ":"))
+    return Response(status_code=status_code, content_type="application/json", body=body)
 
 
 def error_response(status_code: int, message: str) -> Response[str]:
@@ -665,7 +670,8 @@ def _rate_limited(event: dict[str, Any], limit: RateLimitStatus) -> dict[str, An
 
 def _refused(event: dict[str, Any], tokens: TokenSet) -> dict[str, Any] | None:
     """401 without a valid token, 403 for a read-only token on anything but a read. Checked before routing, so a
-    refused request reaches no route, no request validation and no service, whatever its path or body."""
+    refused request reaches no route, no request validation and no service, whatever its path or body. The access
+    granted goes to the routes as `app.context["access"]`."""
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     method = str(event.get("requestContext", {}).get("http", {}).get("method", ""))
     if method == "GET" and event.get("rawPath") == OPENAPI_PATH:  # public: the API's description holds no secret
@@ -675,6 +681,7 @@ def _refused(event: dict[str, Any], tokens: TokenSet) -> dict[str, Any] | None:
         check_permission(access, method, str(event.get("rawPath", "")))
     except PostboxError as exc:
         return _error_result(event, exc.status_code, exc.message)
+    app.context["access"] = access
     return None
 
 
