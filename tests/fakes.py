@@ -124,7 +124,9 @@ class FakeMessages:
     def matching_ids(self, message_ids, where: RecordFilter, now_s: int) -> list[str]:
         return [i for i in dict.fromkeys(message_ids) if i not in self.statuses or self._matches(i, where)]
 
-    def delete(self, message_id: str) -> None:
+    def delete(self, message_id: str, dedup_id: str | None = None) -> None:
+        if dedup_id is not None and self.dedup.get(dedup_id) == message_id:
+            del self.dedup[dedup_id]
         self.deleted.append(message_id)
         self.requests.pop(message_id, None)
         self.statuses.pop(message_id, None)

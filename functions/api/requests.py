@@ -61,7 +61,7 @@ MAX_ID_LENGTH = 1000
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_ID_LENGTH)]
 # How many values one filter field, and one id list, may hold.
 MAX_FILTER_VALUES = 100
-MAX_IDS = 1000
+MAX_IDS = 100  # ids of one bulk call: each is a transaction of its own, within the API's timeout
 
 
 class CommaSeparated:
@@ -292,7 +292,10 @@ class BatchEntry(_Request):
     queue: str | None = None
 
 
-class BatchRequest(RootModel[list[BatchEntry]]):
+MAX_BATCH_ENTRIES = 100  # each is stored in a transaction of its own, within the API's timeout
+
+
+class BatchRequest(RootModel[Annotated[list[BatchEntry], Field(max_length=MAX_BATCH_ENTRIES)]]):
     pass
 
 

@@ -58,6 +58,13 @@ class EventRepository(DynamoRepository):
         query = Conditions().not_expired(TTL, now_s).query_arguments("messageId = :messageId", messageId=message_id)
         return [_event(item) for item in query_all(self.client, {"TableName": self.table_name, **query})]
 
+    def delete_for_message(self, message_id: str) -> None:
+        """Remove the events of a message that is taken back (its publish failed)."""
+        query = Conditions().query_arguments("messageId = :messageId", messageId=message_id)
+        for item in query_all(self.client, {"TableName": self.table_name, **query}):
+            key = {"messageId": item["messageId"], "eventId": item["eventId"]}
+            self.client.delete_item(TableName=self.table_name, Key=to_item(key))
+
     def list(
         self, where: RecordFilter, *, count: int, now_ms: int, cursor: str | None = None, newest_first: bool = True
     ) -> EventPage:

@@ -34,6 +34,9 @@ _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every control character but HTAB
 _REDACTED_HEADER = re.compile(r"headers?\[(?P<name>[^\]]+)\]", re.IGNORECASE)
 MAX_LABEL_LENGTH = 256
+MAX_LABELS = 10
+MAX_URL_LENGTH = 4096
+MAX_HEADER_BYTES = 16 * 1024
 # Query parameters that configure Postbox rather than belong to the destination.
 _OWN_QUERY_PARAMS = ("qstash_token", "upstash-")
 
@@ -80,6 +83,8 @@ def validate_destination(url: str, *, addresses: AddressPolicy) -> str:
     a name is checked when the worker connects, against every address it resolves to then."""
     if not url or any(ch.isspace() or ord(ch) < 0x20 for ch in url):
         raise BadRequestError("invalid destination: must be an absolute http(s) URL")
+    if len(url) > MAX_URL_LENGTH:
+        raise BadRequestError(f"invalid destination: at most {MAX_URL_LENGTH} characters")
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
@@ -287,7 +292,7 @@ def build_message(
         dedup_id = content_dedup_id(url, body, content_type, header)
     if dedup_id is not None and len(dedup_id) > 512:
         raise BadRequestError("invalid Upstash-Deduplication-Id: at most 512 characters")
-    return MessageRequest(
+    message = MessageRequest(
         message_id=message_id,
         url=url,
         method=method,
@@ -309,13 +314,23 @@ def build_message(
         ),
         redact=parse_redaction(headers.get("upstash-redact-fields"), body),
     )
+    if _header_bytes(message) > MAX_HEADER_BYTES:  # they are stored with the message, its log entries, its callbacks
+        raise BadRequestError(f"the headers to send (forwarded, and the callbacks') exceed {MAX_HEADER_BYTES} bytes")
+    return message
+
+
+def _header_bytes(message: MessageRequest) -> int:
+    maps = [message.header, *(c.header for c in (message.callback, message.failure_callback) if c is not None)]
+    return sum(len(name) + len(value) for header in maps for name, values in header.items() for value in values)
 
 
 def parse_labels(value: str | None) -> tuple[str, ...]:
     """`Upstash-Label: a,b`: the message's labels, in order, each once (a label holds no comma)."""
     labels = tuple(dict.fromkeys(part.strip() for part in (value or "").split(",") if part.strip()))
-    if any(len(label) > MAX_LABEL_LENGTH for label in labels):
-        raise BadRequestError(f"invalid Upstash-Label: a label has at most {MAX_LABEL_LENGTH} characters")
+    if any(len(label) > MAX_LABEL_LENGTH for label in labels) or len(labels) > MAX_LABELS:
+        raise BadRequestError(
+            f"invalid Upstash-Label: at most {MAX_LABELS} labels of at most {MAX_LABEL_LENGTH} characters"
+        )
     return labels
 
 

@@ -199,10 +199,19 @@ class MessageRepository(DynamoRepository):
         stored = from_item(item)
         return None if is_expired(stored, TTL, now_s) else str(stored["messageId"])
 
-    def delete(self, message_id: str) -> None:
-        """Remove a message that was never enqueued (publish could not reach the queue)."""
+    def delete(self, message_id: str, dedup_id: str | None = None) -> None:
+        """Take back a message whose publish failed: its items, its dedup key (while it is still the message's, so
+        that the client's retry is not taken for a duplicate of nothing) and its log entries."""
         for sk in (STATE, REQUEST):
             self.client.delete_item(TableName=self.table_name, Key=_key(message_id, sk))
+        if dedup_id is not None:
+            self.conditional(
+                self.client.delete_item,
+                Key=_key(f"dedup#{dedup_id}", DEDUP),
+                ConditionExpression="messageId = :id",
+                ExpressionAttributeValues=values({":id": message_id}),
+            )
+        self.events.delete_for_message(message_id)
 
     # --- delivery transitions -----------------------------------------------------------------------
 

@@ -63,6 +63,11 @@ class Prepared:
     to_group: bool
 
 
+# The messages one request may publish (a batch's entries, a URL group's endpoints): each is a transaction of its
+# own, and they must all be stored within the API's timeout.
+MAX_MESSAGES_PER_REQUEST = 100
+
+
 class MessageService:
     def __init__(
         self,
@@ -130,21 +135,35 @@ class MessageService:
 
     def store_many(self, entries: Sequence[tuple[Prepared, str | None]]) -> list[PublishOutcome]:
         """Store the messages of one or many publishes (a batch, a URL group's fan-out), then send their delivery
-        records together: SQS takes them 10 to a request."""
+        records together: SQS takes them 10 to a request. All or nothing: when any of it fails, every message
+        this call stored is taken back (with its dedup key), so the client can send the request again."""
         if self.dispatcher is None and any(queue_name for _, queue_name in entries):
             raise ServiceUnavailableError("queues are not configured")
+        total = sum(len(prepared.requests) for prepared, _ in entries)
+        if total > MAX_MESSAGES_PER_REQUEST:
+            raise BadRequestError(f"one request publishes at most {MAX_MESSAGES_PER_REQUEST} messages, not {total}")
         now = self.clock()
-        outcomes, to_send = [], []
-        for prepared, queue_name in entries:
-            published = []
-            for request in prepared.requests:
-                queued = request.model_copy(update={"queue_name": queue_name}) if queue_name else request
-                created = self._store(queued, now, dedup=True)
-                if not created.deduplicated and not queued.queue_name:  # a queued one waits for its queue's slot
-                    to_send.append(queued)
-                published.append(Published(created.message_id, request.url, created.deduplicated))
-            outcomes.append(PublishOutcome(published, prepared.to_group))
-        self._enqueue(to_send, now, undo=True)
+        outcomes, to_send, created_here = [], [], []
+        try:
+            for prepared, queue_name in entries:
+                published = []
+                for request in prepared.requests:
+                    queued = request.model_copy(update={"queue_name": queue_name}) if queue_name else request
+                    created = self._store(queued, now, dedup=True)
+                    if not created.deduplicated:
+                        created_here.append(queued)
+                        if not queued.queue_name:  # a queued one waits for its queue's slot
+                            to_send.append(queued)
+                    published.append(Published(created.message_id, request.url, created.deduplicated))
+                outcomes.append(PublishOutcome(published, prepared.to_group))
+            self._enqueue(to_send, now)
+        except Exception:
+            logger.warning(
+                "publish failed: its messages are taken back", message_ids=[r.message_id for r in created_here]
+            )
+            for request in created_here:  # a record already sent finds no message and is dropped
+                self.messages.delete(request.message_id, request.dedup_id)
+            raise
         if self.dispatcher is not None:
             for queue_name in dict.fromkeys(name for _, name in entries if name):
                 self.dispatcher.dispatch(queue_name)  # sends the records of what its free slots allow
@@ -166,9 +185,8 @@ class MessageService:
             self.flows.record(request.flow_control)  # the key is listed with the limits it was last given
         return created
 
-    def _enqueue(self, requests: Sequence[MessageRequest], now: int, *, undo: bool) -> None:
-        """Send the first delivery record of each stored message. Those that could not be sent are taken back
-        (`undo`: not enqueued means never delivered, the client publishes again) and the publish fails."""
+    def _enqueue(self, requests: Sequence[MessageRequest], now: int) -> None:
+        """Send the first delivery record of each stored message; ServiceUnavailableError when any could not be."""
         tasks = [
             (DeliveryTask(message_id=request.message_id, attempt=0), request.not_before_ms) for request in requests
         ]
@@ -177,12 +195,8 @@ class MessageService:
         except Exception:
             logger.exception("delivery queue unreachable", message_ids=[r.message_id for r in requests])
             failed = [task for task, _ in tasks]
-        # (A replay keeps its message: the DLQ entry is gone with it, so undoing would lose it. Its record is re-sent
-        # by the pending sweep.)
-        for task in failed if undo else ():
-            self.messages.delete(task.message_id)
         if failed:
-            logger.warning("delivery records not sent", message_ids=[task.message_id for task in failed], undone=undo)
+            logger.warning("delivery records not sent", message_ids=[task.message_id for task in failed])
             raise ServiceUnavailableError("could not enqueue the message, try again")
         for request in requests:
             logger.info("message published", message_id=request.message_id, url=request.url)
@@ -296,12 +310,15 @@ class MessageService:
         try:
             # Never swallowed by dedup: the replay writes no dedup key.
             self._store(replay, now, dedup=False, also=[self.dlq.delete_in_transaction(dlq_id, now // 1000)])
-            if not replay.queue_name:  # a queued one waits for its queue's slot
-                self._enqueue([replay], now, undo=False)
         except Exception as exc:
             if self.dlq.get(dlq_id, now // 1000) is None:  # retried or deleted concurrently
                 raise NotFoundError(f"dlq message {dlq_id} not found") from exc
             raise
+        if not replay.queue_name:  # a queued one waits for its queue's slot
+            try:
+                self._enqueue([replay], now)
+            except ServiceUnavailableError:  # the replay is stored (its DLQ entry gone): the pending sweep sends it
+                logger.warning("replay stored, its record is left to the sweep", message_id=replay.message_id)
         return replay.message_id
 
     def retry_dlq_many(

@@ -12,6 +12,10 @@ from functions.topics.repository import TopicRepository
 _ATTEMPTS = 5  # optimistic concurrency: re-read and re-apply when another writer got there first
 
 
+# QStash's limit on the endpoints of a URL group (pay as you go): a publish fans out to each in one request.
+MAX_ENDPOINTS = 100
+
+
 class TopicService:
     def __init__(self, topics: TopicRepository, validate_url: Callable[[str], object], clock: Clock = now_ms) -> None:
         self.topics = topics
@@ -31,6 +35,8 @@ class TopicService:
             stored = self.topics.get(name)
             base = stored or Topic(name=name, created_at_ms=now, updated_at_ms=now)
             updated = base.upserted(endpoints, now)
+            if len(updated.endpoints) > MAX_ENDPOINTS:
+                raise BadRequestError(f"a URL group has at most {MAX_ENDPOINTS} endpoints")
             if self.topics.save(updated, stored.version if stored else None):
                 return updated
         raise ServiceUnavailableError(f"URL group {name} is being changed concurrently, try again")
