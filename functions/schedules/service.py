@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functions.messages.models import MessageState
 from functions.messages.repository import MessageRepository
 from functions.messages.service import MessageService, Prepared
-from functions.schedules.cron import parse_cron
+from functions.schedules.cron import parse_cron, read_cron
 from functions.schedules.models import Schedule
 from functions.schedules.repository import ScheduleRepository
 from functions.schedules.triggers import SchedulerTriggers
@@ -114,9 +114,9 @@ class ScheduleService:
         schedule = self.schedules.get(schedule_id)
         if schedule is None or schedule.paused:
             return []
-        cron = parse_cron(schedule.cron)
+        cron = read_cron(schedule.cron)
         tick = cron.previous_tick_ms(scheduled_ms)
-        if schedule.last_schedule_time_ms is not None and tick <= schedule.last_schedule_time_ms:
+        if tick is None or (schedule.last_schedule_time_ms is not None and tick <= schedule.last_schedule_time_ms):
             return []  # not a tick (an every-minute trigger of a cron Scheduler cannot express), or fired already
         headers = {**schedule.headers, "upstash-deduplication-id": f"schedule-{schedule_id}-{tick}"}
         ids: list[str] = []
@@ -146,5 +146,14 @@ class ScheduleService:
         for message_id in schedule.last_message_ids:
             status = self.messages.get_status(message_id)
             states[message_id] = _STATES.get(status.state, "IN_PROGRESS") if status else "FAIL"
-        next_time = None if schedule.paused else parse_cron(schedule.cron).next_tick_ms(now)
+        next_time = None if schedule.paused else _next_tick(schedule, now)
         return ScheduleInfo(schedule, prepared, next_time, states)
+
+
+def _next_tick(schedule: Schedule, now: int) -> int | None:
+    """When the schedule fires next; None when it cannot be told (one stored schedule never fails a listing)."""
+    try:
+        return read_cron(schedule.cron).next_tick_ms(now)
+    except BadRequestError:
+        logger.warning("stored schedule has an unreadable cron", schedule_id=schedule.schedule_id)
+        return None

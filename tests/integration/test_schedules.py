@@ -117,3 +117,28 @@ def test_an_every_minute_trigger_keeps_only_the_ticks(postbox, cron, expected):
     # schedule was created (caught up at the first firing), 08:30 and 09:30; on other days only the catch-up
     # (of Monday 2027-01-11 23:30)
     assert published == expected
+
+
+@pytest.mark.parametrize("cron", ["0 0 30 2 *", "0 0 31 4 *", "0 0 29 2 *", "0 0 ? * *"])
+def test_a_cron_that_never_fires_within_a_year_is_a_400(postbox, cron):
+    code, answer, _ = create(postbox, "https://example.com/cron", cron=cron)
+    assert code == 400 and "Upstash-Cron" in answer["error"]
+    assert postbox.api("GET", "/v2/schedules")[1] == []
+
+
+def test_one_impossible_stored_schedule_never_fails_the_listing(postbox):
+    # Given two schedules, one of whose cron was stored impossible (as before the check, or by hand)
+    from functions.schedules.repository import ScheduleRepository
+    from functions.shared.config import get_settings
+
+    assert create(postbox, "https://example.com/a", headers={"Upstash-Schedule-Id": "fine"})[0] == 200
+    assert create(postbox, "https://example.com/b", headers={"Upstash-Schedule-Id": "broken"})[0] == 200
+    repository = ScheduleRepository(get_settings().schedules_table)
+    stored = repository.get("broken")
+    repository.put(stored.model_copy(update={"cron": "0 0 30 2 *"}))
+    # Then the listing and the schedule answer, the impossible one without a next time, and firing it is a no-op
+    code, listed, _ = postbox.api("GET", "/v2/schedules")
+    assert code == 200 and {s["scheduleId"] for s in listed} == {"fine", "broken"}
+    code, broken, _ = postbox.api("GET", "/v2/schedules/broken")
+    assert code == 200 and "nextScheduleTime" not in broken
+    assert fire("broken", MINUTE + 60_000) == {"published": 0}
