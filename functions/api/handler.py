@@ -72,7 +72,7 @@ from functions.messages.views import (
 from functions.queues.views import queue_view
 from functions.schedules.views import schedule_view
 from functions.shared.config import get_settings
-from functions.shared.errors import BadRequestError, PostboxError
+from functions.shared.errors import BadRequestError, PostboxError, UnsupportedMediaTypeError
 from functions.shared.observability import count, logger, metrics, tracer
 from functions.topics.models import Endpoint, validate_name
 from functions.topics.views import topic_view
@@ -116,10 +116,13 @@ def raw_body() -> bytes:
 
 
 def json_body() -> dict[str, Any] | None:
-    """The JSON object body of a request, None when there is none (DELETE with a body is QStash's bulk form)."""
+    """The JSON object body of a request, None when there is none (DELETE with a body is QStash's bulk form). It
+    must be sent as `application/json`, as the SDKs do: a web page can make a browser send a cross-site `text/plain`
+    POST without asking, never an `application/json` one."""
     data = raw_body().strip()
     if not data:
         return None
+    require_json_content_type()
     try:
         value = json.loads(data)
     except ValueError as exc:
@@ -127,6 +130,13 @@ def json_body() -> dict[str, Any] | None:
     if not isinstance(value, dict):
         raise BadRequestError("request body must be a JSON object")
     return value
+
+
+def require_json_content_type() -> None:
+    content_type = (app.current_event.headers or {}).get("content-type", "")
+    media_type = content_type.partition(";")[0].strip().lower()
+    if media_type != "application/json" and not media_type.endswith("+json"):
+        raise UnsupportedMediaTypeError("send the JSON body with Content-Type: application/json")
 
 
 def query() -> list[tuple[str, str]]:
@@ -223,6 +233,7 @@ def enqueue() -> Response[str]:
 def batch() -> Response[str]:
     """Many publishes in one request; every entry is validated before any is stored. One answer per entry: an
     object for a URL, a list for a URL group."""
+    require_json_content_type()
     entries = parse_batch(raw_body())
     service = message_service()
     caller_ip = app.current_event.request_context.http.source_ip or None

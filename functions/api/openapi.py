@@ -650,7 +650,8 @@ def _responses(op: Operation) -> dict[str, Any]:
         responses[str(extra)] = {**answer, "description": _DUPLICATE}
     prefix = "V1" if op.path.startswith("/v1/") else ""
     read_only_refused = not op.public and not permits(Access.READ_ONLY, op.method, op.path)
-    for code in sorted({*op.errors, *((403,) if read_only_refused else ()), *_HTTP_LIMITS}):
+    json_body = (415,) if op.body and set(op.body) == {"application/json"} else ()  # sent as anything else
+    for code in sorted({*op.errors, *((403,) if read_only_refused else ()), *json_body, *_HTTP_LIMITS}):
         responses[str(code)] = {"$ref": f"#/components/responses/{prefix}{code}"}
     return responses
 
@@ -662,6 +663,7 @@ _ERRORS = {
     403: "A read-only token, on a route that writes or on the signing keys",
     404: "Not found",
     413: "Body too large (nothing stored)",
+    415: "A JSON body sent as another media type than application/json (nothing stored)",
     429: "Rate limit exceeded (publish routes also carry QStash's RateLimit-* headers)",
     414: "Request line too long",
     431: "Request headers too large",

@@ -211,7 +211,10 @@ def _now_ms() -> int:
 @app.command()
 def dev(
     port: Annotated[int, typer.Option(help="The API's port on 127.0.0.1 (0: any free port).")] = 8080,
-    moto_port: Annotated[int, typer.Option(help="The moto server's port on 127.0.0.1 (0: any free port).")] = 4566,
+    moto_port: Annotated[
+        int | None,
+        typer.Option(help="Serve the moto backend on this port of 127.0.0.1, for the AWS CLI (0: any free port)."),
+    ] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Run no worker loop in this process.")] = False,
 ) -> None:
     """Run Postbox locally (what `make dev` runs): moto backend, API on 127.0.0.1, worker loop. Ctrl-C stops it.
@@ -221,7 +224,8 @@ def dev(
         from functions.local.__main__ import main as local_main
     except ImportError as exc:  # an install without the `local` extra
         fail(f"local mode is not installed ({exc}): pip install 'postbox[local]'", ExitCode.USAGE)
-    argv = ["dev", "--port", str(port), "--moto-port", str(moto_port), *(["--no-worker"] if no_worker else [])]
+    argv = ["dev", "--port", str(port), *(["--moto-port", str(moto_port)] if moto_port is not None else [])]
+    argv += ["--no-worker"] if no_worker else []
     raise typer.Exit(local_main(argv))
 
 

@@ -33,7 +33,10 @@ Postbox is running locally.
   Read-only token    {local.backend.read_only_token}   (GET routes only, not the signing keys)
   Signing key        {keys["current"]}
   Next signing key   {keys["next"]}
-  AWS backend (moto) {local.backend.endpoint}   (aws --endpoint-url {local.backend.endpoint} ...)
+  AWS backend (moto) {_backend_line(local)}
+
+  Web pages cannot drive it: requests a browser sends for another site (Origin, Sec-Fetch-Site), to a name that is
+  not loopback (Host), or with ?qstash_token= on anything but GET are refused{_origins_line(local)}.
 
   export QSTASH_URL={local.url}
   export QSTASH_TOKEN={local.backend.token}
@@ -47,11 +50,27 @@ Ctrl-C stops it.
 """
 
 
+def _backend_line(local: LocalMode) -> str:
+    assert local.backend is not None
+    if local.moto_port is None:
+        return "in this process only (--moto-port serves it on 127.0.0.1, for the AWS CLI or other processes)"
+    endpoint = local.backend.endpoint
+    return f"{endpoint}   (aws --endpoint-url {endpoint} ...; no web page can reach it)"
+
+
+def _origins_line(local: LocalMode) -> str:
+    if not local.allowed_origins:
+        return " (POSTBOX_ALLOWED_ORIGINS lets the pages of an origin in)"
+    return f", except from {', '.join(local.allowed_origins)} (POSTBOX_ALLOWED_ORIGINS)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="postbox-local", description="Run Postbox locally against moto.")
     parser.add_argument("command", nargs="?", default="dev", choices=["dev", "worker"])
     parser.add_argument("--port", type=int, default=8080, help="front door port on 127.0.0.1 (default 8080)")
-    parser.add_argument("--moto-port", type=int, default=4566, help="moto server port on 127.0.0.1 (default 4566)")
+    parser.add_argument(
+        "--moto-port", type=int, default=None, help="serve the moto backend on this port of 127.0.0.1 (default: none)"
+    )
     parser.add_argument("--no-worker", action="store_true", help="do not run the worker loop in this process")
     args = parser.parse_args(argv)
 

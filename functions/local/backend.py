@@ -22,6 +22,7 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
+from functions.local.browser_guard import BrowserGuard
 from functions.local.moto_patches import BACKEND_LOCK
 from functions.shared.resources import (
     BODIES_BUCKET,
@@ -99,15 +100,31 @@ def function_env(endpoint: str | None) -> dict[str, str]:
 class AtomicMotoServer(ThreadedMotoServer):
     """A moto server that handles one request at a time, holding the lock in-process requests take too.
 
-    Local mode never long-polls, so nothing holds the lock long.
+    Local mode never long-polls, so nothing holds the lock long. It holds local mode's secrets and state and checks
+    no credentials, so no web page may reach it: it answers no CORS (moto's own headers are removed, a preflight
+    is refused), and refuses what a browser sends for a page and any `Host` but a loopback name
+    (functions/local/browser_guard.py).
     """
 
     def _server_entry(self) -> None:
         backend_app = DomainDispatcherApplication(create_backend_app)
 
         def serialized(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+            headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
+            method = str(environ.get("REQUEST_METHOD", ""))
+            assert self._server is not None  # (serving)
+            guard = BrowserGuard(self._server.server_port, query_token=None)
+            refusal = guard.refusal(method, "", headers) or ((403, "no CORS here") if method == "OPTIONS" else None)
+            if refusal is not None:
+                start_response("403 Forbidden", [("Content-Type", "application/json")])
+                return [json.dumps({"error": refusal[1]}).encode()]
+
+            def without_cors(status: str, response_headers: list[tuple[str, str]], *exc_info: Any) -> Any:
+                kept = [(n, v) for n, v in response_headers if not n.lower().startswith("access-control-")]
+                return start_response(status, kept, *exc_info)
+
             with BACKEND_LOCK:
-                return list(backend_app(environ, start_response))
+                return list(backend_app(environ, without_cors))
 
         self._server = make_server(self._ip_address, self._port, serialized, True, request_handler=MotoRequestHandler)
         self._server_ready_event.set()

@@ -8,9 +8,10 @@ import io
 import json
 import logging
 import re
+import secrets
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +22,9 @@ from urllib.parse import unquote_plus
 
 from aws_lambda_powertools.event_handler.openapi import swagger_ui
 
+from functions.api.console import SECURITY_HEADERS
 from functions.api.openapi import OPENAPI_PATH
+from functions.local.browser_guard import BrowserGuard
 from functions.local.lambda_context import LocalLambdaContext
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -36,14 +39,14 @@ SWAGGER_HTML = Template("""<!DOCTYPE html>
 <head><meta charset="utf-8"><title>Postbox API</title><style>$css</style></head>
 <body>
 <div id="swagger-ui"></div>
-<script>$js</script>
-<script>
+<script nonce="$nonce">$js</script>
+<script nonce="$nonce">
 SwaggerUIBundle({
   spec: $spec,
   dom_id: "#swagger-ui",
   layout: "BaseLayout",
   deepLinking: true,
-  persistAuthorization: true,
+  persistAuthorization: false,
   validatorUrl: null,
   presets: [SwaggerUIBundle.presets.apis],
 });
@@ -145,12 +148,14 @@ class FrontDoor:
         port: int,
         function_name: str = "postbox-api",
         after_invoke: Callable[[], None] | None = None,
+        allowed_origins: Iterable[str] = (),
     ) -> None:
         self.handler = handler
         self.function_name = function_name
         self.after_invoke = after_invoke
         self._lock = threading.Lock()
         self.server = _Server(("127.0.0.1", port), self._request_handler_class())
+        self.guard = BrowserGuard.of(self.server.server_address[1], allowed_origins)
         self._thread: threading.Thread | None = None
 
     @property
@@ -165,17 +170,30 @@ class FrontDoor:
             self.after_invoke()
         return result
 
-    def swagger_page(self) -> bytes:
+    def swagger_page(self) -> tuple[dict[str, str], bytes]:
         """A Swagger UI page of the API's OpenAPI document, with Swagger UI's script and style inline (the copies
-        Powertools ships): the page loads nothing from anywhere else."""
+        Powertools ships), and its headers: the console's protections, its two scripts allowed by a nonce of this
+        answer alone. The page loads nothing from anywhere else and keeps no token (none in local storage)."""
         event = build_event("GET", OPENAPI_PATH, [], b"", "127.0.0.1")
         spec = self.invoke(event).get("body") or "{}"
         assets = Path(swagger_ui.__file__).parent
-        return SWAGGER_HTML.substitute(
+        nonce = secrets.token_urlsafe(18)
+        page = SWAGGER_HTML.substitute(
             spec=spec.replace("</", "<\\/"),
             css=(assets / "swagger-ui.min.css").read_text(encoding="utf-8"),
             js=(assets / "swagger-ui-bundle.min.js").read_text(encoding="utf-8"),
-        ).encode()
+            nonce=nonce,
+        )
+        policy = (
+            f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'unsafe-inline'; connect-src 'self'; "
+            "img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+        )
+        headers = {k.lower(): v for k, v in SECURITY_HEADERS.items()} | {
+            "content-security-policy": policy,
+            "content-type": "text/html; charset=utf-8",
+            "cache-control": "no-store",
+        }
+        return headers, page.encode()
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.server.serve_forever, name="front-door", daemon=True)
@@ -199,8 +217,13 @@ class FrontDoor:
                     self.close_connection = True
                     self._send_error(refused.status, refused.message)
                     return
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                refusal = door.guard.refusal(self.command, self.path, headers)
+                if refusal is not None:
+                    self._send_error(*refusal)
+                    return
                 if self.command in ("GET", "HEAD") and self.path.partition("?")[0] == SWAGGER_PATH:
-                    self._send(200, {"content-type": "text/html; charset=utf-8"}, door.swagger_page())
+                    self._send(200, *door.swagger_page())
                     return
                 event = build_event(self.command, self.path, list(self.headers.items()), body, self.client_address[0])
                 try:
@@ -217,11 +240,17 @@ class FrontDoor:
                 self._send(int(result.get("statusCode", 200)), headers, data)
 
             def _read_body(self) -> bytes:
-                if "chunked" in (self.headers.get("transfer-encoding") or "").lower():
+                encodings = self.headers.get_all("transfer-encoding") or []
+                lengths = self.headers.get_all("content-length") or []
+                if encodings and lengths:  # a request framed two ways is how requests are smuggled
+                    raise _Refused(400, "both Transfer-Encoding and Content-Length")
+                if encodings:
+                    if [e.strip().lower() for e in encodings] != ["chunked"]:
+                        raise _Refused(400, "unsupported Transfer-Encoding")
                     return read_chunked(self.rfile, MAX_REQUEST_BYTES)
-                if self.headers.get("transfer-encoding"):
-                    raise _Refused(400, "unsupported Transfer-Encoding")
-                raw = (self.headers.get("content-length") or "0").strip()
+                if len(set(lengths)) > 1:
+                    raise _Refused(400, "conflicting Content-Length")
+                raw = (lengths[0] if lengths else "0").strip()
                 if not raw.isdigit():
                     raise _Refused(400, "invalid Content-Length")
                 length = int(raw)

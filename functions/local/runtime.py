@@ -93,14 +93,15 @@ class LocalMode:
     def __init__(
         self,
         port: int = 8080,
-        moto_port: int = 4566,
+        moto_port: int | None = None,
         worker: bool = True,
         token: str | None = None,
         signing_keys: dict[str, str] | None = None,
         read_only_token: str | None = None,
     ) -> None:
         self.port = port
-        self.moto_port = moto_port
+        self.moto_port = moto_port  # None: no moto server, the backend lives in this process only
+        self.allowed_origins = [o for o in os.environ.get("POSTBOX_ALLOWED_ORIGINS", "").split(",") if o.strip()]
         self.with_worker = worker
         self.token = token or os.environ.get("POSTBOX_TOKEN") or DEFAULT_TOKEN
         self.read_only_token = read_only_token or os.environ.get("POSTBOX_READ_ONLY_TOKEN") or new_read_only_token()
@@ -122,6 +123,8 @@ class LocalMode:
     def process_env(self) -> dict[str, str]:
         """The environment of another process working on this local mode's state (through the moto server)."""
         assert self.backend is not None, "local mode is not started"
+        if self._moto is None:
+            raise RuntimeError("another process reaches local mode's state through its moto server: give a moto_port")
         return {**os.environ, **self.backend.env}
 
     def start(self) -> LocalMode:
@@ -133,11 +136,15 @@ class LocalMode:
         # The front door, the worker and the scheduler are threads of this one process: a 1 ms GIL slice (instead
         # of 5) keeps an API call from waiting behind a worker thread (publish p99 ~28 -> ~20 ms in `make bench`).
         sys.setswitchinterval(LOCAL_SWITCH_INTERVAL_S)
-        self._moto, endpoint = start_moto(self.moto_port)
-        self.backend = provision(endpoint, self.token, self.signing_keys, self.read_only_token)
-        self._saved_env = {name: os.environ.get(name) for name in self.backend.env}
         self._mock = mock_aws()
-        self._mock.start(reset=False)  # the state just provisioned through the server is the in-process state
+        if self.moto_port is None:
+            self._mock.start()  # a fresh, in-process backend
+            self.backend = provision(None, self.token, self.signing_keys, self.read_only_token)
+        else:
+            self._moto, endpoint = start_moto(self.moto_port)
+            self.backend = provision(endpoint, self.token, self.signing_keys, self.read_only_token)
+            self._mock.start(reset=False)  # the state just provisioned through the server is the in-process state
+        self._saved_env = {name: os.environ.get(name) for name in self.backend.env}
         in_process = {k: v for k, v in self.backend.env.items() if k != "AWS_ENDPOINT_URL"}
         os.environ.update(in_process)
         os.environ.pop("AWS_ENDPOINT_URL", None)
@@ -148,7 +155,12 @@ class LocalMode:
         if self.with_worker:
             self.worker = make_worker_loop()
             self.worker.start()
-        self.front_door = FrontDoor(api_handler, self.port, after_invoke=self.worker.wake if self.worker else None)
+        self.front_door = FrontDoor(
+            api_handler,
+            self.port,
+            after_invoke=self.worker.wake if self.worker else None,
+            allowed_origins=self.allowed_origins,
+        )
         self.front_door.start()
         self.scheduler = make_scheduler_loop(sweep=self.with_worker)
         self.scheduler.start()

@@ -27,5 +27,9 @@ class PayloadTooLargeError(PostboxError):
     status_code = 413
 
 
+class UnsupportedMediaTypeError(PostboxError):
+    status_code = 415
+
+
 class ServiceUnavailableError(PostboxError):
     status_code = 503

@@ -161,6 +161,8 @@ class World:
         if query_token is not None:
             target += ("&" if "?" in target else "?") + f"qstash_token={query_token}"
         headers = dict(call.headers) | extra
+        if call.body is not None and not isinstance(call.body, bytes):
+            headers.setdefault("Content-Type", "application/json")
         if bearer is not None:
             headers["Authorization"] = f"Bearer {bearer}"
         body = call.body if isinstance(call.body, bytes) or call.body is None else self.fill(json.dumps(call.body))
@@ -180,7 +182,10 @@ class World:
 def _seed(world: World) -> None:
     def ok(method: str, target: str, body: Any = None, headers: dict[str, str] | None = None) -> Any:
         payload = body if isinstance(body, bytes) else json.dumps(body).encode() if body is not None else b""
-        answer = world.request(method, target, {"Authorization": f"Bearer {FULL}", **(headers or {})}, payload)
+        json_type = {} if isinstance(body, bytes) or body is None else {"Content-Type": "application/json"}
+        answer = world.request(
+            method, target, {"Authorization": f"Bearer {FULL}", **json_type, **(headers or {})}, payload
+        )
         assert answer.status < 300, (method, target, answer)
         return answer.body
 

@@ -66,3 +66,19 @@ def test_a_horizontal_tab_and_latin_1_are_sendable(postbox):
     assert status == 200, answer
     _, message, _ = postbox.api("GET", f"/v2/messages/{answer['messageId']}")
     assert message["header"] == {"X-Tab": ["a\tb"], "X-Latin": ["caf\u00e9"]}
+
+
+def test_a_json_body_must_be_sent_as_json(postbox):
+    # A web page can make a browser send a cross-site text/plain POST without asking; never an application/json one
+    batch = json.dumps([{"destination": URL, "body": "x"}]).encode()
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+        for method, path, body in (
+            ("POST", "/v2/batch", batch),
+            ("POST", "/v2/queues", b'{"queueName": "q"}'),
+            ("DELETE", "/v2/dlq", b'{"dlqIds": ["a"]}'),
+        ):
+            status, answer, _ = postbox.api(method, path, body=body, headers={"Content-Type": content_type})
+            assert status == 415 and "application/json" in answer["error"], (path, content_type)
+    assert stored_messages(postbox) == 0 and postbox.api("GET", "/v2/queues")[1] == []
+    headers = {"Content-Type": "application/json; charset=utf-8"}
+    assert postbox.api("POST", "/v2/batch", body=batch, headers=headers)[0] == 200
