@@ -125,7 +125,7 @@ def json_body() -> dict[str, Any] | None:
     require_json_content_type()
     try:
         value = json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # (a body nested thousands deep)
         raise BadRequestError("request body must be JSON") from exc
     if not isinstance(value, dict):
         raise BadRequestError("request body must be a JSON object")
@@ -419,14 +419,14 @@ def list_flow_control() -> Response[str]:
 @app.get("/v2/flowControl/<key>")
 @tracer.capture_method
 def get_flow_control(key: str) -> Response[str]:
-    path_id(key, "flow-control key")
+    key = path_id(key, "flow-control key")
     return json_response(flow_control_view(flow_service().get(key)))
 
 
 @app.post("/v2/flowControl/<key>/pause")
 @tracer.capture_method
 def pause_flow_control(key: str) -> Response[str]:
-    path_id(key, "flow-control key")
+    key = path_id(key, "flow-control key")
     flow_service().set_paused(key, True)
     return empty_response()
 
@@ -434,7 +434,7 @@ def pause_flow_control(key: str) -> Response[str]:
 @app.post("/v2/flowControl/<key>/resume")
 @tracer.capture_method
 def resume_flow_control(key: str) -> Response[str]:
-    path_id(key, "flow-control key")
+    key = path_id(key, "flow-control key")
     flow_service().set_paused(key, False)
     return empty_response()
 
@@ -442,7 +442,7 @@ def resume_flow_control(key: str) -> Response[str]:
 @app.post("/v2/flowControl/<key>/pin")
 @tracer.capture_method
 def pin_flow_control(key: str) -> Response[str]:
-    path_id(key, "flow-control key")
+    key = path_id(key, "flow-control key")
     request = parse(PinQuery, query())
     flow_service().pin(key, request.parallelism, request.rate, request.period)
     return empty_response()
@@ -451,7 +451,7 @@ def pin_flow_control(key: str) -> Response[str]:
 @app.post("/v2/flowControl/<key>/unpin")
 @tracer.capture_method
 def unpin_flow_control(key: str) -> Response[str]:
-    path_id(key, "flow-control key")
+    key = path_id(key, "flow-control key")
     request = parse(UnpinQuery, query())
     flow_service().unpin(key, request.parallelism, request.rate)
     return empty_response()
@@ -460,7 +460,7 @@ def unpin_flow_control(key: str) -> Response[str]:
 @app.post("/v2/flowControl/<key>/resetRate")
 @tracer.capture_method
 def reset_flow_control_rate(key: str) -> Response[str]:
-    path_id(key, "flow-control key")
+    key = path_id(key, "flow-control key")
     flow_service().reset_rate(key)
     return empty_response()
 
@@ -479,7 +479,7 @@ def global_parallelism() -> Response[str]:
 @tracer.capture_method
 def get_message(message_id: str) -> Response[str]:
     """By id or dedup key; a finished message stays readable for a short grace period."""
-    path_id(message_id, "message id")
+    message_id = path_id(message_id, "message id")
     grace = get_settings().delivered_grace_seconds
     return json_response(message_view(message_service().get(message_id, finished_grace_s=grace)))
 
@@ -488,7 +488,7 @@ def get_message(message_id: str) -> Response[str]:
 @tracer.capture_method
 def get_message_v1(message_id: str) -> Response[str]:
     """Seed 003's message details, by id or idempotency key, for the whole retention period."""
-    path_id(message_id, "message id")
+    message_id = path_id(message_id, "message id")
     message = message_service().get(message_id)
     view = v1_message_view(
         message, project_id=get_settings().project_id, request_id=request_id(app.current_event.raw_event)
@@ -499,7 +499,7 @@ def get_message_v1(message_id: str) -> Response[str]:
 @app.delete("/v2/messages/<message_id>")
 @tracer.capture_method
 def cancel_message(message_id: str) -> Response[str]:
-    path_id(message_id, "message id")
+    message_id = path_id(message_id, "message id")
     return json_response(CancelledView(cancelled=message_service().cancel(message_id)))
 
 
@@ -531,14 +531,14 @@ def list_dlq() -> Response[str]:
 @app.get("/v2/dlq/<dlq_id>")
 @tracer.capture_method
 def get_dlq_message(dlq_id: str) -> Response[str]:
-    path_id(dlq_id, "dlq id")
+    dlq_id = path_id(dlq_id, "dlq id")
     return json_response(dlq_message_view(message_service().get_dlq(dlq_id)))
 
 
 @app.delete("/v2/dlq/<dlq_id>")
 @tracer.capture_method
 def delete_dlq_message(dlq_id: str) -> Response[str]:
-    path_id(dlq_id, "dlq id")
+    dlq_id = path_id(dlq_id, "dlq id")
     message_service().delete_dlq(dlq_id)
     return empty_response()
 
@@ -560,7 +560,7 @@ def delete_dlq_messages() -> Response[str]:
 @app.post("/v2/dlq/retry/<dlq_id>")
 @tracer.capture_method
 def retry_dlq_message(dlq_id: str) -> Response[str]:
-    path_id(dlq_id, "dlq id")
+    dlq_id = path_id(dlq_id, "dlq id")
     return json_response(PublishedView(message_id=message_service().retry_dlq(dlq_id)), 201)
 
 

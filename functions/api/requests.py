@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated, Any, Self, TypeVar, get_args, get_origin
+from urllib.parse import unquote
 
 from pydantic import (
     BaseModel,
@@ -79,11 +80,12 @@ UnixMs = Annotated[int, Field(ge=0, le=MAX_UNIX_MS, description="unix millisecon
 
 
 def path_id(value: str, what: str) -> str:
-    """A path parameter naming something by id or key (it is as the client sent it, percent-encoded): 400 when it
-    is too long to be a key, where the table would refuse the lookup."""
-    if len(value) > MAX_ID_LENGTH:
+    """A path parameter naming something by id or key, percent-decoded (a deduplication id may hold a space or a
+    `/`): 400 when it is too long to be a key, where the table would refuse the lookup."""
+    decoded = unquote(value)
+    if len(decoded) > MAX_ID_LENGTH:
         raise BadRequestError(f"invalid {what}: at most {MAX_ID_LENGTH} characters")
-    return value
+    return decoded
 
 
 def _tuple(values: list[Any] | None) -> tuple[Any, ...] | None:

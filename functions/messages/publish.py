@@ -10,6 +10,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
+from urllib3.exceptions import LocationParseError
+from urllib3.util import parse_url
+
 from functions.delivery.expressions import ExpressionError, compile_retry_delay
 from functions.flow.models import parse_flow_control
 from functions.messages.models import CallbackOptions, MessageRequest, Redaction
@@ -33,6 +36,8 @@ _COLLAPSED_SCHEME = re.compile(r"^(https?):/(?!/)", re.IGNORECASE)
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every control character but HTAB
 _REDACTED_HEADER = re.compile(r"headers?\[(?P<name>[^\]]+)\]", re.IGNORECASE)
+# Deduplication ids Postbox makes itself (a schedule's tick): no client may send one, to claim a tick before it fires.
+INTERNAL_DEDUP_PREFIX = "postbox:"
 MAX_LABEL_LENGTH = 256
 MAX_LABELS = 10
 MAX_URL_LENGTH = 4096
@@ -85,12 +90,19 @@ def validate_destination(url: str, *, addresses: AddressPolicy) -> str:
         raise BadRequestError("invalid destination: must be an absolute http(s) URL")
     if len(url) > MAX_URL_LENGTH:
         raise BadRequestError(f"invalid destination: at most {MAX_URL_LENGTH} characters")
+    authority = url.partition("//")[2]
+    authority = re.split(r"[/?#]", authority, maxsplit=1)[0]
+    if any(ch in "\\%" or not ch.isascii() for ch in authority):  # parsers disagree on what such a host is
+        raise BadRequestError("invalid destination: its host part may not hold '\\', '%' or non-ASCII characters")
     try:
         parts = urlsplit(url)
         hostname = parts.hostname
         _ = parts.port  # raises ValueError for a bad port
-    except ValueError as exc:
+        sent_to = parse_url(url).host  # the sender's parser must read the same host
+    except (ValueError, LocationParseError) as exc:
         raise BadRequestError(f"invalid destination URL: {exc}") from exc
+    if hostname and (sent_to or "").strip("[]").lower() != hostname.lower():
+        raise BadRequestError(f"invalid destination {url!r}: its host is ambiguous")
     if parts.scheme.lower() not in ("http", "https") or not hostname:
         raise BadRequestError(f"invalid destination {url!r}: must be an absolute http(s) URL")
     address = literal_address(hostname)
@@ -288,6 +300,8 @@ def build_message(
     header = forwarded_headers(headers)
     content_type = sendable_value("Content-Type", headers["content-type"]) if headers.get("content-type") else None
     dedup_id = (headers.get("upstash-deduplication-id") or "").strip() or None
+    if dedup_id is not None and dedup_id.startswith(INTERNAL_DEDUP_PREFIX):
+        raise BadRequestError(f"invalid Upstash-Deduplication-Id: {INTERNAL_DEDUP_PREFIX!r} ids are Postbox's own")
     if dedup_id is None and _bool_header(headers, "upstash-content-based-deduplication"):
         dedup_id = content_dedup_id(url, body, content_type, header)
     if dedup_id is not None and len(dedup_id) > 512:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from functions.messages.models import MessageState
+from functions.messages.models import MessageRequest, MessageState
+from functions.messages.publish import INTERNAL_DEDUP_PREFIX
 from functions.messages.repository import MessageRepository
 from functions.messages.service import MessageService, Prepared
 from functions.schedules.cron import parse_cron, read_cron
@@ -118,13 +119,18 @@ class ScheduleService:
         tick = cron.previous_tick_ms(scheduled_ms)
         if tick is None or (schedule.last_schedule_time_ms is not None and tick <= schedule.last_schedule_time_ms):
             return []  # not a tick (an every-minute trigger of a cron Scheduler cannot express), or fired already
-        headers = {**schedule.headers, "upstash-deduplication-id": f"schedule-{schedule_id}-{tick}"}
+        headers = {k: v for k, v in schedule.headers.items() if k != "upstash-deduplication-id"}
+        dedup_id = f"{INTERNAL_DEDUP_PREFIX}schedule/{schedule_id}/{tick}"
         ids: list[str] = []
         error = None
         try:
             prepared = self.publisher.prepare(schedule.destination, headers, schedule.body, schedule.caller_ip)
             prepared = Prepared(
-                [r.model_copy(update={"schedule_id": schedule_id}) for r in prepared.requests], prepared.to_group
+                [
+                    r.model_copy(update={"schedule_id": schedule_id, "dedup_id": _tick_dedup_id(dedup_id, r)})
+                    for r in prepared.requests
+                ],
+                prepared.to_group,
             )
             if schedule.queue_name:
                 self.ensure_queue(schedule.queue_name)
@@ -157,3 +163,10 @@ def _next_tick(schedule: Schedule, now: int) -> int | None:
     except BadRequestError:
         logger.warning("stored schedule has an unreadable cron", schedule_id=schedule.schedule_id)
         return None
+
+
+def _tick_dedup_id(dedup_id: str, request: MessageRequest) -> str:
+    """The tick's dedup id, per endpoint when the schedule publishes to a URL group (as a publish does)."""
+    if request.topic_name:
+        return f"{dedup_id}/{request.endpoint_name or request.url}"
+    return dedup_id

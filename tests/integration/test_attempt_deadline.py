@@ -40,7 +40,7 @@ class Trickler:
 
     def _answer(self, conn: socket.socket, pause: float) -> None:
         with conn:
-            conn.recv(65536)
+            _read_request(conn)  # all of it: a socket closed with unread bytes resets the connection
             for byte in ANSWER:
                 if self.stopped.is_set():
                     return
@@ -53,6 +53,18 @@ class Trickler:
     def stop(self) -> None:
         self.stopped.set()
         self.server.close()
+
+
+def _read_request(conn: socket.socket) -> None:
+    data = b""
+    while b"\r\n\r\n" not in data:
+        data += conn.recv(65536)
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = next(
+        (int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")), 0
+    )
+    while len(body) < length:
+        body += conn.recv(65536)
 
 
 @pytest.fixture

@@ -82,3 +82,38 @@ def test_a_json_body_must_be_sent_as_json(postbox):
     assert stored_messages(postbox) == 0 and postbox.api("GET", "/v2/queues")[1] == []
     headers = {"Content-Type": "application/json; charset=utf-8"}
     assert postbox.api("POST", "/v2/batch", body=batch, headers=headers)[0] == 200
+
+
+def test_a_client_cannot_claim_a_schedules_tick(postbox):
+    headers = {"Upstash-Deduplication-Id": "postbox:schedule/nightly/1800000060000"}
+    status, answer, _ = postbox.api("POST", f"/v2/publish/{URL}", headers=headers)
+    assert status == 400 and "Postbox's own" in answer["error"]
+
+
+@pytest.mark.parametrize(
+    "destination",
+    [
+        "http://127.0.0.1\\@example.com/",  # urllib reads example.com, the sender 127.0.0.1
+        "http://ex%61mple.com/",
+        "http://exämple.com/",
+        "http://example.com\\.evil.test/",
+    ],
+)
+def test_a_destination_whose_host_parsers_read_apart_is_a_400(postbox, destination):
+    status, answer, _ = postbox.api("POST", f"/v2/publish/{destination}")
+    assert status == 400 and set(answer) == {"error"}, answer
+    assert stored_messages(postbox) == 0
+
+
+def test_deeply_nested_json_is_a_400(postbox):
+    for method, path in (("DELETE", "/v2/dlq"), ("POST", "/v2/batch"), ("POST", "/v2/queues")):
+        status, answer, _ = postbox.api(method, path, body=b"[" * 100_000)
+        assert status == 400 and set(answer) == {"error"}, (path, answer)
+
+
+def test_path_ids_are_percent_decoded(postbox):
+    headers = {"Upstash-Deduplication-Id": "order 7/b", "Upstash-Delay": "1h"}
+    message_id = postbox.api("POST", f"/v2/publish/{URL}", headers=headers)[1]["messageId"]
+    status, message, _ = postbox.api("GET", "/v2/messages/order%207%2Fb")
+    assert status == 200 and message["messageId"] == message_id
+    assert postbox.api("GET", "/v1/messages/order%207%2Fb")[0] == 200

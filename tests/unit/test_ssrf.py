@@ -113,7 +113,10 @@ def test_every_refused_range_is_a_400_at_publish_as_a_literal(address: str, reas
     url = _url(address)
     with pytest.raises(BadRequestError) as refused:
         validate_destination(url, addresses=AddressPolicy())
-    assert refused.value.message == f"invalid destination {url!r}: {reason} addresses are not allowed"
+    if "%" in address:  # a zone id: no `%` in a destination's host part at all
+        assert "may not hold" in refused.value.message
+    else:
+        assert refused.value.message == f"invalid destination {url!r}: {reason} addresses are not allowed"
 
 
 @pytest.mark.parametrize("address", ALLOWED)
