@@ -3,7 +3,8 @@ accounting invariant (`bench.accounting`): lost must be 0; duplicates are counte
 
 Faults, all at once:
 - destinations that answer 500 (once, or always: those end in the DLQ), 429 with Retry-After, too late for the
-  attempt's timeout, with a body trickled slowly, or by resetting the connection; and a port nothing listens on;
+  attempt's timeout, with a body trickled slowly, with headers trickled past the attempt's deadline, with ~480 KB
+  of headers (200 or 500), or by resetting the connection; and a port nothing listens on;
 - the worker processes SIGKILLed at random moments and started again (their records come back after the
   visibility timeout);
 - DynamoDB throttling and SQS errors for a share of calls, injected through botocore in every Postbox process
@@ -46,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # What a destination does, by the path a message is published to (shares of the published messages).
 KINDS = {
-    "ok": 0.40,
+    "ok": 0.34,
     "flaky": 0.12,  # 500 on the first attempt
     "throttled": 0.10,  # 429 with Retry-After: 1 on the first attempt
     "late": 0.06,  # answers 200 after the attempt's timeout on the first attempt (a duplicate, by design)
@@ -55,7 +56,11 @@ KINDS = {
     "broken": 0.05,  # always 500: the DLQ
     "refused": 0.04,  # nothing listens: the DLQ
     "cancel": 0.07,  # published with a delay, then cancelled
+    "bloated": 0.02,  # 200 with ~480 KB of headers (more than an item holds): delivered once, not looped
+    "bloated_broken": 0.02,  # always 500 with ~480 KB of headers: the DLQ after its retries
+    "trickled": 0.02,  # trickles its headers past the attempt's deadline on the first attempt (a duplicate)
 }
+BLOATED_HEADERS = {f"X-Bloat-{i}": "b" * 60_000 for i in range(8)}
 ATTEMPT_TIMEOUT_S = 1
 RETRIES = 2
 
@@ -81,7 +86,7 @@ class Receiver:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_POST(self) -> None:
+            def do_POST(self) -> None:  # noqa: PLR0911 - one answer per kind of destination
                 self.rfile.read(int(self.headers.get("content-length") or 0))
                 kind = self.path.rsplit("/", 1)[-1]
                 message_id = self.headers.get("Upstash-Message-Id", "")
@@ -94,6 +99,12 @@ class Receiver:
                     return
                 if first and kind == "flaky" or kind == "broken":
                     return self._answer(500, b"injected failure")
+                if kind == "bloated_broken":
+                    return self._answer(500, b"injected failure", BLOATED_HEADERS)
+                if kind == "bloated":
+                    return self._answer(200, b"ok", BLOATED_HEADERS, message_id=message_id)
+                if first and kind == "trickled":
+                    return self._trickle_headers(message_id)
                 if first and kind == "throttled":
                     return self._answer(429, b"slow down", {"Retry-After": "1"})
                 if first and kind == "late":
@@ -132,6 +143,22 @@ class Receiver:
                         time.sleep(0.05)
                 except OSError:
                     self.close_connection = True  # the caller went away (a killed worker)
+
+            def _trickle_headers(self, message_id: str) -> None:
+                """A 200 whose headers take twice the attempt's timeout, a byte at a time (each byte well within
+                a read timeout): the attempt's deadline cuts it."""
+                with receiver._lock:
+                    receiver.delivered[message_id] += 1
+                head = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Slow: " + b"s" * 20 + b"\r\n\r\nok"
+                pause = 2 * ATTEMPT_TIMEOUT_S / len(head)
+                self.close_connection = True
+                try:
+                    for byte in head:
+                        self.wfile.write(bytes([byte]))
+                        self.wfile.flush()
+                        time.sleep(pause)
+                except OSError:
+                    pass  # cut off
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
@@ -337,7 +364,7 @@ class Publisher:
     """Publishes the plan from several threads, keeping at most `max_backlog` messages on their way to the
     receiver (moto's SQS slows down with the queue's depth, and a soak measures faults, not a backlog)."""
 
-    NEVER_DELIVERED = ("broken", "refused", "cancel")
+    NEVER_DELIVERED = ("broken", "bloated_broken", "refused", "cancel")
 
     def __init__(self, local: Any, receiver: Receiver, plan: list[str], max_backlog: int) -> None:
         self.local = local
