@@ -45,7 +45,12 @@ def test_the_query_token_form_over_http(local):
     base = local.url
     read_only = local.backend.read_only_token
     assert requests.get(f"{base}/v2/queues?qstash_token={read_only}", timeout=5).status_code == 200
-    refused = requests.post(f"{base}/v2/queues/audit/pause?qstash_token={read_only}", timeout=5)
+    # Local mode takes the query token on GET only (a web page can make a browser send a URL); deployed, it is taken
+    # on every route (webhook senders that set no header), and a read-only one there is a 403 on a write
+    refused = requests.post(f"{base}/v2/queues/audit/pause?qstash_token={local.token}", timeout=5)
+    assert refused.status_code == 401 and "GET requests only" in refused.json()["error"]
+    headers = {"Authorization": f"Bearer {read_only}"}
+    refused = requests.post(f"{base}/v2/queues/audit/pause", headers=headers, timeout=5)
     assert refused.status_code == 403 and set(refused.json()) == {"error"}
     wrong = requests.get(f"{base}/v2/queues?qstash_token=not-{read_only}", timeout=5)
     assert wrong.status_code == 401 and set(wrong.json()) == {"error"}
