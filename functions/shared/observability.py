@@ -52,7 +52,9 @@ def _tracer() -> Tracer:
 
 
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace="Postbox", service=SERVICE)
+# The namespace is POWERTOOLS_METRICS_NAMESPACE, which the stack sets per stack (two stacks in one account keep
+# their metrics apart); local mode and the tests disable metrics.
+metrics = Metrics(service=SERVICE)
 tracer = _tracer()
 
 

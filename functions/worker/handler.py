@@ -31,7 +31,9 @@ from functions.shared.observability import count, logger, metrics, tracer
 from functions.shared.resources import DELIVERY_BATCH_SIZE
 from functions.worker.dependencies import delivery_service, schedule_service
 
-processor = AsyncBatchProcessor(event_type=EventType.SQS)
+# A batch whose every record failed is reported like any other (each record back to the queue), not raised: a Lambda
+# error would set off the worker-errors alarm, which means a crash or a timeout, for an ordinary failure.
+processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # One thread per record of the largest batch the event source sends, so a batch of slow destinations is delivered
 # in one wave: asyncio's default executor has min(32, cpus + 4) threads, 6 on a 2-vCPU Lambda (two waves for 10).
 _delivery_threads = ThreadPoolExecutor(max_workers=DELIVERY_BATCH_SIZE, thread_name_prefix="delivery")

@@ -177,8 +177,13 @@ class PostboxApi(Construct):
             ),
             access_log_settings=_AccessLog(self.access_logs),
         )
+        # One invoke permission for the whole API, not one per route: Lambda's resource policy holds 20 KB, and 47
+        # route-scoped statements fill it (a longer stack name or region, or a few more routes, and deploy fails).
         integration = HttpLambdaIntegration(
-            "Integration", self.function, payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0
+            "Integration",
+            self.function,
+            payload_format_version=apigwv2.PayloadFormatVersion.VERSION_2_0,
+            scope_permission_to_route=False,
         )
         for method, path in ROUTES:
             for route in self.http_api.add_routes(path=path, methods=[method], integration=integration):

@@ -19,10 +19,13 @@ RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.X86_64  # the layer holds manylinux x86_64 wheels (infra/build.py)
 LAYER_ID = "DependenciesLayer"
 TRACE_DISABLED_ENV = "POWERTOOLS_TRACE_DISABLED"
-POWERTOOLS_ENVIRONMENT = {
-    "POWERTOOLS_SERVICE_NAME": "postbox",
-    "POWERTOOLS_METRICS_NAMESPACE": "Postbox",
-}
+POWERTOOLS_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME": "postbox"}
+
+
+def metrics_namespace(stack_name: str) -> str:
+    """The CloudWatch namespace of a stack's metrics: its own, so that two stacks in one account (staging and
+    prod) never add up in one graph or one alarm."""
+    return f"Postbox/{stack_name}"
 
 
 class ServiceFunction(Construct):
@@ -68,7 +71,12 @@ class ServiceFunction(Construct):
             handler=handler,
             layers=[dependencies_layer(self, config)],
             description=description,
-            environment={**POWERTOOLS_ENVIRONMENT, **environment, **tracing_environment(config)},
+            environment={
+                **POWERTOOLS_ENVIRONMENT,
+                "POWERTOOLS_METRICS_NAMESPACE": metrics_namespace(Stack.of(self).stack_name),
+                **environment,
+                **tracing_environment(config),
+            },
             memory_size=memory_mb,
             timeout=timeout,
             tracing=lambda_.Tracing.ACTIVE if config.tracing else lambda_.Tracing.DISABLED,

@@ -10,7 +10,8 @@ Alarms (each evaluated on one 5-minute period, notifying the topic when it goes 
 - API 5xx: any server error answered by the HTTP API (function errors and timeouts, Lambda throttling).
 
 The metric names, namespace and dimension are those the functions emit through Powertools
-(functions/shared/observability.py: `Metrics(namespace="Postbox", service="postbox")` adds the `service` dimension;
+(functions/shared/observability.py: `Metrics(service="postbox")` adds the `service` dimension, in the stack's own
+namespace `Postbox/<stack name>`;
 functions/worker/handler.py counts `Delivery_<outcome>`; the API counts `MessagesPublished`).
 """
 
@@ -31,9 +32,8 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.config import InfraConfig
-from infra.constructs.function import POWERTOOLS_ENVIRONMENT
+from infra.constructs.function import POWERTOOLS_ENVIRONMENT, metrics_namespace
 
-METRICS_NAMESPACE = POWERTOOLS_ENVIRONMENT["POWERTOOLS_METRICS_NAMESPACE"]
 SERVICE_DIMENSION = {"service": POWERTOOLS_ENVIRONMENT["POWERTOOLS_SERVICE_NAME"]}
 # functions.delivery.service.Outcome's values, each counted by the worker as `Delivery_<value>`.
 DELIVERY_OUTCOMES = ("delivered", "retry_scheduled", "failed", "canceled", "deferred", "dropped")
@@ -75,16 +75,33 @@ class PostboxMonitoring(Construct):
                 principals=[iam.ServicePrincipal(CLOUDWATCH_SERVICE)],
                 actions=["kms:Decrypt", "kms:GenerateDataKey*"],
                 resources=["*"],  # in a key policy, `*` is this key
+                conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}},
             )
         )
         self.topic = sns.Topic(self, "AlarmTopic", display_name="Postbox alarms", master_key=key, enforce_ssl=True)
+        alarms_arn = f"arn:{Aws.PARTITION}:cloudwatch:{Aws.REGION}:{Aws.ACCOUNT_ID}:alarm:{stack_name}-*"
+        # A topic policy replaces SNS's default one, which would let the account's CloudWatch publish: without this
+        # Allow (the policy holds only the TLS Deny otherwise), no alarm could ever notify anyone.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisStacksAlarmsToPublish",
+                principals=[iam.ServicePrincipal(CLOUDWATCH_SERVICE)],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID},
+                    "ArnLike": {"aws:SourceArn": alarms_arn},
+                },
+            )
+        )
         if config.alarm_email:
             self.topic.add_subscription(subscriptions.EmailSubscription(config.alarm_email))
         notify = cloudwatch_actions.SnsAction(self.topic)
 
-        published = _postbox_metric(PUBLISHED_METRIC, "published")
-        outcomes = [_postbox_metric(f"Delivery_{outcome}", outcome) for outcome in DELIVERY_OUTCOMES]
-        dead_lettered = _postbox_metric(DEAD_LETTERED_METRIC, "moved to the DLQ")
+        namespace = metrics_namespace(stack_name)
+        published = _postbox_metric(namespace, PUBLISHED_METRIC, "published")
+        outcomes = [_postbox_metric(namespace, f"Delivery_{outcome}", outcome) for outcome in DELIVERY_OUTCOMES]
+        dead_lettered = _postbox_metric(namespace, DEAD_LETTERED_METRIC, "moved to the DLQ")
         queue_age = delivery_queue.metric_approximate_age_of_oldest_message(
             period=PERIOD, statistic="Maximum", label="oldest record (s)"
         )
@@ -242,10 +259,10 @@ class PostboxMonitoring(Construct):
         )
 
 
-def _postbox_metric(name: str, label: str) -> cloudwatch.Metric:
+def _postbox_metric(namespace: str, name: str, label: str) -> cloudwatch.Metric:
     """A Count metric the functions emit through Powertools, summed per period."""
     return cloudwatch.Metric(
-        namespace=METRICS_NAMESPACE,
+        namespace=namespace,
         metric_name=name,
         dimensions_map=SERVICE_DIMENSION,
         statistic="Sum",

@@ -304,8 +304,9 @@ def test_every_alarm_notifies_the_topic(resources: Resources, infra_config: Infr
         assert len(alarm["AlarmDescription"]) > 20
 
 
-def emitted_metric(name: str) -> dict[str, Any]:
-    """The namespace and dimensions of a Count metric as the functions' Powertools Metrics object emits it (EMF)."""
+def emitted_metric(name: str, namespace: str) -> dict[str, Any]:
+    """The namespace and dimensions of a Count metric as the functions' Powertools Metrics object emits it (EMF),
+    in the namespace their environment gives it (POWERTOOLS_METRICS_NAMESPACE)."""
     from aws_lambda_powertools.metrics.provider.cloudwatch_emf.cloudwatch import AmazonCloudWatchEMFProvider
 
     from functions.shared.observability import metrics
@@ -314,7 +315,7 @@ def emitted_metric(name: str) -> dict[str, Any]:
     configured = metrics.provider
     assert isinstance(configured, AmazonCloudWatchEMFProvider)
     provider = AmazonCloudWatchEMFProvider(
-        namespace=configured.namespace,
+        namespace=namespace,
         service=configured.service,
         default_dimensions=dict(configured.default_dimensions),
     )
@@ -344,8 +345,13 @@ def test_dead_letter_alarm_watches_the_metric_the_worker_emits(resources: Resour
 
     # Then it is the metric emitted for a failed delivery (same namespace, name and dimensions: `service`), summed
     # over the period, and any message moved to the DLQ sets it off
+    worker = next(
+        r for r in of_type(resources, "AWS::Lambda::Function").values() if "worker" in r["Properties"]["Handler"]
+    )
+    namespace = worker["Properties"]["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"]
+    assert namespace == f"Postbox/{infra_config.stack_name}"
     assert {key: metric[key] for key in ("Namespace", "MetricName", "Dimensions")} == emitted_metric(
-        f"Delivery_{Outcome.FAILED.value}"
+        f"Delivery_{Outcome.FAILED.value}", namespace
     )
     assert metric["Dimensions"] == [{"Name": "service", "Value": "postbox"}]
     assert metric["Statistic"] == "Sum"
@@ -409,7 +415,9 @@ def dashboard_body(resources: Resources) -> dict[str, Any]:
     return parsed
 
 
-def test_dashboard_shows_the_service(resources: Resources, function_ids: dict[str, str]) -> None:
+def test_dashboard_shows_the_service(
+    resources: Resources, function_ids: dict[str, str], infra_config: InfraConfig
+) -> None:
     # Given the dashboard
     widgets = dashboard_body(resources)["widgets"]
     metrics = {
@@ -422,7 +430,7 @@ def test_dashboard_shows_the_service(resources: Resources, function_ids: dict[st
     shown = {name for lines in metrics.values() for line in lines for name in line}
 
     # Then it shows publishing and every delivery outcome (Postbox's metrics), the DLQ additions
-    assert {"Postbox", "MessagesPublished", "Delivery_failed"} <= shown
+    assert {f"Postbox/{infra_config.stack_name}", "MessagesPublished", "Delivery_failed"} <= shown
     assert {f"Delivery_{outcome}" for outcome in DELIVERY_OUTCOMES} <= shown
     # And the delivery queue's depth and age, and the redrive queue
     assert {

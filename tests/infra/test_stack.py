@@ -1055,7 +1055,8 @@ def test_functions_share_runtime_defaults(
         assert properties["LoggingConfig"]["LogFormat"] == "JSON"
         assert log_group["Properties"]["RetentionInDays"] == infra_config.log_retention_days
         assert properties["Environment"]["Variables"]["POWERTOOLS_SERVICE_NAME"] == "postbox"
-        assert properties["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == "Postbox"
+        namespace = f"Postbox/{infra_config.stack_name}"  # per stack: two stacks in an account keep them apart
+        assert properties["Environment"]["Variables"]["POWERTOOLS_METRICS_NAMESPACE"] == namespace
         assert properties["Environment"]["Variables"]["POWERTOOLS_TRACE_DISABLED"] == "true"
 
 

@@ -1,0 +1,72 @@
+"""What a first deploy in a real account would hit, caught from the template: alarms that can notify, resource
+policies within Lambda's size limit."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from infra.config import InfraConfig
+from tests.infra.test_hardening import Resources, of_type, policy_statements
+
+LAMBDA_POLICY_LIMIT_BYTES = 20_480
+LONGEST_REGION = "ap-southeast-5"  # (as long as any commercial region name)
+LONG_STACK_NAME = "s" * 64
+LONG_ARN_PART = 12 + len(LONGEST_REGION) + 12  # account id, region, API id
+
+
+def test_cloudwatch_may_publish_this_stacks_alarms_to_the_topic(
+    resources: Resources, infra_config: InfraConfig
+) -> None:
+    # Given the alarm topic's resource policy (which replaces SNS's default one)
+    ((topic_id, _),) = of_type(resources, "AWS::SNS::Topic").items()
+    statements = policy_statements(resources, "AWS::SNS::TopicPolicy", "Topics", topic_id)
+    # Then CloudWatch may publish to it, from this account, for this stack's alarms
+    cloudwatch = {"Service": "cloudwatch.amazonaws.com"}
+    (allow,) = [s for s in statements if s["Effect"] == "Allow" and s["Principal"] == cloudwatch]
+    assert allow["Action"] == "sns:Publish" and allow["Resource"] == {"Ref": topic_id}
+    assert allow["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
+    arn_parts = allow["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Join"][1]
+    assert arn_parts[-1] == f":alarm:{infra_config.stack_name}-*"
+    # And every alarm of the stack is named under that prefix
+    names = [alarm["Properties"]["AlarmName"] for alarm in of_type(resources, "AWS::CloudWatch::Alarm").values()]
+    assert names and all(name.startswith(f"{infra_config.stack_name}-") for name in names)
+
+
+def _policy_bytes(permissions: list[dict[str, Any]]) -> int:
+    """An estimate of a function's resource policy: one statement per permission, ARNs at their longest."""
+    size = len('{"Version":"2012-10-17","Id":"default","Statement":[]}')
+    for permission in permissions:
+        properties = permission["Properties"]
+        statement = {
+            "Sid": "x" * 100,  # CloudFormation names statements after the logical ID and the stack name
+            "Effect": "Allow",
+            "Principal": {"Service": properties["Principal"]},
+            "Action": properties["Action"],
+            "Resource": "arn:aws:lambda:" + LONGEST_REGION + ":123456789012:function:" + LONG_STACK_NAME + "-x" * 20,
+            "Condition": {"ArnLike": {"AWS:SourceArn": _longest(properties.get("SourceArn"))}},
+        }
+        size += len(json.dumps(statement, separators=(",", ":"))) + 1
+    return size
+
+
+def _longest(value: Any) -> str:
+    """A template value (Fn::Join of refs and strings) written out with every reference at its longest."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        return "".join(_longest(part) for part in value["Fn::Join"][1])
+    return "x" * max(LONG_ARN_PART, len(LONG_STACK_NAME))
+
+
+def test_every_functions_resource_policy_is_far_from_lambdas_limit(resources: Resources) -> None:
+    permissions = of_type(resources, "AWS::Lambda::Permission").values()
+    by_function: dict[str, list[dict[str, Any]]] = {}
+    for permission in permissions:
+        target = json.dumps(permission["Properties"]["FunctionName"])
+        by_function.setdefault(target, []).append(permission)
+    for target, granted in by_function.items():
+        assert len(granted) <= 5, (target, len(granted))
+        assert _policy_bytes(granted) < LAMBDA_POLICY_LIMIT_BYTES / 2, (target, _policy_bytes(granted))
