@@ -32,6 +32,10 @@ DEFAULT_API_THROTTLE_BURST = 200  # requests above the rate that may arrive at o
 # Longer than the longest SQS delay (900 s) plus one visibility timeout (900 s): a record older than that is
 # waiting for a worker that does not take it (or its attempts keep failing), not merely delayed.
 DEFAULT_QUEUE_AGE_ALARM_SECONDS = 1800
+# How many worker invocations the delivery queue's event source may run at once: without a cap, a slow destination
+# lets it scale the worker to the account's whole Lambda pool (as low as 10 in a new account) and the API throttles.
+DEFAULT_WORKER_MAX_CONCURRENCY = 5
+WORKER_MAX_CONCURRENCY_RANGE = range(2, 1001)  # what SQS event sources allow
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,10 @@ class InfraConfig:
     alarm_email: str | None = None
     # Private ranges the SSRF guard lets deliveries and callbacks reach (DESTINATION_ALLOW_CIDRS); none by default.
     destination_allow_cidrs: tuple[str, ...] = ()
+    worker_max_concurrency: int = DEFAULT_WORKER_MAX_CONCURRENCY
+    # Concurrency reserved for the worker out of the account's pool; none by default (reserving fails to deploy on an
+    # account whose pool would be left with less than 10).
+    worker_reserved_concurrency: int | None = None
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -70,6 +78,10 @@ class InfraConfig:
             AddressPolicy.from_settings(self.destination_allow_cidrs, allow_loopback=False)
         except ValueError as exc:
             raise ValueError(f"{CONTEXT_PREFIX}destinationAllowCidrs: {exc}") from exc
+        if self.worker_max_concurrency not in WORKER_MAX_CONCURRENCY_RANGE:
+            raise ValueError(f"{CONTEXT_PREFIX}workerMaxConcurrency must be 2..1000 (what SQS event sources allow)")
+        if self.worker_reserved_concurrency is not None and self.worker_reserved_concurrency < 1:
+            raise ValueError(f"{CONTEXT_PREFIX}workerReservedConcurrency must be at least 1, or empty for none")
         if self.alarm_email is not None and "@" not in self.alarm_email:
             raise ValueError(f"{CONTEXT_PREFIX}alarmEmail must be an email address, got {self.alarm_email!r}")
 
@@ -98,6 +110,8 @@ class InfraConfig:
             api_throttle_burst=context.integer("apiThrottleBurst", DEFAULT_API_THROTTLE_BURST),
             queue_age_alarm_seconds=context.integer("queueAgeAlarmSeconds", DEFAULT_QUEUE_AGE_ALARM_SECONDS),
             alarm_email=context.optional_text("alarmEmail"),
+            worker_max_concurrency=context.integer("workerMaxConcurrency", DEFAULT_WORKER_MAX_CONCURRENCY),
+            worker_reserved_concurrency=context.optional_integer("workerReservedConcurrency"),
             destination_allow_cidrs=tuple(
                 cidr.strip()
                 for cidr in (context.optional_text("destinationAllowCidrs") or "").split(",")
@@ -149,6 +163,11 @@ class _Context:
         if not isinstance(value, int) or isinstance(value, bool):
             raise ValueError(f"context value {CONTEXT_PREFIX}{key} must be an integer, got {value!r}")
         return value
+
+    def optional_integer(self, key: str) -> int | None:
+        """An integer that may be missing or empty (None then)."""
+        value = self.get(CONTEXT_PREFIX + key)
+        return None if value is None or value == "" else self.integer(key)
 
     def boolean(self, key: str) -> bool:
         value = self._value(key)

@@ -50,6 +50,7 @@ class ServiceFunction(Construct):
         environment: Mapping[str, str],
         memory_mb: int,
         timeout: Duration,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         # An explicit log group, so that retention is set without the LogRetention custom resource.
@@ -79,6 +80,7 @@ class ServiceFunction(Construct):
             },
             memory_size=memory_mb,
             timeout=timeout,
+            reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE if config.tracing else lambda_.Tracing.DISABLED,
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,

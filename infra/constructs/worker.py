@@ -78,6 +78,7 @@ class DeliveryWorker(Construct):
             environment=environment,
             memory_mb=config.worker_memory_mb,
             timeout=Duration.seconds(WORKER_TIMEOUT_SECONDS),
+            reserved_concurrency=config.worker_reserved_concurrency,
         ).function
         storage.grant(self.function, WORKER_TABLE_ACCESS)
         grant_send(self.function, delivery_queue)  # retries are re-enqueued with a delay
@@ -91,6 +92,7 @@ class DeliveryWorker(Construct):
                 batch_size=DELIVERY_BATCH_SIZE,
                 max_batching_window=MAX_BATCHING_WINDOW,
                 report_batch_item_failures=True,
+                max_concurrency=config.worker_max_concurrency,
             )
         )
         # The backstop of at-least-once: a recurring sweep re-enqueues messages whose record was lost. It runs as the

@@ -4,9 +4,15 @@ policies within Lambda's size limit."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
-from infra.config import InfraConfig
+import pytest
+from aws_cdk import App
+from aws_cdk.assertions import Template
+
+from infra.config import DEFAULT_WORKER_MAX_CONCURRENCY, InfraConfig, cdk_json_context
+from infra.stack import PostboxStack
 from tests.infra.test_hardening import Resources, of_type, policy_statements
 
 LAMBDA_POLICY_LIMIT_BYTES = 20_480
@@ -70,3 +76,40 @@ def test_every_functions_resource_policy_is_far_from_lambdas_limit(resources: Re
     for target, granted in by_function.items():
         assert len(granted) <= 5, (target, len(granted))
         assert _policy_bytes(granted) < LAMBDA_POLICY_LIMIT_BYTES / 2, (target, _policy_bytes(granted))
+
+
+def test_the_workers_concurrency_is_capped_and_nothing_is_reserved_by_default(
+    resources: Resources, infra_config: InfraConfig
+) -> None:
+    # Given the delivery queue's event source
+    (mapping,) = of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    # Then it runs at most the configured number of worker invocations at once (default 5)
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": infra_config.worker_max_concurrency}
+    assert infra_config.worker_max_concurrency == DEFAULT_WORKER_MAX_CONCURRENCY
+    # And no function reserves concurrency (it fails to deploy where the account's pool is small)
+    functions = of_type(resources, "AWS::Lambda::Function").values()
+    assert all("ReservedConcurrentExecutions" not in f["Properties"] for f in functions)
+
+
+def test_the_workers_concurrency_settings_are_checked_and_reserving_is_an_option(
+    infra_config: InfraConfig, tmp_path: Path
+) -> None:
+    context = {
+        **cdk_json_context(),
+        "postbox:lambdaAssetDir": str(infra_config.lambda_asset_dir),
+        "postbox:layerAssetDir": str(infra_config.layer_asset_dir),
+    }
+    for key, value in [("workerMaxConcurrency", 1), ("workerMaxConcurrency", 1001), ("workerReservedConcurrency", 0)]:
+        with pytest.raises(ValueError, match=key):
+            InfraConfig.from_mapping({**context, f"postbox:{key}": value})
+    config = InfraConfig.from_mapping(
+        {**context, "postbox:workerMaxConcurrency": "20", "postbox:workerReservedConcurrency": "25"}
+    )
+    stack = PostboxStack(App(outdir=str(tmp_path)), "Reserved", config=config)
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    (mapping,) = of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    assert mapping["Properties"]["ScalingConfig"] == {"MaximumConcurrency": 20}
+    worker = next(
+        f for f in of_type(resources, "AWS::Lambda::Function").values() if "worker" in f["Properties"]["Handler"]
+    )
+    assert worker["Properties"]["ReservedConcurrentExecutions"] == 25
