@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install dev lint format test test-unit test-integration test-infra test-e2e fuzz bench bench-quick soak build synth deploy destroy clean
+.PHONY: install dev lint format test test-unit test-integration test-infra test-e2e fuzz bench bench-quick soak build synth bootstrap deploy destroy clean
 
 # Two install levels: `make dev` needs only the runtime + local mode; everything else needs the dev tools too.
 $(VENV)/bin/python:
@@ -20,7 +20,12 @@ $(VENV)/.installed-local: pyproject.toml | $(VENV)/bin/python
 
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(VENV)/bin/pip install -q --disable-pip-version-check -e ".[dev]"
-	touch $@ $(VENV)/.installed-local
+	touch $@ $(VENV)/.installed-local $(VENV)/.installed-cdk
+
+# What building, synthesizing and deploying need, and no more (no test or lint tools).
+$(VENV)/.installed-cdk: pyproject.toml | $(VENV)/bin/python
+	$(VENV)/bin/pip install -q --disable-pip-version-check -e ".[cdk]"
+	touch $@
 
 install: $(STAMP)
 
@@ -63,18 +68,32 @@ bench-quick: install  ## the same, about a minute
 soak: install  ## 10,000 messages through local mode under every fault; prints lost (must be 0) and duplicates
 	$(PY) -m bench.soak
 
-build: install  ## stage the Lambda code and its dependency layer into .build/
+build: $(VENV)/.installed-cdk  ## stage the Lambda code and its dependency layer into .build/
 	$(PY) -m infra.build
 
 synth: build  ## write the CloudFormation template to cdk.out/ (no AWS credentials, no Docker)
 	CDK_OUTDIR=cdk.out $(PY) app.py
 
-deploy: synth  ## deploy to the AWS account of your current credentials
-	npm ci --no-audit --no-fund
-	npx --no-install cdk deploy --app cdk.out --no-notices
+# The pinned CDK CLI (package.json) runs the app with this project's Python, so `-c postbox:<key>=<value>` overrides
+# given in ARGS reach it: `make deploy ARGS="-c postbox:workerMemoryMb=1024"`. REQUIRE_APPROVAL=never deploys
+# without asking about IAM and security-group changes (CI, no terminal).
+CDK := npx --no-install cdk
+CDK_APP := --app "$(PY) app.py" --output cdk.out --no-notices
+REQUIRE_APPROVAL ?= broadening
+ARGS ?=
 
-destroy:
-	npx --no-install cdk destroy --app cdk.out --no-notices
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+bootstrap: build node_modules/.installed  ## once per account and region: the CDK's staging bucket, repository and roles
+	$(CDK) bootstrap $(CDK_APP) $(ARGS)
+
+deploy: build node_modules/.installed  ## deploy to the AWS account of your current credentials
+	$(CDK) deploy $(CDK_APP) --require-approval $(REQUIRE_APPROVAL) $(ARGS)
+
+destroy: $(VENV)/.installed-cdk node_modules/.installed  ## remove the stack (tables and buckets with data are kept)
+	$(CDK) destroy $(CDK_APP) $(ARGS)
 
 clean:
 	rm -rf .build cdk.out .pytest_cache .mypy_cache .ruff_cache
