@@ -69,7 +69,7 @@ soak: install  ## 10,000 messages through local mode under every fault; prints l
 	$(PY) -m bench.soak
 
 build: $(VENV)/.installed-cdk  ## stage the Lambda code and its dependency layer into .build/
-	$(PY) -m infra.build
+	$(PY) -m infra.build $(ARGS)
 
 synth: build  ## write the CloudFormation template to cdk.out/ (no AWS credentials, no Docker)
 	CDK_OUTDIR=cdk.out $(PY) app.py

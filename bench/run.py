@@ -32,6 +32,8 @@ PRICING = tomllib.loads((ROOT / "bench" / "pricing.toml").read_text())
 _CONTEXT = json.loads((ROOT / "cdk.json").read_text())["context"]
 MEMORY_MB = {"api": _CONTEXT["postbox:apiMemoryMb"], "worker": _CONTEXT["postbox:workerMemoryMb"]}
 """The memory each function is deployed with (cdk.json): Lambda bills GB-seconds at the configured size."""
+PER_GB_SECOND = PRICING["lambda"]["per_gb_second"][_CONTEXT.get("postbox:architecture", "arm64")]
+"""Lambda's price of a GB-second on the functions' architecture (cdk.json's postbox:architecture)."""
 HANDLERS = ("functions.api.handler", "functions.worker.handler")
 
 
@@ -217,9 +219,9 @@ def cost_per_million(load: dict[str, Any]) -> dict[str, float]:
     parts = {
         "api_gateway": million * PRICING["api_gateway_http"]["per_million_requests"] / million,
         "lambda_api": PRICING["lambda"]["per_million_requests"]
-        + million * seconds["api"] * MEMORY_MB["api"] / 1024 * PRICING["lambda"]["per_gb_second"],
+        + million * seconds["api"] * MEMORY_MB["api"] / 1024 * PER_GB_SECOND,
         "lambda_worker": load["worker_invocations_per_message"] * PRICING["lambda"]["per_million_requests"]
-        + million * seconds["worker"] * MEMORY_MB["worker"] / 1024 * PRICING["lambda"]["per_gb_second"],
+        + million * seconds["worker"] * MEMORY_MB["worker"] / 1024 * PER_GB_SECOND,
         "sqs": sqs_requests * PRICING["sqs"]["per_million_requests"],
         "dynamodb": sum(load["dynamodb_wru_per_message"].values()) * PRICING["dynamodb"]["per_million_wru"]
         + sum(load["dynamodb_rru_per_message"].values()) * PRICING["dynamodb"]["per_million_rru"],

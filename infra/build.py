@@ -1,8 +1,9 @@
 """Stage the Lambda code and build the dependency layer for `Code.from_asset` (no Docker): `python -m infra.build`.
 
 - code: a copy of the `functions/` package without local mode, into `<lambda asset dir>/functions/`;
-- layer: the runtime dependencies pinned in pyproject.toml, installed as manylinux x86_64 / CPython 3.12 wheels into
-  `<layer asset dir>/python/`; skipped when the stamp file records the same install;
+- layer: the runtime dependencies pinned in pyproject.toml, installed as CPython 3.12 wheels of the manylinux
+  platform of `postbox:architecture` (arm64 by default) into `<layer asset dir>/python/`; skipped when the stamp file
+  records the same install;
 - bytecode: both compiled by a CPython 3.12 (the functions' runtime) when this machine has one. Lambda's code
   directory is read-only, so without shipped bytecode every cold start compiles every module it imports: measured
   here with the runtime's Python, importing the API handler took 0.78 s without it and 0.35 s with it.
@@ -10,6 +11,7 @@
 
 from __future__ import annotations
 
+import argparse
 import glob
 import hashlib
 import json
@@ -22,7 +24,7 @@ import tomllib
 from importlib.metadata import distributions
 from pathlib import Path
 
-from infra.config import PROJECT_ROOT, InfraConfig, cdk_json_context
+from infra.config import DEFAULT_ARCHITECTURE, PROJECT_ROOT, InfraConfig, cdk_json_context
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
 # functions/local is local mode (moto server, front door, worker loop); functions/cli the `postbox` command line
@@ -32,16 +34,24 @@ EXCLUDED_FILES = ("__pycache__", "*.pyc")
 # The Lambda runtime ships the AWS SDK; the layer must not shadow it (aws-xray-sdk pulls botocore in).
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore", "s3transfer"})
 EXTRAS = {"aws-lambda-powertools": "tracer"}  # Tracer needs aws-xray-sdk
-PIP_PLATFORM_ARGS = (
-    "--platform",
-    "manylinux2014_x86_64",
-    "--implementation",
-    "cp",
-    "--python-version",
-    "3.12",
-    "--only-binary=:all:",
-)
+# The manylinux platform of each Lambda architecture (postbox:architecture).
+PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
+
+
+def pip_platform_args(architecture: str) -> tuple[str, ...]:
+    return (
+        "--platform",
+        PLATFORMS[architecture],
+        "--implementation",
+        "cp",
+        "--python-version",
+        "3.12",
+        "--only-binary=:all:",
+    )
+
+
 STAMP_FILE = ".requirements.sha256"
+LAYER_ARCHITECTURE_FILE = ".architecture"
 RUNTIME_VERSION = "3.12"  # infra/constructs/function.py RUNTIME
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*(.*)$")
@@ -81,12 +91,14 @@ def layer_requirements(pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> lis
     return requirements
 
 
-def build_layer(dest: Path, requirements: list[str] | None = None) -> bool:
-    """Install the requirements into `dest/python`; return False when the stamp shows it is already done."""
+def build_layer(dest: Path, requirements: list[str] | None = None, architecture: str = DEFAULT_ARCHITECTURE) -> bool:
+    """Install the requirements for `architecture` into `dest/python`; return False when the stamp shows it is
+    already done. The architecture is recorded beside it (LAYER_ARCHITECTURE_FILE): the stack checks it."""
     requirements = layer_requirements() if requirements is None else requirements
     target = dest / "python"
     stamp = dest / STAMP_FILE
-    digest = hashlib.sha256(json.dumps([*PIP_PLATFORM_ARGS, *requirements]).encode()).hexdigest()
+    platform_args = pip_platform_args(architecture)
+    digest = hashlib.sha256(json.dumps([*platform_args, *requirements]).encode()).hexdigest()
     if target.is_dir() and stamp.is_file() and stamp.read_text().strip() == digest:
         return False
     if target.exists():
@@ -104,13 +116,14 @@ def build_layer(dest: Path, requirements: list[str] | None = None) -> bool:
             "--no-compile",  # bytecode compiled here would be for this interpreter, not the Lambda runtime's
             "--target",
             str(target),
-            *PIP_PLATFORM_ARGS,
+            *platform_args,
             "--upgrade",
             *requirements,
         ],
         check=True,
     )
     _remove_distributions(target, RUNTIME_PROVIDED)
+    (dest / LAYER_ARCHITECTURE_FILE).write_text(architecture + "\n")
     stamp.write_text(digest + "\n")
     return True
 
@@ -170,10 +183,16 @@ def compile_bytecode(directories: list[Path], interpreter: str) -> bool:
     return done.returncode == 0
 
 
-def main() -> None:
-    config = InfraConfig.from_mapping(cdk_json_context())
+def main(argv: list[str] | None = None) -> None:
+    """`python -m infra.build [-c postbox:<key>=<value> ...]`: the overrides `cdk deploy` gets too (the layer's
+    architecture follows postbox:architecture); other arguments (the CDK CLI's own) are ignored."""
+    parser = argparse.ArgumentParser(prog="python -m infra.build")
+    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE")
+    known, _ = parser.parse_known_args(argv)
+    overrides = dict(pair.partition("=")[::2] for pair in known.context)
+    config = InfraConfig.from_mapping({**cdk_json_context(), **overrides})
     print(f"staged {stage_code(config.lambda_asset_dir)}")
-    built = build_layer(config.layer_asset_dir)
+    built = build_layer(config.layer_asset_dir, architecture=config.architecture)
     print(f"{'built' if built else 'up to date'}: {config.layer_asset_dir / 'python'}")
     interpreter = runtime_interpreter()
     if interpreter is None:

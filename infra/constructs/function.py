@@ -16,7 +16,10 @@ from constructs import Construct
 from infra.config import InfraConfig
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
-ARCHITECTURE = lambda_.Architecture.X86_64  # the layer holds manylinux x86_64 wheels (infra/build.py)
+# postbox:architecture -> the functions' and the layer's architecture (the layer's wheels are built for it:
+# infra/build.py).
+ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
+LAYER_ARCHITECTURE_FILE = ".architecture"  # infra/build.py writes it beside the layer
 LAYER_ID = "DependenciesLayer"
 TRACE_DISABLED_ENV = "POWERTOOLS_TRACE_DISABLED"
 POWERTOOLS_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME": "postbox"}
@@ -67,7 +70,7 @@ class ServiceFunction(Construct):
             self,
             "Function",
             runtime=RUNTIME,
-            architecture=ARCHITECTURE,
+            architecture=ARCHITECTURES[config.architecture],
             code=lambda_.Code.from_asset(str(_asset_dir(config.lambda_asset_dir))),
             handler=handler,
             layers=[dependencies_layer(self, config)],
@@ -118,12 +121,18 @@ def dependencies_layer(scope: Construct, config: InfraConfig) -> lambda_.ILayerV
     existing = stack.node.try_find_child(LAYER_ID)
     if existing is not None:
         return cast(lambda_.ILayerVersion, existing)
+    built_for = config.layer_asset_dir / LAYER_ARCHITECTURE_FILE
+    if built_for.is_file() and built_for.read_text().strip() != config.architecture:
+        raise ValueError(
+            f"the layer in {config.layer_asset_dir} is built for {built_for.read_text().strip()}, the functions run on "
+            f"{config.architecture}: run `make build` with the same -c postbox:architecture"
+        )
     return lambda_.LayerVersion(
         stack,
         LAYER_ID,
         code=lambda_.Code.from_asset(str(_asset_dir(config.layer_asset_dir))),
         compatible_runtimes=[RUNTIME],
-        compatible_architectures=[ARCHITECTURE],
+        compatible_architectures=[ARCHITECTURES[config.architecture]],
         description="Postbox runtime dependencies (aws-lambda-powertools[tracer], pydantic, requests, croniter)",
     )
 

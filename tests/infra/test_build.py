@@ -110,11 +110,13 @@ def test_build_layer_installs_for_the_lambda_platform_without_the_sdk(tmp_path: 
     # When building the layer
     built = build.build_layer(tmp_path, ["requests==1.0"])
 
-    # Then pip targets python/ with manylinux x86_64 CPython 3.12 wheels, and the SDK pip pulled in is removed
+    # Then pip targets python/ with manylinux aarch64 (arm64, the default) CPython 3.12 wheels, the architecture is
+    # recorded, and the SDK pip pulled in is removed
     assert built is True
     (args,) = fake_pip.calls
     assert args[args.index("--target") + 1] == str(tmp_path / "python")
-    assert {"--platform", "manylinux2014_x86_64", "--python-version", "3.12", "--only-binary=:all:"} <= set(args)
+    assert {"--platform", "manylinux2014_aarch64", "--python-version", "3.12", "--only-binary=:all:"} <= set(args)
+    assert (tmp_path / ".architecture").read_text().strip() == "arm64"
     assert args[-1] == "requests==1.0"
     assert sorted(path.name for path in (tmp_path / "python").iterdir()) == ["requests", "requests-1.0.dist-info"]
 
@@ -243,3 +245,21 @@ def test_config_passes_the_ssrf_allowlist_to_the_functions() -> None:
     # Then both functions get them as DESTINATION_ALLOW_CIDRS; by default they get nothing (public addresses only)
     assert config.function_environment == {"DESTINATION_ALLOW_CIDRS": "10.1.0.0/16,fd12::/16"}
     assert InfraConfig.from_mapping(cdk_json_context()).function_environment == {}
+
+
+def test_the_layer_follows_the_architecture_and_a_rebuild_follows_a_change(tmp_path: Path, fake_pip: FakePip) -> None:
+    # Given a layer built for arm64
+    build.build_layer(tmp_path, ["requests==1.0"], architecture="arm64")
+    # When built for x86_64 / Then pip runs again, for manylinux x86_64
+    assert build.build_layer(tmp_path, ["requests==1.0"], architecture="x86_64") is True
+    assert "manylinux2014_x86_64" in fake_pip.calls[-1]
+    assert (tmp_path / ".architecture").read_text().strip() == "x86_64"
+
+
+def test_build_takes_the_cdk_context_overrides(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(build, "stage_code", lambda dest: dest)
+    monkeypatch.setattr(build, "build_layer", lambda dest, architecture: seen.update(architecture=architecture))
+    monkeypatch.setattr(build, "runtime_interpreter", lambda: None)
+    build.main(["-c", "postbox:architecture=x86_64", "--profile", "ignored"])
+    assert seen == {"architecture": "x86_64"}

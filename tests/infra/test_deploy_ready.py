@@ -113,3 +113,26 @@ def test_the_workers_concurrency_settings_are_checked_and_reserving_is_an_option
         f for f in of_type(resources, "AWS::Lambda::Function").values() if "worker" in f["Properties"]["Handler"]
     )
     assert worker["Properties"]["ReservedConcurrentExecutions"] == 25
+
+
+def test_x86_64_is_an_option_and_a_layer_built_for_the_other_one_is_refused(
+    infra_config: InfraConfig, tmp_path: Path
+) -> None:
+    context = {
+        **cdk_json_context(),
+        "postbox:lambdaAssetDir": str(infra_config.lambda_asset_dir),
+        "postbox:layerAssetDir": str(infra_config.layer_asset_dir),
+        "postbox:architecture": "x86_64",
+    }
+    stack = PostboxStack(App(outdir=str(tmp_path / "x86")), "X86", config=InfraConfig.from_mapping(context))
+    functions = of_type(Template.from_stack(stack).to_json()["Resources"], "AWS::Lambda::Function").values()
+    assert {tuple(f["Properties"]["Architectures"]) for f in functions} == {("x86_64",)}
+    with pytest.raises(ValueError, match="architecture"):
+        InfraConfig.from_mapping({**context, "postbox:architecture": "sparc"})
+    # A layer folder built for arm64 cannot go with x86_64 functions
+    layer = tmp_path / "layer"
+    (layer / "python").mkdir(parents=True)
+    (layer / ".architecture").write_text("arm64\n")
+    mismatched = InfraConfig.from_mapping({**context, "postbox:layerAssetDir": str(layer)})
+    with pytest.raises(ValueError, match="make build"):
+        PostboxStack(App(outdir=str(tmp_path / "bad")), "Bad", config=mismatched)

@@ -1039,17 +1039,17 @@ def test_functions_share_runtime_defaults(
     # Given the stack's one dependency layer
     (layer_id,) = template.find_resources("AWS::Lambda::LayerVersion")
     assert resources[layer_id]["Properties"]["CompatibleRuntimes"] == ["python3.12"]
-    assert resources[layer_id]["Properties"]["CompatibleArchitectures"] == ["x86_64"]
+    assert resources[layer_id]["Properties"]["CompatibleArchitectures"] == ["arm64"]  # Graviton, by default
 
     for function_id in function_ids.values():
         # When reading a function
         properties = resources[function_id]["Properties"]
         log_group = resources[referenced_id(properties["LoggingConfig"]["LogGroup"])]
 
-        # Then it runs Python 3.12 on x86_64 with the layer, JSON logs kept for the configured time, and no X-Ray
+        # Then it runs Python 3.12 on arm64 with the layer, JSON logs kept for the configured time, and no X-Ray
         # tracing (cdk.json's default): no active tracing config, and the Tracer (and the X-Ray SDK import) disabled
         assert properties["Runtime"] == "python3.12"
-        assert properties["Architectures"] == ["x86_64"]
+        assert properties["Architectures"] == ["arm64"]
         assert properties["Layers"] == [{"Ref": layer_id}]
         assert "TracingConfig" not in properties
         assert properties["LoggingConfig"]["LogFormat"] == "JSON"
