@@ -72,7 +72,7 @@ build: $(VENV)/.installed-cdk  ## stage the Lambda code and its dependency layer
 	$(PY) -m infra.build $(ARGS)
 
 synth: build  ## write the CloudFormation template to cdk.out/ (no AWS credentials, no Docker)
-	CDK_OUTDIR=cdk.out $(PY) app.py
+	CDK_OUTDIR=cdk.out $(PY) app.py $(ARGS)
 
 # The pinned CDK CLI (package.json) runs the app with this project's Python, so `-c postbox:<key>=<value>` overrides
 # given in ARGS reach it: `make deploy ARGS="-c postbox:workerMemoryMb=1024"`. REQUIRE_APPROVAL=never deploys

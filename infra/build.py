@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import argparse
 import glob
 import hashlib
 import json
@@ -24,7 +23,7 @@ import tomllib
 from importlib.metadata import distributions
 from pathlib import Path
 
-from infra.config import DEFAULT_ARCHITECTURE, PROJECT_ROOT, InfraConfig, cdk_json_context
+from infra.config import DEFAULT_ARCHITECTURE, PROJECT_ROOT, InfraConfig, cdk_json_context, context_overrides
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
 # functions/local is local mode (moto server, front door, worker loop); functions/cli the `postbox` command line
@@ -186,10 +185,7 @@ def compile_bytecode(directories: list[Path], interpreter: str) -> bool:
 def main(argv: list[str] | None = None) -> None:
     """`python -m infra.build [-c postbox:<key>=<value> ...]`: the overrides `cdk deploy` gets too (the layer's
     architecture follows postbox:architecture); other arguments (the CDK CLI's own) are ignored."""
-    parser = argparse.ArgumentParser(prog="python -m infra.build")
-    parser.add_argument("-c", "--context", action="append", default=[], metavar="KEY=VALUE")
-    known, _ = parser.parse_known_args(argv)
-    overrides = dict(pair.partition("=")[::2] for pair in known.context)
+    overrides = context_overrides(sys.argv[1:] if argv is None else argv)
     config = InfraConfig.from_mapping({**cdk_json_context(), **overrides})
     print(f"staged {stage_code(config.lambda_asset_dir)}")
     built = build_layer(config.layer_asset_dir, architecture=config.architecture)

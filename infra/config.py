@@ -5,8 +5,9 @@ Plain data: no CDK import at runtime (so `python -m infra.build` stays fast), an
 
 from __future__ import annotations
 
+import argparse
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -132,6 +133,15 @@ class InfraConfig:
         return (
             {"DESTINATION_ALLOW_CIDRS": ",".join(self.destination_allow_cidrs)} if self.destination_allow_cidrs else {}
         )
+
+
+def context_overrides(argv: Sequence[str]) -> dict[str, str]:
+    """The `-c KEY=VALUE` (`--context`) pairs among command-line arguments, as the CDK CLI takes them; the other
+    arguments are not ours to read."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-c", "--context", action="append", default=[])
+    known, _ = parser.parse_known_args(list(argv))
+    return dict(pair.partition("=")[::2] for pair in known.context)
 
 
 def cdk_json_context(cdk_json: Path = PROJECT_ROOT / "cdk.json") -> dict[str, Any]:
