@@ -74,6 +74,15 @@ TIMINGS = {
 }
 
 
+class _QuietServer(ThreadingHTTPServer):
+    """A connection its caller reset (a killed worker, an attempt cut at its deadline) is part of the soak, not an
+    error worth a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class Receiver:
     """A destination with faults, counting the 2xx answers it gives per message id."""
 
@@ -163,7 +172,7 @@ class Receiver:
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
