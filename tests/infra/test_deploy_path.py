@@ -15,7 +15,15 @@ from infra.config import PROJECT_ROOT, InfraConfig
 
 def dry_run(*args: str) -> str:
     """What `make` would run (`make -n`), without running it."""
-    done = subprocess.run(["make", "-n", *args], cwd=PROJECT_ROOT, capture_output=True, text=True, check=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS")}  # under `make test`
+    done = subprocess.run(
+        ["make", "--no-print-directory", "-n", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return done.stdout
 
 
