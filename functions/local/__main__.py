@@ -35,8 +35,9 @@ Postbox is running locally.
   Next signing key   {keys["next"]}
   AWS backend (moto) {_backend_line(local)}
 
-  Web pages cannot drive it: requests a browser sends for another site (Origin, Sec-Fetch-Site), to a name that is
-  not loopback (Host), or with ?qstash_token= on anything but GET are refused{_origins_line(local)}.
+  Web pages cannot drive it: it refuses what a browser sends for another site (Origin, Sec-Fetch-Site),
+  requests to a name that is not loopback (Host), and ?qstash_token= on anything but GET.
+  {_origins_line(local)}
 
   export QSTASH_URL={local.url}
   export QSTASH_TOKEN={local.backend.token}
@@ -60,8 +61,8 @@ def _backend_line(local: LocalMode) -> str:
 
 def _origins_line(local: LocalMode) -> str:
     if not local.allowed_origins:
-        return " (POSTBOX_ALLOWED_ORIGINS lets the pages of an origin in)"
-    return f", except from {', '.join(local.allowed_origins)} (POSTBOX_ALLOWED_ORIGINS)"
+        return "POSTBOX_ALLOWED_ORIGINS (comma-separated) lets the pages of an origin in."
+    return f"Pages of {', '.join(local.allowed_origins)} are let in (POSTBOX_ALLOWED_ORIGINS)."
 
 
 def main(argv: list[str] | None = None) -> int:
