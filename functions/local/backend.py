@@ -109,11 +109,12 @@ class AtomicMotoServer(ThreadedMotoServer):
     def _server_entry(self) -> None:
         backend_app = DomainDispatcherApplication(create_backend_app)
 
+        guards: list[BrowserGuard] = []  # the one guard, made once the server's port is known
+
         def serialized(environ: dict[str, Any], start_response: Any) -> list[bytes]:
             headers = {k[5:].replace("_", "-").lower(): str(v) for k, v in environ.items() if k.startswith("HTTP_")}
             method = str(environ.get("REQUEST_METHOD", ""))
-            assert self._server is not None  # (serving)
-            guard = BrowserGuard(self._server.server_port, query_token=None)
+            (guard,) = guards
             refusal = guard.refusal(method, "", headers) or ((403, "no CORS here") if method == "OPTIONS" else None)
             if refusal is not None:
                 start_response("403 Forbidden", [("Content-Type", "application/json")])
@@ -127,6 +128,7 @@ class AtomicMotoServer(ThreadedMotoServer):
                 return list(backend_app(environ, without_cors))
 
         self._server = make_server(self._ip_address, self._port, serialized, True, request_handler=MotoRequestHandler)
+        guards.append(BrowserGuard(self._server.server_port, query_token=None))
         self._server_ready_event.set()
         self._server.serve_forever()
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,12 +36,12 @@ class RecordFilter:
     from_ms: int | None = None
     to_ms: int | None = None
 
-    @property
+    @cached_property  # (read for every record a page examines: worked out once per filter)
     def is_empty(self) -> bool:
         """No condition at all: every record matches."""
         return all(getattr(self, f.name) is None for f in fields(self))
 
-    @property
+    @cached_property
     def matches_nothing(self) -> bool:
         """A condition no record can meet: a field given with no value (an empty id list), or only response
         statuses that no response has."""
