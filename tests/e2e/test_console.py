@@ -47,6 +47,9 @@ ARTIFACTS = Path(__file__).parents[1] / "artifacts"
 XSS_BODY = '<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
 XSS_RESPONSE = '<img src=x onerror="window.pwned=3"><script>window.pwned=4</script>'
 TIMEOUT_MS = 10_000
+# Assertions on the page wait as long as its actions do (Playwright's default is 5 s): on a loaded machine an API call
+# of the console can take longer than that, and a page that is slow is not a page that is wrong.
+sync_api.expect.set_options(timeout=TIMEOUT_MS)
 
 
 class Receiver:
