@@ -35,6 +35,11 @@ MEMORY_MB = {"api": _CONTEXT["postbox:apiMemoryMb"], "worker": _CONTEXT["postbox
 PER_GB_SECOND = PRICING["lambda"]["per_gb_second"][_CONTEXT.get("postbox:architecture", "arm64")]
 """Lambda's price of a GB-second on the functions' architecture (cdk.json's postbox:architecture)."""
 HANDLERS = ("functions.api.handler", "functions.worker.handler")
+FRONT_DOOR_PER_MILLION = {
+    "httpApi": PRICING["api_gateway_http"]["per_million_requests"],
+    "functionUrl": PRICING["lambda_function_url"]["per_million_requests"],
+}
+"""What each front door (postbox:frontDoor) adds per million API requests, beside the API function's own price."""
 
 
 # --- the receiver and the clients (bench.drive), each in a process of its own ----------------------------
@@ -205,7 +210,8 @@ class HandlerTimer:
 
 
 def cost_per_million(load: dict[str, Any]) -> dict[str, float]:
-    """Dollars per 1M delivered messages, from the measured counts and bench/pricing.toml."""
+    """Dollars per 1M delivered messages, from the measured counts and bench/pricing.toml: `total` behind the HTTP API
+    front door (the default), `total_function_url` behind the function URL one; one publish request per message."""
     calls = load["aws_calls_per_message"]
     sqs_requests = sum(
         v for k, v in calls.items() if ":" in k and k.split()[1].startswith("sqs:") and "SendMessage" not in k
@@ -217,7 +223,7 @@ def cost_per_million(load: dict[str, Any]) -> dict[str, float]:
     s3_gets = sum(v for k, v in calls.items() if "s3:GetObject" in k)
     million = 1_000_000
     parts = {
-        "api_gateway": million * PRICING["api_gateway_http"]["per_million_requests"] / million,
+        "api_gateway": FRONT_DOOR_PER_MILLION["httpApi"],
         "lambda_api": PRICING["lambda"]["per_million_requests"]
         + million * seconds["api"] * MEMORY_MB["api"] / 1024 * PER_GB_SECOND,
         "lambda_worker": load["worker_invocations_per_message"] * PRICING["lambda"]["per_million_requests"]
@@ -233,23 +239,26 @@ def cost_per_million(load: dict[str, Any]) -> dict[str, float]:
         # 5 s in local mode, so counts here overstate it 60x): deployed, cents a month, nothing per message.
     }
     parts["total"] = sum(parts.values())
+    parts["total_function_url"] = parts["total"] - parts["api_gateway"] + FRONT_DOOR_PER_MILLION["functionUrl"]
     parts["qstash_payg"] = 10 * PRICING["qstash"]["per_hundred_thousand_messages"]
     return parts
 
 
 def cost_floor() -> dict[str, float]:
-    """Dollars per 1M first-try 1 KB deliveries that no design on the fixed shape (API Gateway HTTP API, Lambda,
-    SQS, DynamoDB on demand) can go below, whatever its code: one API request and invocation per publish; one SQS
-    send, with the receive, the delete and the worker invocation shared by a batch of 10; the message written once
-    (a 1 KB body with its id and URL is over 1 KB: 2 write units) and one write recording the delivery (1 unit).
+    """Dollars per 1M first-try 1 KB deliveries that no design on the fixed shape (API Gateway HTTP API or a function
+    URL, Lambda, SQS, DynamoDB on demand) can go below, whatever its code: one API request and invocation per
+    publish; one SQS send, with the receive, the delete and the worker invocation shared by a batch of 10; the message
+    written once (a 1 KB body with its id and URL is over 1 KB: 2 write units) and one write recording the delivery
+    (1 unit).
     Lambda durations count as zero."""
     parts = {
-        "api_gateway": PRICING["api_gateway_http"]["per_million_requests"],
+        "api_gateway": FRONT_DOOR_PER_MILLION["httpApi"],
         "lambda": PRICING["lambda"]["per_million_requests"] * (1 + 1 / 10),
         "sqs": PRICING["sqs"]["per_million_requests"] * (1 + 2 / 10),
         "dynamodb": PRICING["dynamodb"]["per_million_wru"] * (2 + 1),
     }
     parts["total"] = sum(parts.values())
+    parts["total_function_url"] = parts["total"] - parts["api_gateway"] + FRONT_DOOR_PER_MILLION["functionUrl"]
     return parts
 
 
@@ -562,11 +571,16 @@ def render(results: dict[str, Any]) -> str:
     lines += ["", "USD per 1M delivered messages (QStash pay-as-you-go: $10.00):"]
     for name, cost in results["cost"].items():
         usd = cost["usd_per_million"]
-        detail = "  ".join(f"{k} {v:.2f}" for k, v in usd.items() if k not in ("total", "qstash_payg"))
-        lines.append(f"  {name:<12} total ${usd['total']:.2f}   ({detail})")
+        detail = "  ".join(f"{k} {v:.2f}" for k, v in usd.items() if not k.startswith(("total", "qstash")))
+        lines.append(
+            f"  {name:<12} total ${usd['total']:.2f}, ${usd['total_function_url']:.2f} with a function URL   ({detail})"
+        )
     floor = results["cost_floor_1kb"]
-    detail = "  ".join(f"{k} {v:.2f}" for k, v in floor.items() if k != "total")
-    lines.append(f"  floor of the fixed shape, 1KB: ${floor['total']:.2f}   ({detail})")
+    detail = "  ".join(f"{k} {v:.2f}" for k, v in floor.items() if not k.startswith("total"))
+    lines.append(
+        f"  floor of the fixed shape, 1KB: ${floor['total']:.2f}, ${floor['total_function_url']:.2f} with a function "
+        f"URL   ({detail})"
+    )
     cold = results["cold_start"]
     lines += ["", f"cold start (median import, fresh interpreter): boto3 {cold['boto3_s'] * 1000:.0f} ms"]
     lines.append(

@@ -40,6 +40,10 @@ DEFAULT_WORKER_MAX_CONCURRENCY = 5
 ARCHITECTURES = ("arm64", "x86_64")
 DEFAULT_ARCHITECTURE = "arm64"
 WORKER_MAX_CONCURRENCY_RANGE = range(2, 1001)  # what SQS event sources allow
+# What receives the API's HTTPS requests: API Gateway's HTTP API (stage throttling, access log; $1.00 per million
+# requests) or the API function's own Lambda function URL (no charge of its own).
+FRONT_DOORS = ("httpApi", "functionUrl")
+DEFAULT_FRONT_DOOR = "httpApi"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,13 @@ class InfraConfig:
     # Concurrency reserved for the worker out of the account's pool; none by default (reserving fails to deploy on an
     # account whose pool would be left with less than 10).
     worker_reserved_concurrency: int | None = None
+    front_door: str = DEFAULT_FRONT_DOOR
+    # Concurrency reserved for the API function: with the function URL front door, the cap on what it may use of the
+    # account's pool (requests over it are answered 429 by Lambda); none by default.
+    api_reserved_concurrency: int | None = None
+    # SnapStart for both functions: each deploy publishes a version, snapshotted after its init, and everything
+    # (API integration or function URL, event source, schedules) invokes it through the `live` alias.
+    snap_start: bool = False
 
     def __post_init__(self) -> None:
         if self.log_retention_days not in LOG_RETENTION_DAYS:
@@ -87,8 +98,14 @@ class InfraConfig:
             raise ValueError(f"{CONTEXT_PREFIX}architecture must be one of {', '.join(ARCHITECTURES)}")
         if self.worker_max_concurrency not in WORKER_MAX_CONCURRENCY_RANGE:
             raise ValueError(f"{CONTEXT_PREFIX}workerMaxConcurrency must be 2..1000 (what SQS event sources allow)")
-        if self.worker_reserved_concurrency is not None and self.worker_reserved_concurrency < 1:
-            raise ValueError(f"{CONTEXT_PREFIX}workerReservedConcurrency must be at least 1, or empty for none")
+        for key, reserved in [
+            ("workerReservedConcurrency", self.worker_reserved_concurrency),
+            ("apiReservedConcurrency", self.api_reserved_concurrency),
+        ]:
+            if reserved is not None and reserved < 1:
+                raise ValueError(f"{CONTEXT_PREFIX}{key} must be at least 1, or empty for none")
+        if self.front_door not in FRONT_DOORS:
+            raise ValueError(f"{CONTEXT_PREFIX}frontDoor must be one of {', '.join(FRONT_DOORS)}")
         if self.alarm_email is not None and "@" not in self.alarm_email:
             raise ValueError(f"{CONTEXT_PREFIX}alarmEmail must be an email address, got {self.alarm_email!r}")
 
@@ -120,6 +137,9 @@ class InfraConfig:
             architecture=context.optional_text("architecture") or DEFAULT_ARCHITECTURE,
             worker_max_concurrency=context.integer("workerMaxConcurrency", DEFAULT_WORKER_MAX_CONCURRENCY),
             worker_reserved_concurrency=context.optional_integer("workerReservedConcurrency"),
+            front_door=context.optional_text("frontDoor") or DEFAULT_FRONT_DOOR,
+            api_reserved_concurrency=context.optional_integer("apiReservedConcurrency"),
+            snap_start=context.boolean("snapStart", default=False),
             destination_allow_cidrs=tuple(
                 cidr.strip()
                 for cidr in (context.optional_text("destinationAllowCidrs") or "").split(",")
@@ -186,7 +206,9 @@ class _Context:
         value = self.get(CONTEXT_PREFIX + key)
         return None if value is None or value == "" else self.integer(key)
 
-    def boolean(self, key: str) -> bool:
+    def boolean(self, key: str, default: bool | None = None) -> bool:
+        if default is not None and self.get(CONTEXT_PREFIX + key) in (None, ""):
+            return default
         value = self._value(key)
         if isinstance(value, bool):
             return value

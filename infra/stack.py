@@ -25,14 +25,18 @@ from infra.constructs.secrets import ServiceSecrets
 from infra.constructs.storage import Storage
 from infra.constructs.worker import DeliveryWorker
 
-FEATURE_FLAGS = ("@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy",)
+FEATURE_FLAGS = (
+    "@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy",
+    # A function's published version (SnapStart) changes with its layer too, not only with its own properties.
+    "@aws-cdk/aws-lambda:recognizeLayerVersion",
+)
 
 
 class PostboxStack(Stack):
     def __init__(self, scope: Construct, construct_id: str, *, config: InfraConfig, **kwargs: Any) -> None:
         super().__init__(scope, construct_id, description="Postbox: QStash-compatible HTTP message delivery", **kwargs)
         Tags.of(self).add("project", "postbox")
-        # Set here, not in cdk.json, so that every app building the stack (the tests') builds the same one: S3 may
+        # Set here, not in cdk.json, so that every app building the stack (the tests') builds the same one. S3 may
         # write server access logs by the log bucket's policy, not by an ACL (the log bucket enforces object ownership).
         for flag in FEATURE_FLAGS:
             self.node.set_context(flag, True)
@@ -67,12 +71,12 @@ class PostboxStack(Stack):
             signing_keys=secrets.signing_keys,
         )
         # Cron schedules and the sweep invoke the worker as the scheduler role
-        schedules.allow_invoke(worker.function)
+        schedules.allow_invoke(worker.target)
         api = PostboxApi(
             self,
             "Api",
             config=config,
-            environment={**environment, "WORKER_FUNCTION_ARN": worker.function.function_arn},
+            environment={**environment, "WORKER_FUNCTION_ARN": worker.target.function_arn},
             storage=storage,
             delivery_queue=queues.queue,
             schedules=schedules,
@@ -83,14 +87,14 @@ class PostboxStack(Stack):
             self,
             "Monitoring",
             config=config,
-            http_api=api.http_api,
+            front_door=api.front_door,
             api_function=api.function,
             worker_function=worker.function,
             delivery_queue=queues.queue,
             redrive_queue=queues.redrive_queue,
         )
 
-        CfnOutput(self, "ApiUrl", value=api.http_api.api_endpoint, description="QSTASH_URL for clients")
+        CfnOutput(self, "ApiUrl", value=api.front_door.url, description="QSTASH_URL for clients")
         CfnOutput(self, "MessagesTableName", value=storage.table(MESSAGES_TABLE).table_name)
         CfnOutput(self, "DlqTableName", value=storage.table(DLQ_TABLE).table_name)
         CfnOutput(self, "DeliveryQueueUrl", value=queues.queue.queue_url)

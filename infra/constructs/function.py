@@ -23,6 +23,7 @@ LAYER_ARCHITECTURE_FILE = ".architecture"  # infra/build.py writes it beside the
 LAYER_ID = "DependenciesLayer"
 TRACE_DISABLED_ENV = "POWERTOOLS_TRACE_DISABLED"
 POWERTOOLS_ENVIRONMENT = {"POWERTOOLS_SERVICE_NAME": "postbox"}
+LIVE_ALIAS = "live"  # with SnapStart, what everything invokes: the version published by the latest deploy
 
 
 def metrics_namespace(stack_name: str) -> str:
@@ -37,6 +38,11 @@ class ServiceFunction(Construct):
     X-Ray tracing follows `config.tracing` (off by default): when on, the function is traced actively (CDK grants its
     role the X-Ray write actions); when off, it has no tracing config and POWERTOOLS_TRACE_DISABLED tells the code not
     to import the X-Ray SDK at all.
+
+    With `config.snap_start`, each deploy that changes the function publishes a version (SnapStart snapshots it after
+    its init) and moves the `live` alias to it: `target` is that alias, and what invokes the function must use it
+    ($LATEST has no snapshot). Without, `target` is the function. The code is safe to snapshot: it opens no connection
+    and draws no random value during init (clients are made on first use; ids come from os.urandom).
 
     Its role starts empty (not AWSLambdaBasicExecutionRole, which may create any log group and write to every one):
     it may write to its own log group only, and each construct grants the rest.
@@ -85,10 +91,16 @@ class ServiceFunction(Construct):
             timeout=timeout,
             reserved_concurrent_executions=reserved_concurrency,
             tracing=lambda_.Tracing.ACTIVE if config.tracing else lambda_.Tracing.DISABLED,
+            snap_start=lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if config.snap_start else None,
+            # A version the alias has left is deleted (with its cached snapshot, billed while it exists), not retained
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.DESTROY),
             logging_format=lambda_.LoggingFormat.JSON,
             log_group=log_group,
             role=self.role,
         )
+        self.target: lambda_.IFunction = self.function
+        if config.snap_start:
+            self.target = lambda_.Alias(self, "LiveAlias", alias_name=LIVE_ALIAS, version=self.function.current_version)
         # CDK makes every function depend on its role explicitly, which its `Role: GetAtt` already does: cfn-lint
         # warns about the redundant DependsOn (W3005), here and nowhere else.
         cast(lambda_.CfnFunction, self.function.node.default_child).add_metadata(

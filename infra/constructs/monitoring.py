@@ -7,7 +7,8 @@ Alarms (each evaluated on one 5-minute period, notifying the topic when it goes 
   is reported in the batch response and is not an error);
 - delivery queue age: the oldest record of the delivery queue older than `postbox:queueAgeAlarmSeconds`;
 - poison records: any record visible in the redrive queue (records the worker could not parse, after 5 receives);
-- API 5xx: any server error answered by the HTTP API (function errors and timeouts, Lambda throttling).
+- API 5xx: any server error answered by the front door, HTTP API or function URL (function errors and timeouts,
+  Lambda throttling).
 
 The metric names, namespace and dimension are those the functions emit through Powertools
 (functions/shared/observability.py: `Metrics(service="postbox")` adds the `service` dimension, in the stack's own
@@ -18,9 +19,9 @@ functions/worker/handler.py counts `Delivery_<outcome>`; the API counts `Message
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aws_cdk import Aws, Duration, RemovalPolicy, Stack
-from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_iam as iam
@@ -33,6 +34,9 @@ from constructs import Construct
 
 from infra.config import InfraConfig
 from infra.constructs.function import POWERTOOLS_ENVIRONMENT, metrics_namespace
+
+if TYPE_CHECKING:
+    from infra.constructs.front_door import FrontDoor
 
 SERVICE_DIMENSION = {"service": POWERTOOLS_ENVIRONMENT["POWERTOOLS_SERVICE_NAME"]}
 # functions.delivery.service.Outcome's values, each counted by the worker as `Delivery_<value>`.
@@ -50,7 +54,7 @@ class PostboxMonitoring(Construct):
         construct_id: str,
         *,
         config: InfraConfig,
-        http_api: apigwv2.IHttpApi,
+        front_door: FrontDoor,
         api_function: lambda_.IFunction,
         worker_function: lambda_.IFunction,
         delivery_queue: sqs.IQueue,
@@ -154,9 +158,9 @@ class PostboxMonitoring(Construct):
             ),
             alarm(
                 "api-5xx",
-                http_api.metric_server_error(period=PERIOD, statistic="Sum"),
+                front_door.server_errors,
                 0,
-                "The HTTP API answered server errors (API function errors or timeouts, Lambda throttling).",
+                front_door.server_errors_meaning,
             ),
         ]
 
@@ -231,24 +235,10 @@ class PostboxMonitoring(Construct):
                 [
                     _graph(
                         "API requests and errors",
-                        [
-                            http_api.metric_count(period=PERIOD, statistic="Sum", label="requests"),
-                            http_api.metric_client_error(period=PERIOD, statistic="Sum", label="4xx"),
-                            http_api.metric_server_error(period=PERIOD, statistic="Sum", label="5xx"),
-                        ],
+                        [front_door.requests, front_door.client_errors, front_door.server_errors],
                         width=12,
                     ),
-                    _graph(
-                        "API latency (ms)",
-                        [
-                            http_api.metric_latency(period=PERIOD, statistic="p50", label="latency p50"),
-                            http_api.metric_latency(period=PERIOD, statistic="p99", label="latency p99"),
-                            http_api.metric_integration_latency(
-                                period=PERIOD, statistic="p99", label="integration p99"
-                            ),
-                        ],
-                        width=12,
-                    ),
+                    _graph("API latency (ms)", front_door.latencies, width=12),
                 ],
                 [cloudwatch.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24)],
             ],

@@ -62,7 +62,7 @@ class DelaySchedules(Construct):
         )
 
     def allow_invoke(self, function: lambda_.IFunction) -> None:
-        """Let the schedules invoke `function` (the worker, target of cron schedules): its unqualified ARN only."""
+        """Let the schedules invoke `function` (the worker's target, of cron schedules and the sweep): that ARN only."""
         # Not `grant_invoke`, which also covers every version and alias (`<arn>:*`).
         self.role.add_to_principal_policy(
             iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[function.function_arn])

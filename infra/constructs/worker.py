@@ -69,7 +69,7 @@ class DeliveryWorker(Construct):
         signing_keys: secretsmanager.ISecret,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.function = ServiceFunction(
+        service = ServiceFunction(
             self,
             "Handler",
             config=config,
@@ -79,14 +79,16 @@ class DeliveryWorker(Construct):
             memory_mb=config.worker_memory_mb,
             timeout=Duration.seconds(WORKER_TIMEOUT_SECONDS),
             reserved_concurrency=config.worker_reserved_concurrency,
-        ).function
+        )
+        # `target` (the `live` alias with SnapStart, else the function) is what the event source and schedules invoke
+        self.function, self.target = service.function, service.target
         storage.grant(self.function, WORKER_TABLE_ACCESS)
         grant_send(self.function, delivery_queue)  # retries are re-enqueued with a delay
         storage.grant_bodies(self.function)  # large bodies (claim check)
         schedules.grant_manage_schedules(self.function)  # retry backoffs longer than the queue's longest delay
         grant_read_secret(self.function, signing_keys)
         # The event source grants the consume permissions (receive, delete, change visibility).
-        self.function.add_event_source(
+        self.target.add_event_source(
             SqsEventSource(
                 delivery_queue,
                 batch_size=DELIVERY_BATCH_SIZE,
@@ -96,14 +98,14 @@ class DeliveryWorker(Construct):
             )
         )
         # The backstop of at-least-once: a recurring sweep re-enqueues messages whose record was lost. It runs as the
-        # schedules' role, which may invoke the worker's unqualified ARN (`schedules.allow_invoke`, called by the
-        # stack), rather than a role of its own that Scheduler's LambdaInvoke target would allow every version too.
+        # schedules' role, which may invoke the worker's target only (`schedules.allow_invoke`, called by the stack),
+        # rather than a role of its own that Scheduler's LambdaInvoke target would allow every version too.
         self.sweep_schedule = scheduler.Schedule(
             self,
             "SweepSchedule",
             schedule=scheduler.ScheduleExpression.rate(SWEEP_EVERY),
             description="Postbox: re-enqueue overdue messages whose queue record was lost",
-            target=_InvokeAs(self.function, schedules.role, scheduler.ScheduleTargetInput.from_object({"sweep": True})),
+            target=_InvokeAs(self.target, schedules.role, scheduler.ScheduleTargetInput.from_object({"sweep": True})),
         )
 
 

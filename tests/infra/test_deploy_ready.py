@@ -136,3 +136,151 @@ def test_x86_64_is_an_option_and_a_layer_built_for_the_other_one_is_refused(
     mismatched = InfraConfig.from_mapping({**context, "postbox:layerAssetDir": str(layer)})
     with pytest.raises(ValueError, match="make build"):
         PostboxStack(App(outdir=str(tmp_path / "bad")), "Bad", config=mismatched)
+
+
+def _stack_with(infra_config: InfraConfig, tmp_path: Path, name: str, **settings: str) -> Resources:
+    """The resources of a stack synthesized with `postbox:<key>` settings over the session's context."""
+    context = {
+        **cdk_json_context(),
+        "postbox:lambdaAssetDir": str(infra_config.lambda_asset_dir),
+        "postbox:layerAssetDir": str(infra_config.layer_asset_dir),
+        **{f"postbox:{key}": value for key, value in settings.items()},
+    }
+    stack = PostboxStack(App(outdir=str(tmp_path / name)), name, config=InfraConfig.from_mapping(context))
+    found: Resources = Template.from_stack(stack).to_json()["Resources"]
+    return found
+
+
+def _by_handler(resources: Resources, feature: str) -> str:
+    """The logical ID of the function whose handler is in `functions.<feature>`."""
+    return next(
+        logical_id
+        for logical_id, f in of_type(resources, "AWS::Lambda::Function").items()
+        if f["Properties"]["Handler"].startswith(f"functions.{feature}.")
+    )
+
+
+def test_snapstart_is_off_by_default(resources: Resources) -> None:
+    functions = of_type(resources, "AWS::Lambda::Function").values()
+    assert all("SnapStart" not in f["Properties"] for f in functions)
+    assert not of_type(resources, "AWS::Lambda::Alias") and not of_type(resources, "AWS::Lambda::Version")
+
+
+def test_snapstart_publishes_versions_and_everything_invokes_the_live_alias(
+    infra_config: InfraConfig, tmp_path: Path
+) -> None:
+    # Given the stack with SnapStart on
+    resources = _stack_with(infra_config, tmp_path, "Snap", snapStart="true")
+    api, worker = _by_handler(resources, "api"), _by_handler(resources, "worker")
+    # Then both functions are snapshotted on published versions, and each has a `live` alias on its current version
+    aliases = {}
+    for function_id in (api, worker):
+        assert resources[function_id]["Properties"]["SnapStart"] == {"ApplyOn": "PublishedVersions"}
+        (alias_id,) = [
+            alias_id
+            for alias_id, alias in of_type(resources, "AWS::Lambda::Alias").items()
+            if alias["Properties"]["FunctionName"] == {"Ref": function_id}
+        ]
+        version = resources[alias_id]["Properties"]["FunctionVersion"]["Fn::GetAtt"][0]
+        assert resources[alias_id]["Properties"]["Name"] == "live"
+        assert resources[version]["Type"] == "AWS::Lambda::Version"
+        assert resources[version]["Properties"]["FunctionName"] == {"Ref": function_id}
+        # (a version the alias leaves is deleted with its cached snapshot, which is billed while it exists)
+        assert resources[version]["DeletionPolicy"] == "Delete"
+        aliases[function_id] = alias_id
+    # And the queue's event source, the API's invoke permission, the schedules (the sweep, cron schedules through
+    # WORKER_FUNCTION_ARN) and the scheduler role's grant all name the alias, never the function ($LATEST has no
+    # snapshot)
+    (mapping,) = of_type(resources, "AWS::Lambda::EventSourceMapping").values()
+    assert f"{{'Ref': '{aliases[worker]}'}}" in str(mapping["Properties"]["FunctionName"])
+    for permission in of_type(resources, "AWS::Lambda::Permission").values():
+        assert permission["Properties"]["FunctionName"] == {"Ref": aliases[api]}
+    (sweep,) = of_type(resources, "AWS::Scheduler::Schedule").values()
+    assert sweep["Properties"]["Target"]["Arn"] == {"Ref": aliases[worker]}
+    environment = resources[api]["Properties"]["Environment"]["Variables"]
+    assert environment["WORKER_FUNCTION_ARN"] == {"Ref": aliases[worker]}
+    invokes = [
+        s
+        for policy in of_type(resources, "AWS::IAM::Policy").values()
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s["Action"] == "lambda:InvokeFunction"
+    ]
+    assert invokes and all(s["Resource"] == {"Ref": aliases[worker]} for s in invokes)
+
+
+def test_the_function_url_front_door_replaces_the_http_api(infra_config: InfraConfig, tmp_path: Path) -> None:
+    # Given the stack with the function URL front door, and the API's concurrency reserved
+    resources = _stack_with(infra_config, tmp_path, "Url", frontDoor="functionUrl", apiReservedConcurrency="50")
+    api = _by_handler(resources, "api")
+    # Then there is no HTTP API, and the API function has a URL that anyone may call (it checks the token itself)
+    assert not [r for r in resources.values() if r["Type"].startswith("AWS::ApiGatewayV2::")]
+    (url,) = of_type(resources, "AWS::Lambda::Url").values()
+    assert url["Properties"]["AuthType"] == "NONE"
+    assert url["Properties"]["TargetFunctionArn"] == {"Fn::GetAtt": [api, "Arn"]}
+    # And both permissions a function URL needs since October 2025, for calls through the URL only
+    permissions = {
+        p["Properties"]["Action"]: p["Properties"] for p in of_type(resources, "AWS::Lambda::Permission").values()
+    }
+    assert permissions["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"] == "NONE"
+    assert permissions["lambda:InvokeFunction"]["InvokedViaFunctionUrl"] is True
+    assert all(
+        p["Principal"] == "*" and p["FunctionName"] == {"Fn::GetAtt": [api, "Arn"]} for p in permissions.values()
+    )
+    # And the API's concurrency is capped (its throttling, as the stage's was), the URL's 5xx alarm replaces the HTTP
+    # API's
+    assert resources[api]["Properties"]["ReservedConcurrentExecutions"] == 50
+    (alarm,) = [
+        a for a in of_type(resources, "AWS::CloudWatch::Alarm").values() if "api-5xx" in a["Properties"]["AlarmName"]
+    ]
+    (watched,) = alarm["Properties"]["Metrics"]
+    assert watched["MetricStat"]["Metric"] == {
+        "Dimensions": [{"Name": "FunctionName", "Value": {"Ref": api}}],
+        "MetricName": "Url5xxCount",
+        "Namespace": "AWS/Lambda",
+    }
+    # With SnapStart too, the URL is the alias's
+    snap = _stack_with(infra_config, tmp_path, "UrlSnap", frontDoor="functionUrl", snapStart="true")
+    (url,) = of_type(snap, "AWS::Lambda::Url").values()
+    assert url["Properties"]["Qualifier"] == "live"
+    # A front door that does not exist is refused
+    with pytest.raises(ValueError, match="frontDoor"):
+        _stack_with(infra_config, tmp_path, "Bad", frontDoor="alb")
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"frontDoor": "functionUrl", "snapStart": "true", "apiReservedConcurrency": "50"},
+        {"architecture": "x86_64", "snapStart": "true", "workerReservedConcurrency": "10"},
+    ],
+    ids=["function-url-snapstart", "x86_64-snapstart"],
+)
+def test_the_options_stay_cdk_nag_and_cfn_lint_clean(
+    settings: dict[str, str], infra_config: InfraConfig, tmp_path: Path
+) -> None:
+    # Given the stack with options other than the defaults, checked by cdk-nag's AwsSolutions pack
+    from aws_cdk import Aspects
+    from aws_cdk.assertions import Annotations, Match
+    from cdk_nag import AwsSolutionsChecks
+    from cfnlint.api import ManualArgs, lint_file
+
+    context = {
+        **cdk_json_context(),
+        "postbox:lambdaAssetDir": str(infra_config.lambda_asset_dir),
+        "postbox:layerAssetDir": str(infra_config.layer_asset_dir),
+        **{f"postbox:{key}": value for key, value in settings.items()},
+    }
+    app = App(outdir=str(tmp_path / "out"))
+    stack = PostboxStack(app, "Options", config=InfraConfig.from_mapping(context))
+    Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
+    template = Template.from_stack(stack)
+    # Then cdk-nag finds nothing unsuppressed
+    annotations = Annotations.from_stack(stack)
+    rule = Match.string_like_regexp("AwsSolutions-.*")
+    findings = annotations.find_error("*", rule) + annotations.find_warning("*", rule)
+    assert [f"{m.id}: {m.entry.data}" for m in findings] == []
+    # And cfn-lint reports no error and no warning
+    path = tmp_path / "Options.template.json"
+    path.write_text(json.dumps(template.to_json(), indent=1))
+    matches = lint_file(path, config=ManualArgs(regions=["us-east-1"]))
+    assert [f"{m.rule.id} {m.message} ({m.path_string})" for m in matches if m.rule.id[0] in "EW"] == []

@@ -519,6 +519,19 @@ def _context_of(config: InfraConfig) -> dict[str, Any]:
     }
 
 
+def _front_door_stand_in(http_api: Any) -> Any:
+    from infra.constructs.front_door import FrontDoor
+
+    return FrontDoor(
+        url="https://example.invalid",
+        requests=http_api.metric_count(),
+        client_errors=http_api.metric_client_error(),
+        server_errors=http_api.metric_server_error(),
+        latencies=[http_api.metric_latency()],
+        server_errors_meaning="stand-in",
+    )
+
+
 def _stand_ins(stack: Stack) -> dict[str, Any]:
     from aws_cdk import aws_apigatewayv2 as apigwv2
     from aws_cdk import aws_lambda as lambda_
@@ -526,7 +539,7 @@ def _stand_ins(stack: Stack) -> dict[str, Any]:
 
     arn = "arn:aws:sqs:us-east-1:123456789012:"
     return {
-        "http_api": apigwv2.HttpApi.from_http_api_attributes(stack, "Api", http_api_id="api"),
+        "front_door": _front_door_stand_in(apigwv2.HttpApi.from_http_api_attributes(stack, "Api", http_api_id="api")),
         "api_function": lambda_.Function.from_function_name(stack, "ApiFunction", "api"),
         "worker_function": lambda_.Function.from_function_name(stack, "WorkerFunction", "worker"),
         "delivery_queue": sqs.Queue.from_queue_arn(stack, "Queue", arn + "delivery"),
