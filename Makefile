@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install dev lint format test test-unit test-integration test-infra test-e2e fuzz bench bench-quick soak build synth bootstrap deploy destroy clean
+.PHONY: install dev lint format test rehearsal test-unit test-integration test-infra test-e2e fuzz bench bench-quick soak build synth bootstrap deploy destroy clean
 
 # Two install levels: `make dev` needs only the runtime + local mode; everything else needs the dev tools too.
 $(VENV)/bin/python:
@@ -41,8 +41,13 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint  ## lint, then every suite: unit, integration, infra, e2e
+test: lint rehearsal  ## lint, then every suite: unit, integration, infra, e2e
 	$(PY) -m pytest
+
+# The deploy rehearsal's code, layer and runtime boto3 (tests/infra/test_rehearsal.py): built from PyPI before the
+# tests, since no test may use the network. A second run reinstalls nothing unless the pins changed.
+rehearsal: install
+	$(PY) -m infra.build --rehearsal
 
 test-unit: install
 	$(PY) -m pytest tests/unit
@@ -50,7 +55,7 @@ test-unit: install
 test-integration: install
 	$(PY) -m pytest tests/integration
 
-test-infra: install
+test-infra: install rehearsal
 	$(PY) -m pytest tests/infra
 
 test-e2e: install

@@ -7,6 +7,11 @@
 - bytecode: both compiled by a CPython 3.12 (the functions' runtime) when this machine has one. Lambda's code
   directory is read-only, so without shipped bytecode every cold start compiles every module it imports: measured
   here with the runtime's Python, importing the API handler took 0.78 s without it and 0.35 s with it.
+
+`python -m infra.build --rehearsal` builds what the deploy rehearsal (tests/infra/test_rehearsal.py) runs instead, in
+`.build/rehearsal/`: the staged code, the layer for this machine's architecture and the Python that runs it (3.12
+when there is one), and the boto3 the Lambda runtime provides. It downloads from PyPI, so `make test` builds it before
+any test runs.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ import glob
 import hashlib
 import json
 import os
+import platform
 import re
 import shutil
 import subprocess
@@ -37,14 +43,14 @@ EXTRAS = {"aws-lambda-powertools": "tracer"}  # Tracer needs aws-xray-sdk
 PLATFORMS = {"arm64": "manylinux2014_aarch64", "x86_64": "manylinux2014_x86_64"}
 
 
-def pip_platform_args(architecture: str) -> tuple[str, ...]:
+def pip_platform_args(architecture: str, python_version: str = "3.12") -> tuple[str, ...]:
     return (
         "--platform",
         PLATFORMS[architecture],
         "--implementation",
         "cp",
         "--python-version",
-        "3.12",
+        python_version,
         "--only-binary=:all:",
     )
 
@@ -52,6 +58,8 @@ def pip_platform_args(architecture: str) -> tuple[str, ...]:
 STAMP_FILE = ".requirements.sha256"
 LAYER_ARCHITECTURE_FILE = ".architecture"
 RUNTIME_VERSION = "3.12"  # infra/constructs/function.py RUNTIME
+REHEARSAL_DIR = PROJECT_ROOT / ".build" / "rehearsal"
+REHEARSAL_INTERPRETER_FILE = "interpreter.json"  # {"path", "version", "architecture"} of the rehearsal's Python
 
 _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?\s*(.*)$")
 
@@ -73,15 +81,16 @@ def stage_code(dest: Path) -> Path:
     return target
 
 
-def layer_requirements(pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> list[str]:
-    """The pinned `[project].dependencies`, without what the runtime provides, with the extras the functions need."""
+def layer_requirements(pyproject: Path = PROJECT_ROOT / "pyproject.toml", *, runtime: bool = False) -> list[str]:
+    """The pinned `[project].dependencies`, without what the runtime provides, with the extras the functions need
+    (with `runtime`, only what the runtime provides: boto3 and its own dependencies)."""
     requirements = []
     for line in tomllib.loads(pyproject.read_text())["project"]["dependencies"]:
         match = _REQUIREMENT.match(line)
         if match is None:
             raise ValueError(f"cannot parse dependency {line!r} in {pyproject}")
         name, extras, rest = match.groups()
-        if _normalize(name) in RUNTIME_PROVIDED:
+        if (_normalize(name) in RUNTIME_PROVIDED) != runtime:
             continue
         wanted = {extra.strip() for extra in (extras or "").split(",") if extra.strip()}
         if extra := EXTRAS.get(_normalize(name)):
@@ -90,13 +99,20 @@ def layer_requirements(pyproject: Path = PROJECT_ROOT / "pyproject.toml") -> lis
     return requirements
 
 
-def build_layer(dest: Path, requirements: list[str] | None = None, architecture: str = DEFAULT_ARCHITECTURE) -> bool:
+def build_layer(
+    dest: Path,
+    requirements: list[str] | None = None,
+    architecture: str = DEFAULT_ARCHITECTURE,
+    *,
+    python_version: str = RUNTIME_VERSION,
+    keep_runtime_provided: bool = False,
+) -> bool:
     """Install the requirements for `architecture` into `dest/python`; return False when the stamp shows it is
     already done. The architecture is recorded beside it (LAYER_ARCHITECTURE_FILE): the stack checks it."""
     requirements = layer_requirements() if requirements is None else requirements
     target = dest / "python"
     stamp = dest / STAMP_FILE
-    platform_args = pip_platform_args(architecture)
+    platform_args = pip_platform_args(architecture, python_version)
     digest = hashlib.sha256(json.dumps([*platform_args, *requirements]).encode()).hexdigest()
     if target.is_dir() and stamp.is_file() and stamp.read_text().strip() == digest:
         return False
@@ -121,7 +137,8 @@ def build_layer(dest: Path, requirements: list[str] | None = None, architecture:
         ],
         check=True,
     )
-    _remove_distributions(target, RUNTIME_PROVIDED)
+    if not keep_runtime_provided:
+        _remove_distributions(target, RUNTIME_PROVIDED)
     (dest / LAYER_ARCHITECTURE_FILE).write_text(architecture + "\n")
     stamp.write_text(digest + "\n")
     return True
@@ -182,10 +199,38 @@ def compile_bytecode(directories: list[Path], interpreter: str) -> bool:
     return done.returncode == 0
 
 
+def host_architecture() -> str:
+    """This machine's processor, as postbox:architecture names it."""
+    machine = platform.machine().lower()
+    return {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}[machine]
+
+
+def build_rehearsal(dest: Path = REHEARSAL_DIR) -> Path:
+    """The staged code, a layer this machine can import (its architecture; the runtime's Python when there is one,
+    else this one) and the runtime's boto3, in `dest/lambda`, `dest/layer`, `dest/runtime`; which interpreter runs
+    them in `dest/interpreter.json`."""
+    interpreter, version = runtime_interpreter(), RUNTIME_VERSION
+    if interpreter is None:
+        interpreter, version = sys.executable, f"{sys.version_info.major}.{sys.version_info.minor}"
+    architecture = host_architecture()
+    stage_code(dest / "lambda")
+    build_layer(dest / "layer", architecture=architecture, python_version=version)
+    runtime = layer_requirements(runtime=True)
+    build_layer(dest / "runtime", runtime, architecture, python_version=version, keep_runtime_provided=True)
+    record = {"path": interpreter, "version": version, "architecture": architecture}
+    (dest / REHEARSAL_INTERPRETER_FILE).write_text(json.dumps(record) + "\n")
+    return dest
+
+
 def main(argv: list[str] | None = None) -> None:
     """`python -m infra.build [-c postbox:<key>=<value> ...]`: the overrides `cdk deploy` gets too (the layer's
-    architecture follows postbox:architecture); other arguments (the CDK CLI's own) are ignored."""
-    overrides = context_overrides(sys.argv[1:] if argv is None else argv)
+    architecture follows postbox:architecture); other arguments (the CDK CLI's own) are ignored.
+    `python -m infra.build --rehearsal`: what the deploy rehearsal test runs (build_rehearsal)."""
+    arguments = sys.argv[1:] if argv is None else argv
+    if "--rehearsal" in arguments:
+        print(f"built the deploy rehearsal's code, layer and runtime: {build_rehearsal()}")
+        return
+    overrides = context_overrides(arguments)
     config = InfraConfig.from_mapping({**cdk_json_context(), **overrides})
     print(f"staged {stage_code(config.lambda_asset_dir)}")
     built = build_layer(config.layer_asset_dir, architecture=config.architecture)

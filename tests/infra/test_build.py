@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -263,3 +264,32 @@ def test_build_takes_the_cdk_context_overrides(monkeypatch: pytest.MonkeyPatch, 
     monkeypatch.setattr(build, "runtime_interpreter", lambda: None)
     build.main(["-c", "postbox:architecture=x86_64", "--profile", "ignored"])
     assert seen == {"architecture": "x86_64"}
+
+
+def test_the_rehearsal_is_built_for_this_machine_with_the_runtimes_sdk(
+    tmp_path: Path, fake_pip: FakePip, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a machine without the runtime's Python
+    monkeypatch.setattr(build, "runtime_interpreter", lambda: None)
+    # When building the deploy rehearsal
+    build.build_rehearsal(tmp_path)
+    # Then the code is staged, and the layer and the runtime's SDK are built for this machine's architecture and
+    # the Python that runs them (this one)
+    assert (tmp_path / "lambda" / "functions" / "api" / "handler.py").is_file()
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    platform = build.PLATFORMS[build.host_architecture()]
+    layer, runtime = fake_pip.calls
+    for args in (layer, runtime):
+        assert args[args.index("--platform") + 1] == platform
+        assert args[args.index("--python-version") + 1] == version
+    assert not any(arg.startswith(("boto3", "botocore")) for arg in layer)
+    assert [arg for arg in runtime if arg.startswith("boto3")] == [
+        line.strip('", ')
+        for line in (build.PROJECT_ROOT / "pyproject.toml").read_text().splitlines()
+        if '"boto3==' in line
+    ]
+    # And the layer leaves the SDK to the runtime, which keeps it
+    assert not (tmp_path / "layer" / "python" / "botocore").exists()
+    assert (tmp_path / "runtime" / "python" / "botocore").is_dir()
+    recorded = json.loads((tmp_path / build.REHEARSAL_INTERPRETER_FILE).read_text())
+    assert recorded == {"path": sys.executable, "version": version, "architecture": build.host_architecture()}
