@@ -22,7 +22,8 @@ class AwsCounter:
 
     DynamoDB write units are computed from the items themselves: local mode's moto backend runs in this process,
     so the counter looks at each written item before and after the call (DynamoDB bills the larger of the two,
-    1 unit per KB, twice in a transaction, and one more write per index the item is in before or after).
+    1 unit per KB, twice in a transaction, and index writes: see `_write_units`). The units are also counted by the
+    partition key value they land on (`by_key`: table or index, key value), for the hottest key's share.
     """
 
     def __init__(self, path_of_thread: Callable[[str], str]) -> None:
@@ -31,6 +32,7 @@ class AwsCounter:
         self.wru: Counter[str] = Counter()
         self.rru: Counter[str] = Counter()
         self.sqs_chunks: Counter[str] = Counter()
+        self.by_key: Counter[tuple[str, str]] = Counter()  # (table or table/index, partition key value) -> units
         self._lock = threading.Lock()
         self._writes = threading.local()  # the items the current call of this thread writes, as they were
         self.estimate_units = True  # looking at items costs time: off while throughput is measured
@@ -74,12 +76,26 @@ class AwsCounter:
                 max(1, math.ceil(item_kb(i) / 4)) for items in parsed.get("Responses", {}).values() for i in items
             )
         writes = 0
+        landed: Counter[tuple[str, str]] = Counter()
         for table, key, factor, before in getattr(self._writes, "before", []):
-            writes += _write_units(table, before, _stored(table, key), factor)
+            for target, units_there in _write_units(table, before, _stored(table, key), factor).items():
+                writes += units_there
+                landed[target] += units_there
         self._writes.before = []
         with self._lock:
             self.rru[path] += units
             self.wru[path] += writes
+            if path != "bench":
+                self.by_key.update(landed)
+
+    def hottest_key_share(self) -> tuple[str, str, float]:
+        """The partition key value (of any table or index) that took the largest share of all write units counted:
+        (table or table/index, key value, share)."""
+        total = sum(self.by_key.values())
+        if not total:
+            return ("", "", 0.0)
+        (table, key), units = self.by_key.most_common(1)[0]
+        return (table, key, units / total)
 
 
 def _targets(operation: str, params: dict[str, Any]) -> list[tuple[str, dict[str, Any], int]]:
@@ -130,28 +146,49 @@ def _stored(table_name: str, key: dict[str, Any]) -> dict[str, Any] | None:
         return item.to_json()["Attributes"] if item else None
 
 
-def _write_units(table_name: str, before: dict[str, Any] | None, after: dict[str, Any] | None, factor: int) -> int:
-    """Write units of one item write: the larger image, 1 per KB (times 2 in a transaction), plus the index
-    writes (1 per KB of the projected item; an item that changes its index key costs a delete and a put)."""
+def _write_units(
+    table_name: str, before: dict[str, Any] | None, after: dict[str, Any] | None, factor: int
+) -> Counter[tuple[str, str]]:
+    """Write units of one item write, by the partition key value each lands on: the item, its larger image, 1 per KB
+    (times 2 in a transaction); then each index the item is in before or after, 1 per KB of the projected item,
+    where an item that changes its index key costs a delete and a put, and an update that changes neither the index's
+    keys nor, for an index projecting ALL, any attribute, costs nothing there (KEYS_ONLY: only key changes write)."""
+    table = _table(table_name)
+    units: Counter[tuple[str, str]] = Counter()
     largest = max(item_kb(before or {}), item_kb(after or {}))
-    units = factor * max(1, math.ceil(largest))
-    for index in _table(table_name).global_indexes:
+    units[(table_name, _partition_value(before or after or {}, table.hash_key_attr))] += factor * max(
+        1, math.ceil(largest)
+    )
+    for index in table.global_indexes:
         keys = [k["AttributeName"] for k in index.schema]
-        old = (
-            tuple(json.dumps(before[k], sort_keys=True) for k in keys)
-            if before and all(k in before for k in keys)
-            else None
-        )
-        new = (
-            tuple(json.dumps(after[k], sort_keys=True) for k in keys)
-            if after and all(k in after for k in keys)
-            else None
-        )
+        old = _index_key(before, keys)
+        new = _index_key(after, keys)
         if old is None and new is None:
             continue
-        size = max(1, math.ceil(item_kb((after if new else before) or {})))
-        units += size * (2 if old and new and old != new else 1)
+        keys_only = (index.projection or {}).get("ProjectionType") == "KEYS_ONLY"
+        if old == new and (keys_only or before == after):
+            continue  # the index entry is unchanged
+        projected = (after if new else before) or {}
+        if keys_only:
+            projected = {k: v for k, v in projected.items() if k in {*keys, *index.table_key_attrs}}
+        size = max(1, math.ceil(item_kb(projected)))
+        where = f"{table_name}/{index.name}"
+        if old is not None and new is not None and old != new:
+            units[(where, old[0])] += size  # the delete of the old entry
+            units[(where, new[0])] += size
+        else:
+            units[(where, (new or old or ("",))[0])] += size
     return units
+
+
+def _index_key(item: dict[str, Any] | None, keys: list[str]) -> tuple[str, ...] | None:
+    if not item or not all(k in item for k in keys):
+        return None
+    return tuple(json.dumps(item[k], sort_keys=True) for k in keys)
+
+
+def _partition_value(item: dict[str, Any], attribute: str) -> str:
+    return json.dumps(item.get(attribute), sort_keys=True)
 
 
 def _value_size(value: dict[str, Any]) -> int:

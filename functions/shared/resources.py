@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 AttrType = Literal["S", "N", "B"]
+Projection = Literal["ALL", "KEYS_ONLY"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,8 @@ class Index:
     name: str
     partition_key: Key
     sort_key: Key | None = None
+    # KEYS_ONLY: an update that changes neither the index's keys nor the table's is no write to the index.
+    projection: Projection = "ALL"
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ class TableDef:
                 {
                     "IndexName": index.name,
                     "KeySchema": _key_schema(index.partition_key, index.sort_key),
-                    "Projection": {"ProjectionType": "ALL"},
+                    "Projection": {"ProjectionType": index.projection},
                 }
                 for index in self.indexes
             ]

@@ -117,7 +117,7 @@ def _table(scope: Construct, definition: TableDef) -> dynamodb.Table:
             index_name=index.name,
             partition_key=_attribute(index.partition_key),
             sort_key=_attribute(index.sort_key) if index.sort_key else None,
-            projection_type=dynamodb.ProjectionType.ALL,
+            projection_type=dynamodb.ProjectionType(index.projection),
         )
     return table
 
