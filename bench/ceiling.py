@@ -6,10 +6,11 @@ fastest moto backend) or a moto server. Local mode cannot beat this figure; the 
 Postbox's own overhead.
 
 `--calls postbox` runs the same loop with the calls Postbox itself makes for a first-try message, with items of
-the same shape in the real table layout, and still no Postbox code: a transaction of the request, state and
-CREATED event items, an SQS send, a rate-limit lease write per 20 publishes; then per record a key Query and two
-transactions (the claim and the completion, each a conditional state update with its event). It splits the gap
-between local mode and the minimal loop into what the data layout costs on moto and what Postbox's code costs.
+the same shape in the real table layout, and still no Postbox code: the request item, then the state item with its
+CREATED log entry, an SQS send, a rate-limit lease write per 20 publishes; then per record a batch read of both items
+and two conditional updates of the state item (the claim and the completion, each appending its log entry). It splits
+the gap between local mode and the minimal loop into what the data layout costs on moto and what Postbox's code
+costs.
 
 Run in a fresh interpreter (`python -m bench.ceiling [--server] [--calls postbox] N`): it prints one JSON line.
 """
@@ -22,6 +23,7 @@ import logging
 import os
 import sys
 import time
+import zlib
 from typing import Any
 
 BATCH = 10
@@ -61,41 +63,30 @@ def bare_loop(dynamodb: Any, sqs: Any, table: str, queue_url: str, messages: int
 
 def postbox_loop(dynamodb: Any, sqs: Any, tables: dict[str, str], queue_url: str, messages: int, prefix: str) -> float:
     """Messages per second through Postbox's own calls for a first-try message (see the module docstring)."""
-    messages_table, events_table, counters_table = tables["messages"], tables["events"], tables["counters"]
+    messages_table, counters_table = tables["messages"], tables["counters"]
     body = "x" * 1024
     header = {"M": {"Content-Type": {"L": [{"S": "application/json"}]}}}
 
-    def event(message_id: str, n: int, state: str) -> dict[str, Any]:
-        item = {
-            "messageId": {"S": message_id},
-            "eventId": {"S": f"{message_id}-{n}"},
-            "day": {"S": "2026-11-23"},
-            "state": {"S": state},
-            "timeMs": {"N": str(time.time_ns() // 1_000_000)},
-            "url": {"S": "http://127.0.0.1:9/hook"},
-            "header": header,
-        }
-        return {"Put": {"TableName": events_table, "Item": item}}
+    def state_key(message_id: str) -> dict[str, Any]:
+        return {"pk": {"S": f"state#{zlib.crc32(message_id.encode()) % 32}"}, "sk": {"S": message_id}}
+
+    def entry(message_id: str, n: int, state: str) -> dict[str, Any]:
+        return {"L": [{"M": {"eventId": {"S": f"{message_id}-{n}"}, "state": {"S": state}}}]}
 
     def move(message_id: str, n: int, before: str, after: str, remove: str = "") -> None:
-        dynamodb.transact_write_items(
-            TransactItems=[
-                {
-                    "Update": {
-                        "TableName": messages_table,
-                        "Key": {"pk": {"S": message_id}, "sk": {"S": "state"}},
-                        "UpdateExpression": "SET #s = :after, attempt = :n" + (f" REMOVE {remove}" if remove else ""),
-                        "ConditionExpression": "#s = :before",
-                        "ExpressionAttributeNames": {"#s": "status"},
-                        "ExpressionAttributeValues": {
-                            ":after": {"S": after},
-                            ":before": {"S": before},
-                            ":n": {"N": str(n)},
-                        },
-                    }
-                },
-                event(message_id, n, after),
-            ]
+        dynamodb.update_item(
+            TableName=messages_table,
+            Key=state_key(message_id),
+            UpdateExpression="SET #log = list_append(#log, :entry), #s = :after, attempt = :n"
+            + (f" REMOVE {remove}" if remove else ""),
+            ConditionExpression="#s = :before",
+            ExpressionAttributeNames={"#s": "state", "#log": "log"},
+            ExpressionAttributeValues={
+                ":after": {"S": after},
+                ":before": {"S": before},
+                ":n": {"N": str(n)},
+                ":entry": entry(message_id, n, after),
+            },
         )
 
     started = time.perf_counter()
@@ -111,38 +102,30 @@ def postbox_loop(dynamodb: Any, sqs: Any, tables: dict[str, str], queue_url: str
                     ExpressionAttributeNames={"#c": "count"},
                     ExpressionAttributeValues={":n": {"N": "20"}, ":room": {"N": "5980"}},
                 )
-            key = {"pk": {"S": message_id}}
-            dynamodb.transact_write_items(
-                TransactItems=[
-                    {
-                        "Put": {
-                            "TableName": messages_table,
-                            "Item": {
-                                **key,
-                                "sk": {"S": "request"},
-                                "url": {"S": "http://127.0.0.1:9/hook"},
-                                "method": {"S": "POST"},
-                                "header": header,
-                                "body": {"B": body.encode()},
-                                "maxRetries": {"N": "3"},
-                            },
-                            "ConditionExpression": "attribute_not_exists(pk)",
-                        }
-                    },
-                    {
-                        "Put": {
-                            "TableName": messages_table,
-                            "Item": {
-                                **key,
-                                "sk": {"S": "state"},
-                                "status": {"S": "CREATED"},
-                                "pendingKey": {"S": "pending#0"},
-                                "attempt": {"N": "0"},
-                            },
-                        }
-                    },
-                    event(message_id, 0, "CREATED"),
-                ]
+            dynamodb.put_item(
+                TableName=messages_table,
+                Item={
+                    "pk": {"S": message_id},
+                    "sk": {"S": "request"},
+                    "url": {"S": "http://127.0.0.1:9/hook"},
+                    "method": {"S": "POST"},
+                    "header": header,
+                    "body": {"B": body.encode()},
+                    "maxRetries": {"N": "3"},
+                },
+                ConditionExpression="attribute_not_exists(pk)",
+            )
+            dynamodb.put_item(
+                TableName=messages_table,
+                Item={
+                    **state_key(message_id),
+                    "state": {"S": "CREATED"},
+                    "pendingKey": {"S": f"pending#{zlib.crc32(message_id.encode()) % 32}"},
+                    "attempt": {"N": "0"},
+                    "url": {"S": "http://127.0.0.1:9/hook"},
+                    "log": entry(message_id, 0, "CREATED"),
+                },
+                ConditionExpression="attribute_not_exists(pk)",
             )
             sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"messageId": message_id}))
         received: list[dict[str, Any]] = []
@@ -150,12 +133,8 @@ def postbox_loop(dynamodb: Any, sqs: Any, tables: dict[str, str], queue_url: str
             received += sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=BATCH).get("Messages", [])
         for record in received:
             message_id = json.loads(record["Body"])["messageId"]
-            dynamodb.query(
-                TableName=messages_table,
-                KeyConditionExpression="pk = :pk",
-                ExpressionAttributeValues={":pk": {"S": message_id}},
-                ConsistentRead=True,
-            )
+            keys = [state_key(message_id), {"pk": {"S": message_id}, "sk": {"S": "request"}}]
+            dynamodb.batch_get_item(RequestItems={messages_table: {"Keys": keys, "ConsistentRead": True}})
             move(message_id, 1, "CREATED", "ACTIVE")
             move(message_id, 2, "ACTIVE", "DELIVERED", remove="pendingKey")
         sqs.delete_message_batch(
@@ -171,7 +150,7 @@ def measure(messages: int, server: bool, calls: str = "minimal") -> float:
     from moto.server import ThreadedMotoServer
 
     from functions.local import moto_patches
-    from functions.shared.resources import COUNTERS_TABLE, EVENTS_TABLE, MESSAGES_TABLE
+    from functions.shared.resources import COUNTERS_TABLE, MESSAGES_TABLE
 
     moto_patches.install()  # local mode's backend: moto with item-level transaction backups and partition queries
 
@@ -191,8 +170,8 @@ def measure(messages: int, server: bool, calls: str = "minimal") -> float:
     try:
         dynamodb = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=endpoint)
         sqs = boto3.client("sqs", region_name="us-east-1", endpoint_url=endpoint)
-        tables = {"messages": "ceiling", "events": "ceiling-events", "counters": "ceiling-counters"}
-        for table, name in ((MESSAGES_TABLE, "messages"), (EVENTS_TABLE, "events"), (COUNTERS_TABLE, "counters")):
+        tables = {"messages": "ceiling", "counters": "ceiling-counters"}
+        for table, name in ((MESSAGES_TABLE, "messages"), (COUNTERS_TABLE, "counters")):
             dynamodb.create_table(**table.create_table_kwargs(tables[name]))
         queue_url = sqs.create_queue(QueueName="ceiling")["QueueUrl"]
         if calls == "postbox":

@@ -613,7 +613,7 @@ def render(results: dict[str, Any]) -> str:
     lines.append(
         f"memory: peak RSS {results['peak_rss_mb_1000_events']:.0f} MB of an API handler process after 1000 events"
     )
-    lines += ["", "targets (issue 6):"]
+    lines += ["", "targets:"]
     for row in results["targets"]:
         mark = "met" if row["met"] else "NOT met"
         lines.append(f"  {row['target']:<42} {row['value']:8.2f}  (target {row['bound']:g})  {mark}")

@@ -35,7 +35,7 @@ def repositories(settings: Settings) -> tuple[MessageRepository, DlqRepository]:
         settings.messages_table,
         bodies,
         settings.inline_body_bytes,
-        events_repository(settings),
+        settings.log_retention_seconds,
         QueueRepository(settings.queues_table),
     )
     return messages, DlqRepository(settings.dlq_table, bodies)
@@ -46,7 +46,7 @@ def dispatcher(settings: Settings, messages: MessageRepository) -> Dispatcher:
 
 
 def events_repository(settings: Settings) -> EventRepository:
-    return EventRepository(settings.events_table, settings.log_retention_seconds)
+    return EventRepository(settings.messages_table, settings.log_retention_seconds)
 
 
 def build_schedule_service(

@@ -8,10 +8,10 @@
   directory is read-only, so without shipped bytecode every cold start compiles every module it imports: measured
   here with the runtime's Python, importing the API handler took 0.78 s without it and 0.35 s with it.
 
-`python -m infra.build --rehearsal` builds what the deploy rehearsal (tests/infra/test_rehearsal.py) runs instead, in
-`.build/rehearsal/`: the staged code, the layer for this machine's architecture and the Python that runs it (3.12
-when there is one), and the boto3 the Lambda runtime provides. It downloads from PyPI, so `make test` builds it before
-any test runs.
+`python -m infra.build --rehearsal` builds what the deploy rehearsal (tests/infra/test_rehearsal.py) runs the staged
+code with, in `.build/rehearsal/`: the layer for this machine's architecture and the Python that runs it (3.12 when
+there is one), and the boto3 the Lambda runtime provides. It downloads from PyPI, so `make test` builds it before any
+test runs.
 """
 
 from __future__ import annotations
@@ -206,14 +206,13 @@ def host_architecture() -> str:
 
 
 def build_rehearsal(dest: Path = REHEARSAL_DIR) -> Path:
-    """The staged code, a layer this machine can import (its architecture; the runtime's Python when there is one,
-    else this one) and the runtime's boto3, in `dest/lambda`, `dest/layer`, `dest/runtime`; which interpreter runs
-    them in `dest/interpreter.json`."""
+    """A layer this machine can import (its architecture; the runtime's Python when there is one, else this one) and
+    the runtime's boto3, in `dest/layer` and `dest/runtime`; which interpreter runs them in `dest/interpreter.json`.
+    (The rehearsal stages the code itself: that needs no download.)"""
     interpreter, version = runtime_interpreter(), RUNTIME_VERSION
     if interpreter is None:
         interpreter, version = sys.executable, f"{sys.version_info.major}.{sys.version_info.minor}"
     architecture = host_architecture()
-    stage_code(dest / "lambda")
     build_layer(dest / "layer", architecture=architecture, python_version=version)
     runtime = layer_requirements(runtime=True)
     build_layer(dest / "runtime", runtime, architecture, python_version=version, keep_runtime_provided=True)

@@ -197,6 +197,8 @@ def _gathered(known: Mapping[str, tuple[str, FieldInfo]], pairs: Iterable[tuple[
             continue
         if any(isinstance(m, CommaSeparated) for m in metadata):
             values[:] = [part for value in values for part in value.split(",")]
+        if len(values) > MAX_FILTER_VALUES:  # counted before empty values are dropped: they too were sent
+            raise BadRequestError(f"invalid request: {name} takes at most {MAX_FILTER_VALUES} values")
         gathered[name] = [value for value in values if value.strip()]
     return gathered
 

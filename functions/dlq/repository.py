@@ -1,4 +1,5 @@
-"""Data access for the DLQ table: one item per dead-lettered message, listed through the `byTime` index."""
+"""Data access for the DLQ table: one item per dead-lettered message, under the write shard of its dlqId; a listing
+merges the shards by dlqId (functions/shared/shards.py)."""
 
 from __future__ import annotations
 
@@ -21,16 +22,16 @@ from functions.shared.dynamo import (
 from functions.shared.errors import BadRequestError
 from functions.shared.ids import is_uuid7, uuid7_bound
 from functions.shared.paging import decode_cursor, encode_cursor
-from functions.shared.resources import DLQ_TABLE
+from functions.shared.resources import DLQ_TABLE, WRITE_SHARDS
+from functions.shared.shards import merged, shard_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 TTL = DLQ_TABLE.ttl_attribute or "expiresAt"
-LISTING = "dlq"  # the single partition of the byTime index
-BY_TIME = DLQ_TABLE.indexes[0].name
-_FILTERED_PAGE = 100  # entries read per query while a filter is checked here (each query returns at most 1 MB)
+LISTING = "dlq"  # the shards' prefix (`dlq#<n>`), and the cursor's mark
+_FILTERED_PAGE = 100  # entries read per shard query while a filter is checked here
 # How many entries a page may read beyond the `count` it answers (a filter that matches few reads more per match).
 MAX_EXAMINED_PER_PAGE = 1000
 
@@ -66,7 +67,7 @@ class DlqRepository(DynamoRepository):
         return {
             "Delete": {
                 "TableName": self.table_name,
-                "Key": to_item({"dlqId": dlq_id}),
+                "Key": _key(dlq_id),
                 "ConditionExpression": "attribute_exists(dlqId) AND (attribute_not_exists(#ttl) OR #ttl > :now)",
                 "ExpressionAttributeNames": {"#ttl": TTL},
                 "ExpressionAttributeValues": values({":now": now_s}),
@@ -74,7 +75,7 @@ class DlqRepository(DynamoRepository):
         }
 
     def get(self, dlq_id: str, now_s: int) -> DlqEntry | None:
-        answer = self.client.get_item(TableName=self.table_name, Key=to_item({"dlqId": dlq_id}), ConsistentRead=True)
+        answer = self.client.get_item(TableName=self.table_name, Key=_key(dlq_id), ConsistentRead=True)
         item = answer.get("Item")
         if not item:
             return None
@@ -88,8 +89,8 @@ class DlqRepository(DynamoRepository):
     def list(
         self, where: RecordFilter, *, count: int, now_s: int, cursor: str | None = None, newest_first: bool = True
     ) -> DlqPage:
-        """A page of at most `count` entries matching `where`, by creation time; a query of the byTime index, read
-        a page at a time until `count` + 1 match (the one more tells whether another page exists).
+        """A page of at most `count` entries matching `where`, by creation time: the shards' queries merged by dlqId,
+        read until `count` + 1 match (the one more tells whether another page exists).
 
         A page reads at most `count` + MAX_EXAMINED_PER_PAGE entries, whatever the filter and the cursor: when a
         filter matches few of them, the page holds fewer than `count` and its cursor goes on from the last one read.
@@ -98,38 +99,40 @@ class DlqRepository(DynamoRepository):
             return DlqPage([], None)
         lowest = uuid7_bound(where.from_ms or 0, upper=False)
         highest = uuid7_bound(where.to_ms if where.to_ms is not None else (1 << 48) - 1, upper=True)
-        query: dict[str, Any] = {
+        after = _cursor_dlq_id(cursor) if cursor else None
+        if after is not None:
+            lowest, highest = (lowest, min(highest, after)) if newest_first else (max(lowest, after), highest)
+        if lowest > highest:
+            return DlqPage([], None)
+        query = {
             "TableName": self.table_name,
-            "IndexName": BY_TIME,
-            "ScanIndexForward": not newest_first,
             **Conditions()
             .not_expired(TTL, now_s)
             .query_arguments(
-                "listing = :listing AND dlqId BETWEEN :lowest AND :highest",
-                listing=LISTING,
-                lowest=lowest,
-                highest=highest,
+                "shard = :shard AND dlqId BETWEEN :lowest AND :highest", shard="", lowest=lowest, highest=highest
             ),
         }
-        if cursor:
-            query["ExclusiveStartKey"] = to_item({"dlqId": _cursor_dlq_id(cursor), "listing": LISTING})
+        per_shard = -(-(count + 1) // WRITE_SHARDS) + 1
+        entries = merged(
+            self.client,
+            LISTING,
+            query,
+            sort_attribute="dlqId",
+            descending=newest_first,
+            first_page=per_shard if where.is_empty else max(per_shard, _FILTERED_PAGE // 4),
+        )
         found: list[dict[str, Any]] = []
         examined, last_read = 0, None
-        while len(found) <= count:
-            wanted = count + 1 - len(found)
-            query["Limit"] = wanted if where.is_empty else max(wanted, _FILTERED_PAGE)
-            page = self.client.query(**query)
-            for item in map(from_item, page.get("Items", [])):
-                if examined >= count + MAX_EXAMINED_PER_PAGE:  # the budget is spent: go on from the last one read
-                    return self._page(found, last_read)
-                examined, last_read = examined + 1, str(item["dlqId"])
-                if where.matches(item):
-                    found.append(item)
-                    if len(found) > count:
-                        break
-            if "LastEvaluatedKey" not in page:
-                break
-            query["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        for item in entries:
+            if item["dlqId"] == after:
+                continue
+            if examined >= count + MAX_EXAMINED_PER_PAGE:  # the budget is spent: go on from the last one read
+                return self._page(found, last_read)
+            examined, last_read = examined + 1, str(item["dlqId"])
+            if where.matches(item):
+                found.append(item)
+                if len(found) > count:
+                    break
         more = len(found) > count
         found = found[:count]
         return self._page(found, found[-1]["dlqId"] if more else None)
@@ -148,7 +151,7 @@ class DlqRepository(DynamoRepository):
         for start in range(0, len(ids), 100):
             request: dict[str, Any] = {
                 self.table_name: {
-                    "Keys": [to_item({"dlqId": dlq_id}) for dlq_id in ids[start : start + 100]],
+                    "Keys": [_key(dlq_id) for dlq_id in ids[start : start + 100]],
                     "ConsistentRead": True,
                 }
             }
@@ -191,12 +194,16 @@ def _cursor_dlq_id(cursor: str) -> str:
     return str(key["dlqId"])
 
 
+def _key(dlq_id: str) -> dict[str, Any]:
+    return to_item({"shard": shard_key(LISTING, dlq_id), "dlqId": dlq_id})
+
+
 def _item(entry: DlqEntry, expires_at_s: int) -> dict[str, Any]:
     response = entry.response
     return to_item(
         {
             "dlqId": entry.dlq_id,
-            "listing": LISTING,
+            "shard": shard_key(LISTING, entry.dlq_id),
             "dlqCreatedAt": entry.created_at_ms,
             "messageId": entry.request.message_id,
             **request_attributes(entry.request),

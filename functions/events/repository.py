@@ -1,32 +1,44 @@
-"""Data access for the events table: the log of every state change, per message and per UTC day."""
+"""Reading the event log, which the messages table holds: each message's entries are in its state item
+(functions/events/log.py), and the state items of a write shard are its messages in creation order.
+
+The log across messages, newest (or oldest) first, merges two listings, each over every shard:
+- the state items by creation time: a message's entries made within LATE_AFTER_MS of its creation;
+- the `late#<shard>` markers by event time: the messages with entries made later (delays, retries, slow answers).
+An entry is given out once neither listing can still hold an entry that comes before it in the order.
+"""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from functions.events.models import MessageEvent
-from functions.messages.codec import header_map
+from functions.events.log import expanded
+from functions.events.models import BODY_STATES, MessageEvent
+from functions.messages.codec import header_map, redaction_from_attribute
 from functions.messages.filters import RecordFilter
 from functions.messages.models import MessageState
-from functions.shared.dynamo import Conditions, DynamoRepository, query_all, to_item
+from functions.messages.redaction import redact_headers
+from functions.messages.repository import LATE, LATE_AFTER_MS, REQUEST, STATE, TTL, state_key
+from functions.shared.dynamo import Conditions, DynamoRepository, from_item, is_expired, to_item
 from functions.shared.errors import BadRequestError
-from functions.shared.ids import is_uuid7, uuid7_bound
+from functions.shared.ids import is_uuid7, time_of_uuid7, uuid7_bound
 from functions.shared.paging import decode_cursor, encode_cursor
-from functions.shared.resources import EVENTS_TABLE
+from functions.shared.shards import merged
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-TTL = EVENTS_TABLE.ttl_attribute or "expiresAt"
-BY_TIME = EVENTS_TABLE.indexes[0].name
+Entries = list[dict[str, Any]]  # (the repository's `list` method hides the builtin in its class)
+Events = list[MessageEvent]
 _DAY_MS = 86_400_000
+_ID_SLACK_MS = 1000  # a UUIDv7 may be made up to this far ahead of its millisecond (functions/shared/ids.py)
 # How many events a page may read beyond the `count` it answers (a filter that matches few reads more per match).
 MAX_EXAMINED_PER_PAGE = 5000
+_FIRST_PAGE = 25  # state items or markers read per shard at first (then pages twice as large)
+# The request's attributes that its events show (request_event), read from the request item with the log
+_REQUEST_FIELDS = "pk, header, redact, endpointName, #timeout, callback, failureCallback, #ttl"
 
 
 @dataclass(frozen=True)
@@ -35,13 +47,9 @@ class EventPage:
     cursor: str | None  # None on the last page
 
 
-def day_of(unix_ms: int) -> str:
-    return datetime.fromtimestamp(unix_ms / 1000, tz=UTC).strftime("%Y-%m-%d")
-
-
 def time_of(event_id: str) -> int:
     """The unix ms a UUIDv7 event id was made in."""
-    return int(event_id.replace("-", "")[:12], 16)
+    return time_of_uuid7(event_id)
 
 
 class EventRepository(DynamoRepository):
@@ -49,93 +57,218 @@ class EventRepository(DynamoRepository):
         super().__init__(table_name, client)
         self.retention_s = retention_s
 
-    def put_in_transaction(self, event: MessageEvent) -> TransactWriteItemTypeDef:
-        """The transaction item that appends `event` (the state change it records goes in the same transaction)."""
-        return {"Put": {"TableName": self.table_name, "Item": _item(event, event.time_ms // 1000 + self.retention_s)}}
-
     def for_message(self, message_id: str, now_s: int) -> list[MessageEvent]:
         """Every event of a message, oldest first."""
-        query = Conditions().not_expired(TTL, now_s).query_arguments("messageId = :messageId", messageId=message_id)
-        return [_event(item) for item in query_all(self.client, {"TableName": self.table_name, **query})]
-
-    def delete_for_message(self, message_id: str) -> None:
-        """Remove the events of a message that is taken back (its publish failed)."""
-        query = Conditions().query_arguments("messageId = :messageId", messageId=message_id)
-        for item in query_all(self.client, {"TableName": self.table_name, **query}):
-            key = {"messageId": item["messageId"], "eventId": item["eventId"]}
-            self.client.delete_item(TableName=self.table_name, Key=to_item(key))
+        item = self.client.get_item(TableName=self.table_name, Key=state_key(message_id), ConsistentRead=True)
+        entries = [e for e in expanded(from_item(item["Item"])) if self._live(e, now_s)] if "Item" in item else []
+        return self._events(entries, now_s)
 
     def list(
         self, where: RecordFilter, *, count: int, now_ms: int, cursor: str | None = None, newest_first: bool = True
     ) -> EventPage:
-        """A page of at most `count` events matching `where`, newest (or oldest) first: queries by message id,
-        or of the day buckets of the `byTime` index, within the retention window; never a scan.
+        """A page of at most `count` events matching `where`, newest (or oldest) first, within the retention
+        window; never a scan.
 
         A page reads at most `count` + MAX_EXAMINED_PER_PAGE events, whatever the filter and the cursor: when a
         filter matches few of them, the page holds fewer than `count` and its cursor goes on from the last one read.
         """
         after = _cursor_event_id(cursor) if cursor else None
         lowest = uuid7_bound(max(where.from_ms or 0, now_ms - self.retention_s * 1000 - _DAY_MS), upper=False)
-        # Nothing is logged ahead of now (a day allows for clock skew): a later `toDate` would only add day buckets
+        # Nothing is logged ahead of now (a day allows for clock skew)
         highest = uuid7_bound(
             min(where.to_ms, now_ms + _DAY_MS) if where.to_ms is not None else now_ms + _DAY_MS, upper=True
         )
         if after is not None:
             lowest, highest = (lowest, min(highest, after)) if newest_first else (max(lowest, after), highest)
-        if lowest > highest or where.matches_nothing:  # (DynamoDB refuses a BETWEEN whose bounds are reversed)
+        if lowest > highest or where.matches_nothing:
             return EventPage([], None)
-        found: list[MessageEvent] = []
+        now_s = now_ms // 1000
+        found: Entries = []
         examined, last_read = 0, None
-        for item in self._scan(where, lowest, highest, newest_first, now_ms // 1000):
-            if item["eventId"] == after:
+        for entry in self._entries(where, lowest, highest, newest_first, now_s):
+            if entry["eventId"] == after:
                 continue
             if examined >= count + MAX_EXAMINED_PER_PAGE:  # the page's budget is spent: go on from the last one read
-                return EventPage(found, encode_cursor({"eventId": last_read}) if last_read else None)
-            examined, last_read = examined + 1, str(item["eventId"])
-            if where.matches(item):
-                found.append(_event(item))
+                return EventPage(
+                    self._events(found, now_s), encode_cursor({"eventId": last_read}) if last_read else None
+                )
+            examined, last_read = examined + 1, str(entry["eventId"])
+            if where.matches(entry):
+                found.append(entry)
                 if len(found) > count:  # one more than asked tells whether another page exists
                     break
         more = len(found) > count
         found = found[:count]
-        return EventPage(found, encode_cursor({"eventId": found[-1].event_id}) if more else None)
+        return EventPage(self._events(found, now_s), encode_cursor({"eventId": found[-1]["eventId"]}) if more else None)
 
-    def _scan(
+    def _live(self, entry: Mapping[str, Any], now_s: int) -> bool:
+        return int(entry["time"]) // 1000 + self.retention_s > now_s
+
+    def _entries(
         self, where: RecordFilter, lowest: str, highest: str, newest_first: bool, now_s: int
     ) -> Iterator[dict[str, Any]]:
-        """The events between `lowest` and `highest` (of `where`'s messages, when it names some), in order; the
-        caller matches the rest of `where`."""
-        conditions = Conditions().not_expired(TTL, now_s)
-        if where.message_ids is not None:  # a few events per message: query each, merge in order
-            items = [
-                item
-                for message_id in where.message_ids
-                for item in query_all(
-                    self.client,
-                    {
-                        "TableName": self.table_name,
-                        **conditions.query_arguments(
-                            "messageId = :messageId AND eventId BETWEEN :lowest AND :highest",
-                            messageId=message_id,
-                            lowest=lowest,
-                            highest=highest,
-                        ),
-                    },
-                )
-            ]
-            yield from sorted(items, key=lambda item: str(item["eventId"]), reverse=newest_first)
+        """The live entries whose ids are between `lowest` and `highest`, in order (of `where`'s messages when it
+        names some); the caller matches the rest of `where`."""
+
+        def wanted(entry: Mapping[str, Any]) -> bool:
+            return lowest <= str(entry["eventId"]) <= highest and self._live(entry, now_s)
+
+        if where.message_ids is not None:  # a few entries per message: read each, merge in order
+            keys = [state_key(message_id) for message_id in dict.fromkeys(where.message_ids)]
+            entries = [e for item in self._batch_get(keys) for e in expanded(item) if wanted(e)]
+            yield from sorted(entries, key=lambda e: str(e["eventId"]), reverse=newest_first)
             return
-        for day in _days(time_of(lowest), time_of(highest), newest_first):
-            query = {
-                "TableName": self.table_name,
-                "IndexName": BY_TIME,
-                "ScanIndexForward": not newest_first,
-                **conditions.query_arguments(
-                    "#day = :day AND eventId BETWEEN :lowest AND :highest", day=day, lowest=lowest, highest=highest
-                ),
-            }
-            query["ExpressionAttributeNames"] = {**query.get("ExpressionAttributeNames", {}), "#day": "day"}
-            yield from query_all(self.client, query)
+        yield from _Merge(self, lowest, highest, newest_first, now_s, wanted)
+
+    def _events(self, entries: Entries, now_s: int) -> Events:
+        """The events of these entries, those of request states with the request's attributes (one batch read)."""
+        wants = {str(e["messageId"]) for e in entries if e["state"] in BODY_STATES}
+        requests = {
+            str(item["pk"]): item
+            for item in self._batch_get(
+                [to_item({"pk": message_id, "sk": REQUEST}) for message_id in wants], projection=_REQUEST_FIELDS
+            )
+            if not is_expired(item, TTL, now_s)
+        }
+        return [_event(e, requests.get(str(e["messageId"])) if e["state"] in BODY_STATES else None) for e in entries]
+
+    def _batch_get(self, keys: Entries, projection: str | None = None) -> Iterator[dict[str, Any]]:
+        for start in range(0, len(keys), 100):
+            wanted: dict[str, Any] = {"Keys": keys[start : start + 100], "ConsistentRead": True}
+            if projection:
+                wanted |= {
+                    "ProjectionExpression": projection,
+                    "ExpressionAttributeNames": {"#ttl": TTL, "#timeout": "timeout"},
+                }
+            request: dict[str, Any] = {self.table_name: wanted}
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                yield from map(from_item, answer.get("Responses", {}).get(self.table_name, []))
+                request = answer.get("UnprocessedKeys") or {}
+
+
+class _Merge:
+    """The entries between two ids across messages, in order: the state items by creation (each giving its entries
+    made within LATE_AFTER_MS of its creation) and the late markers (each giving its message's later entries)
+    merged, an entry given out once neither listing can still hold one before it."""
+
+    def __init__(
+        self,
+        events: EventRepository,
+        lowest: str,
+        highest: str,
+        newest_first: bool,
+        now_s: int,
+        wanted: Any,
+    ) -> None:
+        self.events, self.newest_first, self.wanted = events, newest_first, wanted
+        lowest_ms = time_of(lowest)
+        conditions = Conditions().not_expired(TTL, now_s)
+        # A message's early entries come within LATE_AFTER_MS of its creation: the state items created that long
+        # before the range may hold some (and ids may run up to a second ahead of their time).
+        first_created = uuid7_bound(max(0, lowest_ms - LATE_AFTER_MS - _ID_SLACK_MS), upper=False)
+        states = conditions.query_arguments(
+            "pk = :shard AND sk BETWEEN :lowest AND :highest", shard="", lowest=first_created, highest=highest
+        )
+        markers = (
+            Conditions()
+            .not_expired(TTL, now_s)
+            .query_arguments(
+                "pk = :shard AND sk BETWEEN :lowest AND :highest", shard="", lowest=lowest, highest=highest
+            )
+        )
+        client, table = events.client, events.table_name
+        self.states = merged(
+            client,
+            STATE,
+            {"TableName": table, **states},
+            sort_attribute="sk",
+            descending=newest_first,
+            first_page=_FIRST_PAGE,
+        )
+        self.markers = merged(
+            client,
+            LATE,
+            {"TableName": table, **markers},
+            sort_attribute="sk",
+            descending=newest_first,
+            first_page=_FIRST_PAGE,
+        )
+        self.heap: list[tuple[int, str, int, dict[str, Any]]] = []  # (order, event id, time, entry)
+        self.state_frontier: int | None = None  # the creation time (ms of its id) of the last state item read
+        self.marker_frontier: int | None = None  # the time of the last marker read
+        self.states_done = self.markers_done = False
+        self.late_read: set[str] = set()
+        self.now_s = now_s
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        while True:
+            while self.heap and self._safe(self.heap[0][2]):
+                yield heapq.heappop(self.heap)[3]
+            if self.states_done and self.markers_done:
+                return
+            self._read_more()
+
+    def _order(self, event_id: str) -> int:
+        value = int(event_id.replace("-", ""), 16)
+        return -value if self.newest_first else value
+
+    def _safe(self, time_ms: int) -> bool:
+        """No listing can still give an entry that comes before one made at `time_ms`."""
+        if self.newest_first:
+            states_ok = self.states_done or time_ms > (self.state_frontier or 0) + LATE_AFTER_MS
+            markers_ok = self.markers_done or time_ms > (self.marker_frontier or 0)
+        else:
+            states_ok = self.states_done or time_ms < (self.state_frontier or 0) - _ID_SLACK_MS
+            markers_ok = self.markers_done or time_ms < (self.marker_frontier or 0)
+        return states_ok and markers_ok
+
+    def _read_more(self) -> None:
+        """Read from the listing that holds the rest back: the one whose frontier is furthest behind."""
+        if self.markers_done or (not self.states_done and self._states_behind()):
+            item = next(self.states, None)
+            if item is None:
+                self.states_done = True
+                return
+            self.state_frontier = created = time_of(str(item["sk"]))
+            for entry in expanded(item):  # (late or not: as the writer decides it, from the message id's time)
+                if int(entry["time"]) - created <= LATE_AFTER_MS and self.wanted(entry):
+                    self._push(entry)
+            return
+        marker = next(self.markers, None)
+        if marker is None:
+            self.markers_done = True
+            return
+        self.marker_frontier = time_of(str(marker["sk"]))
+        message_id = str(marker["messageId"])
+        if message_id in self.late_read:
+            return
+        self.late_read.add(message_id)
+        answer = self.events.client.get_item(
+            TableName=self.events.table_name, Key=state_key(message_id), ConsistentRead=True
+        )
+        if "Item" not in answer:
+            return
+        state = from_item(answer["Item"])
+        if is_expired(state, TTL, self.now_s):
+            return
+        created = time_of(message_id)
+        for entry in expanded(state):
+            if int(entry["time"]) - created > LATE_AFTER_MS and self.wanted(entry):
+                self._push(entry)
+
+    def _states_behind(self) -> bool:
+        if self.state_frontier is None:
+            return True
+        if self.marker_frontier is None:
+            return False
+        if self.newest_first:  # the larger bound holds the rest back
+            return self.state_frontier + LATE_AFTER_MS >= self.marker_frontier
+        return self.state_frontier - _ID_SLACK_MS <= self.marker_frontier
+
+    def _push(self, entry: dict[str, Any]) -> None:
+        event_id = str(entry["eventId"])
+        heapq.heappush(self.heap, (self._order(event_id), event_id, int(entry["time"]), entry))
 
 
 def _cursor_event_id(cursor: str) -> str:
@@ -146,84 +279,48 @@ def _cursor_event_id(cursor: str) -> str:
     return str(event_id)
 
 
-def _days(lowest_ms: int, highest_ms: int, newest_first: bool) -> list[str]:
-    start = datetime.fromtimestamp(lowest_ms / 1000, tz=UTC).date()
-    end = datetime.fromtimestamp(highest_ms / 1000, tz=UTC).date()
-    days = [(start + timedelta(days=i)).isoformat() for i in range((end - start).days + 1)]
-    return list(reversed(days)) if newest_first else days
+def _event(entry: Mapping[str, Any], request: Mapping[str, Any] | None) -> MessageEvent:
+    """The event of a log entry; a request event shows the request's attributes, from its request item."""
 
-
-def _item(event: MessageEvent, expires_at_s: int) -> dict[str, Any]:
-    return to_item(
-        {
-            "messageId": event.message_id,
-            "eventId": event.event_id,
-            "day": day_of(event.time_ms),
-            "time": event.time_ms,
-            "state": event.state.value,
-            "url": event.url,
-            "method": event.method,
-            "header": event.header,
-            "body": event.body,
-            "labels": list(event.labels) or None,
-            "callerIp": event.caller_ip,
-            "flowControlKey": event.flow_control_key,
-            "topicName": event.topic_name,
-            "endpointName": event.endpoint_name,
-            "queueName": event.queue_name,
-            "scheduleId": event.schedule_id,
-            "maxRetries": event.max_retries,
-            "retryDelay": event.retry_delay,
-            "timeout": Decimal(str(event.timeout_s)) if event.timeout_s is not None else None,
-            "callback": event.callback,
-            "callbackHeader": event.callback_header,
-            "failureCallback": event.failure_callback,
-            "failureCallbackHeader": event.failure_callback_header,
-            "responseStatus": event.response_status,
-            "responseHeader": event.response_header,
-            "responseBody": event.response_body,
-            "error": event.error,
-            "nextDeliveryTime": event.next_delivery_time_ms,
-            "attempt": event.attempt,
-            TTL: expires_at_s,
-        }
-    )
-
-
-def _event(item: Mapping[str, Any]) -> MessageEvent:
     def optional_int(name: str) -> int | None:
-        return int(item[name]) if item.get(name) is not None else None
+        return int(entry[name]) if entry.get(name) is not None else None
 
     def optional_headers(name: str) -> dict[str, list[str]] | None:
-        return header_map(item[name]) if item.get(name) is not None else None
+        return header_map(entry[name]) if entry.get(name) is not None else None
 
+    shown: dict[str, Any] = {}
+    if request is not None:
+        callback, failure = request.get("callback") or {}, request.get("failureCallback") or {}
+        header = redact_headers(header_map(request.get("header")), redaction_from_attribute(request.get("redact")))
+        shown = {
+            "header": header or None,
+            "endpoint_name": request.get("endpointName"),
+            "timeout_s": float(request["timeout"]) if request.get("timeout") is not None else None,
+            "callback": callback.get("url"),
+            "callback_header": header_map(callback.get("header")) or None if callback else None,
+            "failure_callback": failure.get("url"),
+            "failure_callback_header": header_map(failure.get("header")) or None if failure else None,
+        }
     return MessageEvent(
-        message_id=item["messageId"],
-        event_id=item["eventId"],
-        time_ms=int(item["time"]),
-        state=MessageState(item["state"]),
-        url=item["url"],
-        method=item.get("method"),
-        header=optional_headers("header"),
-        body=item.get("body"),
-        labels=tuple(item.get("labels") or ()),
-        caller_ip=item.get("callerIp"),
-        flow_control_key=item.get("flowControlKey"),
-        topic_name=item.get("topicName"),
-        endpoint_name=item.get("endpointName"),
-        queue_name=item.get("queueName"),
-        schedule_id=item.get("scheduleId"),
+        message_id=entry["messageId"],
+        event_id=entry["eventId"],
+        time_ms=int(entry["time"]),
+        state=MessageState(entry["state"]),
+        url=entry["url"],
+        method=entry.get("method"),
+        labels=tuple(entry.get("labels") or ()),
+        caller_ip=entry.get("callerIp"),
+        flow_control_key=entry.get("flowControlKey"),
+        topic_name=entry.get("topicName"),
+        queue_name=entry.get("queueName"),
+        schedule_id=entry.get("scheduleId"),
         max_retries=optional_int("maxRetries"),
-        retry_delay=item.get("retryDelay"),
-        timeout_s=float(item["timeout"]) if item.get("timeout") is not None else None,
-        callback=item.get("callback"),
-        callback_header=optional_headers("callbackHeader"),
-        failure_callback=item.get("failureCallback"),
-        failure_callback_header=optional_headers("failureCallbackHeader"),
+        retry_delay=entry.get("retryDelay"),
         response_status=optional_int("responseStatus"),
         response_header=optional_headers("responseHeader"),
-        response_body=item.get("responseBody"),
-        error=item.get("error"),
+        response_body=entry.get("responseBody"),
+        error=entry.get("error"),
         next_delivery_time_ms=optional_int("nextDeliveryTime"),
         attempt=optional_int("attempt"),
+        **shown,
     )

@@ -1,6 +1,11 @@
-"""Data access for the messages table: one `request` item and one `state` item per message, plus dedup keys.
+"""Data access for the messages table (layout: functions/shared/resources.py MESSAGES_TABLE).
 
-Every state change is a conditional write: two workers can never both move the same message.
+A message is its `request` item (written once) and its `state` item, which holds its event log. Every state change
+is one conditional update of the state item that also appends the change's log entry: two workers can never both
+move the same message, and the log always has the state. Publishing writes the request item, then the state item:
+a crash between them leaves a request item that nothing refers to, which its TTL removes. A transaction is used
+only where items must change together: a dedup key with its message, a DLQ entry with the FAILED state, a queue's
+slot, the callback messages an outcome creates.
 """
 
 from __future__ import annotations
@@ -13,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from functions.events.log import LOG, log_entry
 from functions.events.models import MAX_LOGGED_BODY_BYTES, MessageEvent, request_event
-from functions.events.repository import EventRepository
 from functions.messages.bodies import BodyStore, body_key
 from functions.messages.codec import (
     flow_attributes,
@@ -37,17 +42,25 @@ from functions.shared.dynamo import (
     to_item,
     values,
 )
-from functions.shared.ids import uuid7
+from functions.shared.ids import time_of_uuid7, uuid7
 from functions.shared.resources import MESSAGES_TABLE
+from functions.shared.shards import merged, shard_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
 REQUEST = "request"
-STATE = "state"
+STATE = "state"  # state items: pk `state#<shard>`, sk the message id
 DEDUP = "dedup"
-PENDING = "pending"  # value of `pendingKey` while a message is not finished (sparse index)
+PENDING = "pending"  # `pendingKey` is `pending#<shard>` while a message is not finished (sparse index)
+LATE = "late"  # `late#<shard>` markers: pk, sk the event id, `messageId`
+# A log entry made this long after its message's creation is also marked under `late#<shard>` (written before the
+# entry, so a marker may lack its entry, never the reverse): the log lists messages by creation time, and looks this
+# far beyond a message's creation for its entries; later ones it finds through their markers.
+LATE_AFTER_MS = 15_000
+REQUEST_DEDUP = "requestDedupId"  # the request item's dedup id
+VISIBLE = "visibleUntil"  # (unix s) the message is shown until then; the item lives on while its log does
 PENDING_INDEX = MESSAGES_TABLE.indexes[0].name
 DEDUP_INDEX = MESSAGES_TABLE.indexes[1].name
 QUEUE_INDEX = MESSAGES_TABLE.indexes[2].name
@@ -109,14 +122,14 @@ class MessageRepository(DynamoRepository):
         table_name: str,
         bodies: BodyStore,
         inline_body_bytes: int,
-        events: EventRepository,
+        log_retention_s: int,
         queues: QueueRepository | None = None,
         client: DynamoDBClient | None = None,
     ) -> None:
         super().__init__(table_name, client)
         self.bodies = bodies
         self.inline_body_bytes = inline_body_bytes
-        self.events = events
+        self.log_retention_s = log_retention_s
         self.queues = queues
 
     def _release(self, queue_name: str | None, dispatched: bool = True) -> list[TransactWriteItemTypeDef]:
@@ -128,7 +141,8 @@ class MessageRepository(DynamoRepository):
     # --- creating ---------------------------------------------------------------------------------
 
     def new_message_items(self, new: NewMessage) -> list[TransactWriteItemTypeDef]:
-        """Transaction items that store a new message (its body goes to S3 first when too large for an item)."""
+        """The request item and the state item (with its CREATED entry) that store a new message, as transaction
+        items (its body goes to S3 first when too large for an item)."""
         request = new.request
         if request.body_ref is None and len(request.body) > self.inline_body_bytes:
             key = body_key(request.message_id)
@@ -136,18 +150,12 @@ class MessageRepository(DynamoRepository):
             request = request.model_copy(update={"body_ref": key})
         now = new.status.updated_at_ms
         created = request_event(request, MessageState.CREATED, event_id=uuid7(now), time_ms=now)
-        # The request item outlives the message as long as its log entries do: they show its body from here.
-        request_expires_s = max(new.expires_at_s, now // 1000 + self.events.retention_s)
+        # Both items outlive the message as long as its log does: the log shows the request's body and headers.
+        log_expires_s = max(new.expires_at_s, now // 1000 + self.log_retention_s)
+        state = _state_item(request, new.status, new.expires_at_s, log_expires_s, log_entry(created))
         return [
-            {"Put": {"TableName": self.table_name, "Item": _request_item(request, request_expires_s)}},
-            {
-                "Put": {
-                    "TableName": self.table_name,
-                    "Item": _state_item(request, new.status, new.expires_at_s),
-                    "ConditionExpression": "attribute_not_exists(pk)",
-                }
-            },
-            self.events.put_in_transaction(created),
+            {"Put": {"TableName": self.table_name, "Item": _request_item(request, log_expires_s)}},
+            {"Put": {"TableName": self.table_name, "Item": state, "ConditionExpression": "attribute_not_exists(pk)"}},
         ]
 
     def create(
@@ -158,17 +166,22 @@ class MessageRepository(DynamoRepository):
         now_s: int = 0,
         also: Sequence[TransactWriteItemTypeDef] = (),
     ) -> Created:
-        """Store a new message, atomically with its dedup key (if any) and the `also` items.
+        """Store a new message: its request item, then its state item (which makes it exist); in one transaction
+        with its dedup key (if any) and the `also` items when there are some.
 
         A dedup key still live (not expired) means a duplicate: nothing is stored, the first message's id returns.
         """
         items = self.new_message_items(new)
         dedup_id = new.request.dedup_id
-        if dedup_id is not None and dedup_until_s is not None:
+        if dedup_id is None or dedup_until_s is None:
+            if not also:
+                for item in items:
+                    self.client.put_item(**item["Put"])
+                return Created(new.request.message_id)
+        else:
             items.insert(0, self._dedup_put(dedup_id, new.request.message_id, dedup_until_s, now_s))
-        items.extend(also)
         try:
-            self.client.transact_write_items(TransactItems=items)
+            self.client.transact_write_items(TransactItems=[*items, *also])
         except ClientError as exc:
             reasons = cancellation_reasons(exc)
             if dedup_id is not None and dedup_until_s is not None and reasons[:1] == ["ConditionalCheckFailed"]:
@@ -200,10 +213,10 @@ class MessageRepository(DynamoRepository):
         return None if is_expired(stored, TTL, now_s) else str(stored["messageId"])
 
     def delete(self, message_id: str, dedup_id: str | None = None) -> None:
-        """Take back a message whose publish failed: its items, its dedup key (while it is still the message's, so
-        that the client's retry is not taken for a duplicate of nothing) and its log entries."""
-        for sk in (STATE, REQUEST):
-            self.client.delete_item(TableName=self.table_name, Key=_key(message_id, sk))
+        """Take back a message whose publish failed: its items (the state item holds its log) and its dedup key
+        (while it is still the message's, so that the client's retry is not taken for a duplicate of nothing)."""
+        self.client.delete_item(TableName=self.table_name, Key=state_key(message_id))
+        self.client.delete_item(TableName=self.table_name, Key=_key(message_id, REQUEST))
         if dedup_id is not None:
             self.conditional(
                 self.client.delete_item,
@@ -211,7 +224,6 @@ class MessageRepository(DynamoRepository):
                 ConditionExpression="messageId = :id",
                 ExpressionAttributeValues=values({":id": message_id}),
             )
-        self.events.delete_for_message(message_id)
 
     # --- delivery transitions -----------------------------------------------------------------------
 
@@ -237,7 +249,7 @@ class MessageRepository(DynamoRepository):
         active = self._state_event(status, message_id, MessageState.ACTIVE, now_ms)  # claimable: same attempt
         update: dict[str, Any] = {
             "TableName": self.table_name,
-            "Key": _key(message_id, STATE),
+            "Key": state_key(message_id),
             "UpdateExpression": "SET #state = :active, claimUntil = :lease, updatedAt = :now ADD attempts :one",
             "ConditionExpression": (
                 "attribute_exists(pk) AND attempt = :attempt AND attribute_not_exists(cancelRequested)"
@@ -283,7 +295,7 @@ class MessageRepository(DynamoRepository):
         expires_at_s: int,
         follow_ups: Sequence[NewMessage] = (),
     ) -> bool:
-        fields = {"#state": MessageState.DELIVERED.value, "updatedAt": now_ms, TTL: expires_at_s}
+        fields = {"#state": MessageState.DELIVERED.value, "updatedAt": now_ms, **self._finished(expires_at_s, now_ms)}
         event = request_event(request, MessageState.DELIVERED, event_id=uuid7(now_ms), time_ms=now_ms, result=result)
         release = self._release(request.queue_name)
         return self._transition(
@@ -344,7 +356,12 @@ class MessageRepository(DynamoRepository):
     ) -> bool:
         """ACTIVE -> FAILED and the DLQ item, in one transaction: a failed message always has its DLQ entry.
         `lease_lost`: as for mark_retry."""
-        fields = {"#state": MessageState.FAILED.value, "updatedAt": now_ms, "dlqId": dlq_id, TTL: expires_at_s}
+        fields = {
+            "#state": MessageState.FAILED.value,
+            "updatedAt": now_ms,
+            "dlqId": dlq_id,
+            **self._finished(expires_at_s, now_ms),
+        }
         event = request_event(
             request, MessageState.FAILED, event_id=uuid7(now_ms), time_ms=now_ms, result=result, attempt=attempt
         )
@@ -399,7 +416,7 @@ class MessageRepository(DynamoRepository):
                 sets.append(f"{name} = :v{i}")
         update: dict[str, Any] = {
             "TableName": self.table_name,
-            "Key": _key(message_id, STATE),
+            "Key": state_key(message_id),
             "UpdateExpression": f"SET {', '.join(sets)} REMOVE {', '.join(removes)}",
             "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#state": "state"},
@@ -407,12 +424,32 @@ class MessageRepository(DynamoRepository):
         }
         return self._move(update, event, [*also, *(item for new in follow_ups for item in self.new_message_items(new))])
 
+    def _finished(self, visible_until_s: int, now_ms: int) -> dict[str, int]:
+        """The attributes a final state sets: shown until `visible_until_s`, kept as long as its log is."""
+        return {VISIBLE: visible_until_s, TTL: max(visible_until_s, now_ms // 1000 + self.log_retention_s)}
+
     def _move(self, update: dict[str, Any], event: MessageEvent, also: Sequence[Any] = ()) -> bool:
-        """The conditional state write `update`, its `event` and the `also` items, in one transaction; False when the
-        state write's condition failed (someone else moved the message)."""
-        items = [{"Update": update}, self.events.put_in_transaction(event), *also]
+        """The conditional state write `update`, appending `event` to the message's log; with the `also` items in one
+        transaction when there are some. False when the condition failed (someone else moved the message)."""
+        assert update["UpdateExpression"].startswith("SET "), update["UpdateExpression"]
+        update = {
+            **update,
+            "UpdateExpression": "SET #log = list_append(#log, :logEntry), " + update["UpdateExpression"][4:],
+            "ExpressionAttributeNames": {**update.get("ExpressionAttributeNames", {}), "#log": LOG},
+            "ExpressionAttributeValues": {
+                **update.get("ExpressionAttributeValues", {}),
+                **values({":logEntry": [log_entry(event)]}),
+            },
+        }
+        created_ms = time_of_uuid7(event.message_id)
+        if event.time_ms - created_ms > LATE_AFTER_MS:  # marked first: a marker may lack its entry, not the reverse
+            marker = {"pk": shard_key(LATE, event.message_id), "sk": event.event_id, "messageId": event.message_id}
+            expires_s = event.time_ms // 1000 + self.log_retention_s
+            self.client.put_item(TableName=self.table_name, Item=to_item({**marker, TTL: expires_s}))
+        if not also:
+            return self.conditional(self.client.update_item, **update)
         try:
-            self.client.transact_write_items(TransactItems=items)
+            self.client.transact_write_items(TransactItems=[{"Update": update}, *also])  # type: ignore[typeddict-item]
         except ClientError as exc:
             if cancellation_reasons(exc)[:1] == ["ConditionalCheckFailed"]:
                 return False
@@ -435,7 +472,7 @@ class MessageRepository(DynamoRepository):
                 requested = self._state_event(status, message_id, MessageState.CANCEL_REQUESTED, now_ms)
                 update = {
                     "TableName": self.table_name,
-                    "Key": _key(message_id, STATE),
+                    "Key": state_key(message_id),
                     "UpdateExpression": "SET cancelRequested = :yes, updatedAt = :now",
                     "ConditionExpression": "#state = :active AND attempt = :attempt",
                     "ExpressionAttributeNames": {"#state": "state"},
@@ -466,9 +503,10 @@ class MessageRepository(DynamoRepository):
             condition += " AND cancelRequested = :yes"
         update: dict[str, Any] = {
             "TableName": self.table_name,
-            "Key": _key(message_id, STATE),
+            "Key": state_key(message_id),
             "UpdateExpression": (
-                "SET #state = :canceled, updatedAt = :now, #ttl = :ttl REMOVE pendingKey, claimUntil, queueWaiting"
+                f"SET #state = :canceled, updatedAt = :now, {VISIBLE} = :visible, #ttl = :ttl"
+                " REMOVE pendingKey, claimUntil, queueWaiting"
             ),
             "ConditionExpression": condition,
             "ExpressionAttributeNames": {"#state": "state", "#ttl": TTL},
@@ -477,7 +515,8 @@ class MessageRepository(DynamoRepository):
                     ":canceled": MessageState.CANCELED.value,
                     ":attempt": status.attempt,
                     ":now": now_ms,
-                    ":ttl": expires_at_s,
+                    ":visible": expires_at_s,
+                    ":ttl": self._finished(expires_at_s, now_ms)[TTL],
                     **({":yes": True} if requested_only else {}),
                     **{f":s{i}": state.value for i, state in enumerate(states)},
                 }
@@ -508,74 +547,90 @@ class MessageRepository(DynamoRepository):
         )
 
     def pending_ids(self, where: RecordFilter, now_s: int) -> Iterator[str]:
-        """Ids of the messages not finished yet that match `where` (dates: when they were created), oldest first; a
-        query of the sparse pending index."""
+        """Ids of the messages not finished yet that match `where` (dates: when they were created), oldest first; the
+        sparse pending index's shards, merged."""
         if where.matches_nothing:
             return
-        for item in self._pending(Conditions().not_expired(TTL, now_s)):
+        for item in self._pending(now_s):
             if _pending_match(item, where):
-                yield str(item["pk"])
+                yield str(item["sk"])
 
     def matching_ids(self, message_ids: Sequence[str], where: RecordFilter, now_s: int) -> list[str]:
         """Those of `message_ids` whose message matches `where` (a read of each state item)."""
         if where.is_empty:
             return list(dict.fromkeys(message_ids))
-        found = []
-        for message_id in dict.fromkeys(message_ids):
-            stored = self.load(message_id).state_item
-            if stored is not None and not is_expired(stored, TTL, now_s) and _pending_match(stored, where):
-                found.append(message_id)
-        return found
+        states = self._states(list(dict.fromkeys(message_ids)))
+        return [
+            message_id
+            for message_id, item in states.items()
+            if not _hidden(item, now_s) and _pending_match(item, where)
+        ]
 
     def count_pending(self, now_s: int, **equals: Any) -> int:
         """How many unfinished messages have these attribute values (`state=`, `flowControlKey=`, ...)."""
-        conditions = Conditions().not_expired(TTL, now_s)
-        for attribute, value in equals.items():
-            conditions.equals(attribute, value)
-        return sum(1 for _ in self._pending(conditions))
+        return sum(1 for item in self._pending(now_s) if all(item.get(k) == v for k, v in equals.items()))
 
     def overdue(self, cutoff_ms: int, now_s: int) -> Iterator[tuple[str, int]]:
         """(id, attempt) of pending messages whose record should have arrived before `cutoff_ms` but did not:
         waiting past their delivery time, or claimed by a worker whose lease ran out long ago."""
-        conditions = Conditions().not_expired(TTL, now_s)
-        conditions.names["#state"] = "state"
-        conditions.values.update(
-            {
-                ":created": MessageState.CREATED.value,
-                ":retry": MessageState.RETRY.value,
-                ":active": MessageState.ACTIVE.value,
-                ":cut": cutoff_ms,
-            }
-        )
-        conditions.parts.append(
-            "((#state IN (:created, :retry) AND nextDeliveryAt < :cut) OR (#state = :active AND claimUntil < :cut))"
-            " AND attribute_not_exists(queueWaiting)"  # waiting for a queue slot is not overdue
-        )
-        for item in self._pending(conditions):
-            yield str(item["pk"]), int(item["attempt"])
+        for item in self._pending(now_s):
+            state, waiting = item["state"], item.get("queueWaiting") is not None  # waiting for a slot: not overdue
+            late = state in _WAITING and int(item["nextDeliveryAt"]) < cutoff_ms
+            stuck = state == MessageState.ACTIVE.value and int(item.get("claimUntil") or 0) < cutoff_ms
+            if (late or stuck) and not waiting:
+                yield str(item["sk"]), int(item["attempt"])
 
-    def _pending(self, conditions: Conditions) -> Iterator[dict[str, Any]]:
-        """Every unfinished message's state item that meets `conditions` (a query of the sparse pending index)."""
-        query = conditions.query_arguments("pendingKey = :pending", pending=PENDING)
-        return query_all(self.client, {"TableName": self.table_name, "IndexName": PENDING_INDEX, **query})
+    def _pending(self, now_s: int) -> Iterator[dict[str, Any]]:
+        """The state items of every unfinished message, oldest first: the keys from the pending index's shards,
+        merged, then the items (a batch read per 100)."""
+        query = {
+            "TableName": self.table_name,
+            "IndexName": PENDING_INDEX,
+            "KeyConditionExpression": "pendingKey = :shard",
+        }
+        keys = merged(self.client, PENDING, query, sort_attribute="sk", descending=False, first_page=100)
+        batch: list[str] = []
+        for key in keys:
+            batch.append(str(key["sk"]))
+            if len(batch) == 100:
+                yield from self._live_states(batch, now_s)
+                batch = []
+        if batch:
+            yield from self._live_states(batch, now_s)
+
+    def _live_states(self, message_ids: list[str], now_s: int) -> Iterator[dict[str, Any]]:
+        states = self._states(message_ids)
+        for message_id in message_ids:
+            item = states.get(message_id)
+            if item is not None and not _hidden(item, now_s) and item.get("pendingKey") is not None:
+                yield item
+
+    def _states(self, message_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The state items of these messages that exist, by id (strongly consistent batch reads)."""
+        return {str(item["sk"]): item for item in self._batch_get([state_key(i) for i in message_ids])}
+
+    def _batch_get(self, keys: Sequence[dict[str, Any]], projection: str | None = None) -> Iterator[dict[str, Any]]:
+        for start in range(0, len(keys), 100):
+            wanted: dict[str, Any] = {"Keys": list(keys[start : start + 100]), "ConsistentRead": True}
+            if projection:
+                wanted |= {"ProjectionExpression": projection, "ExpressionAttributeNames": {"#ttl": TTL}}
+            request: dict[str, Any] = {self.table_name: wanted}
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                yield from map(from_item, answer.get("Responses", {}).get(self.table_name, []))
+                request = answer.get("UnprocessedKeys") or {}
 
     # --- reads ----------------------------------------------------------------------------------
 
     def load(self, message_id: str) -> Stored:
-        """The state and the request item of a message in one (strongly consistent) query."""
-        answer = self.client.query(
-            TableName=self.table_name,
-            KeyConditionExpression="pk = :pk",
-            ExpressionAttributeValues=values({":pk": message_id}),
-            ConsistentRead=True,
-        )
-        items = {item["sk"]: item for item in map(from_item, answer.get("Items", []))}
-        return Stored(state_item=items.get(STATE), request_item=items.get(REQUEST))
+        """The state and the request item of a message in one (strongly consistent) batch read."""
+        items = {item["sk"]: item for item in self._batch_get([state_key(message_id), _key(message_id, REQUEST)])}
+        return Stored(state_item=items.get(message_id), request_item=items.get(REQUEST))
 
     def get(self, message_id: str, now_s: int) -> Message | None:
         stored = self.load(message_id)
         request, state = stored.request_item, stored.state_item
-        if request is None or state is None or is_expired(state, TTL, now_s) or is_expired(request, TTL, now_s):
+        if request is None or state is None or _hidden(state, now_s) or is_expired(request, TTL, now_s):
             return None
         return Message(request=self.request_of(request), status=_status(state))
 
@@ -583,11 +638,11 @@ class MessageRepository(DynamoRepository):
 
     def waiting(self, queue_name: str, limit: int, now_s: int) -> list[str]:
         """The oldest messages waiting for a slot of the queue (FIFO: UUIDv7 ids are in publish order)."""
-        query = Conditions().not_expired(TTL, now_s).query_arguments("queueWaiting = :queue", queue=queue_name)
+        query = Conditions().not_expired(VISIBLE, now_s).query_arguments("queueWaiting = :queue", queue=queue_name)
         page = self.client.query(
             TableName=self.table_name, IndexName=QUEUE_INDEX, ScanIndexForward=True, Limit=limit, **query
         )
-        return [str(from_item(item)["pk"]) for item in page.get("Items", [])]
+        return [str(from_item(item)["sk"]) for item in page.get("Items", [])]
 
     def count_waiting(self, queue_name: str) -> int:
         query = Conditions().query_arguments("queueWaiting = :queue", queue=queue_name)
@@ -606,7 +661,7 @@ class MessageRepository(DynamoRepository):
         update = {
             "Update": {
                 "TableName": self.table_name,
-                "Key": _key(message_id, STATE),
+                "Key": state_key(message_id),
                 "UpdateExpression": "REMOVE queueWaiting",
                 "ConditionExpression": "attribute_exists(queueWaiting)",
             }
@@ -623,17 +678,25 @@ class MessageRepository(DynamoRepository):
         return DispatchOutcome.DISPATCHED
 
     def get_status(self, message_id: str) -> MessageStatus | None:
-        item = self.client.get_item(TableName=self.table_name, Key=_key(message_id, STATE), ConsistentRead=True).get(
+        item = self.client.get_item(TableName=self.table_name, Key=state_key(message_id), ConsistentRead=True).get(
             "Item"
         )
         return _status(from_item(item)) if item else None
 
+    def get_state_item(self, message_id: str) -> dict[str, Any] | None:
+        """The state item of a message (its log included), as stored."""
+        item = self.client.get_item(TableName=self.table_name, Key=state_key(message_id), ConsistentRead=True)
+        return from_item(item["Item"]) if "Item" in item else None
+
     def find_by_dedup_id(self, dedup_id: str, now_s: int) -> str | None:
-        """The newest message published with this dedup / idempotency key (an index query)."""
-        query = Conditions().not_expired(TTL, now_s).query_arguments("dedupId = :dedupId", dedupId=dedup_id)
-        page = self.client.query(TableName=self.table_name, IndexName=DEDUP_INDEX, ScanIndexForward=False, **query)
-        items = [from_item(item) for item in page.get("Items", [])]
-        return str(items[0]["pk"]) if items else None
+        """The newest message published with this dedup / idempotency key that is still shown (an index query)."""
+        query = Conditions().query_arguments("dedupId = :dedupId", dedupId=dedup_id)
+        arguments = {"TableName": self.table_name, "IndexName": DEDUP_INDEX, "ScanIndexForward": False, **query}
+        for key in query_all(self.client, arguments):
+            state = self._states([str(key["sk"])]).get(str(key["sk"]))
+            if state is not None and not _hidden(state, now_s):
+                return str(key["sk"])
+        return None
 
     def logged_bodies(self, message_ids: Iterable[str], now_s: int) -> dict[str, bytes]:
         """The bodies the log shows (held in the item, at most MAX_LOGGED_BODY_BYTES) of these messages: one
@@ -667,7 +730,7 @@ class MessageRepository(DynamoRepository):
     def request_of(self, item: Mapping[str, Any]) -> MessageRequest:
         """The request a request item (as `load` read it) holds, its claim-checked body fetched."""
         body = self.bodies.get(item["bodyRef"]) if item.get("bodyRef") else None
-        return request_from_attributes(item["pk"], item, body)
+        return request_from_attributes(item["pk"], {**item, "dedupId": item.get(REQUEST_DEDUP)}, body)
 
 
 def _pending_match(state_item: Mapping[str, Any], where: RecordFilter) -> bool:
@@ -695,22 +758,38 @@ def _result_fields(result: AttemptResult) -> dict[str, Any]:
     return {"lastStatus": result.status, "lastError": result.error, "lastLatencyMs": result.latency_ms}
 
 
+def state_key(message_id: str) -> dict[str, Any]:
+    """The key of a message's state item: under its write shard, sorted by id (creation time)."""
+    return _key(shard_key(STATE, message_id), message_id)
+
+
+def _hidden(state_item: Mapping[str, Any], now_s: int) -> bool:
+    """The message is no longer shown (finished long enough ago, or past its retention); its item may live on for
+    its log."""
+    return is_expired(state_item, VISIBLE, now_s) or is_expired(state_item, TTL, now_s)
+
+
 def _request_item(request: MessageRequest, expires_at_s: int) -> dict[str, Any]:
-    return to_item({"pk": request.message_id, "sk": REQUEST, **request_attributes(request), TTL: expires_at_s})
+    attributes = request_attributes(request)
+    # (stored under another name than the state item's `dedupId`, which the byDedupId index is keyed by)
+    attributes[REQUEST_DEDUP] = attributes.pop("dedupId")
+    return to_item({"pk": request.message_id, "sk": REQUEST, **attributes, TTL: expires_at_s})
 
 
-def _state_item(request: MessageRequest, status: MessageStatus, expires_at_s: int) -> dict[str, Any]:
-    """The state item also carries the request's few filterable attributes (they never change), so the pending
-    index can filter on them."""
+def _state_item(
+    request: MessageRequest, status: MessageStatus, visible_until_s: int, expires_at_s: int, created: dict[str, Any]
+) -> dict[str, Any]:
+    """The state item also carries the request's few filterable attributes (they never change), which the pending
+    listings and the log's entries read, and the log with its first entry."""
     return to_item(
         {
-            "pk": request.message_id,
-            "sk": STATE,
+            "pk": shard_key(STATE, request.message_id),
+            "sk": request.message_id,
             "state": status.state.value,
             "attempt": status.attempt,
             "nextDeliveryAt": status.next_delivery_at_ms,
             "updatedAt": status.updated_at_ms,
-            "pendingKey": None if status.state.is_final else PENDING,
+            "pendingKey": None if status.state.is_final else shard_key(PENDING, request.message_id),
             "url": request.url,
             "labels": list(request.labels) or None,
             "callerIp": request.caller_ip,
@@ -724,6 +803,8 @@ def _state_item(request: MessageRequest, status: MessageStatus, expires_at_s: in
             "maxRetries": request.max_retries,
             "retryDelay": request.retry_delay,
             **flow_attributes(request.flow_control),
+            LOG: [created],
+            VISIBLE: visible_until_s,
             TTL: expires_at_s,
         }
     )

@@ -18,7 +18,6 @@ class Settings(BaseModel):
 
     messages_table: str = Field(alias="MESSAGES_TABLE", min_length=1)
     dlq_table: str = Field(alias="DLQ_TABLE", min_length=1)
-    events_table: str = Field(alias="EVENTS_TABLE", min_length=1)
     counters_table: str = Field(alias="COUNTERS_TABLE", min_length=1)
     topics_table: str = Field(alias="TOPICS_TABLE", min_length=1)
     queues_table: str = Field(alias="QUEUES_TABLE", min_length=1)

@@ -54,3 +54,8 @@ _UUID7 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-
 def is_uuid7(text: str) -> bool:
     """A UUIDv7 as `uuid7` writes it (lower case, hyphenated)."""
     return bool(_UUID7.fullmatch(text))
+
+
+def time_of_uuid7(identifier: str) -> int:
+    """The unix ms a UUIDv7 was made in (its first 48 bits)."""
+    return int(identifier.replace("-", "")[:12], 16)

@@ -94,42 +94,42 @@ class ScheduleGroupDef:
     role_env_var: str
 
 
-# Messages: two items per message. `request` (url, headers, body: written once) and `state` (small,
-# rewritten on every transition), because DynamoDB bills a write by the larger of the old and new item.
-# Dedup keys are items of their own (pk `dedup#<id>`). `pending` is sparse: only state items of messages
-# that are not finished carry `pendingKey`, so listing what can still be cancelled never reads finished ones.
+# Listings by time (messages and their log, DLQ entries, messages not finished) are spread over this many partition
+# key values, `<name>#<n>` with n computed from the record's id (functions/shared/shards.py), so that no key value
+# takes more than about 1/WRITE_SHARDS of the writes.
+WRITE_SHARDS = 32
+
+# Messages: per message a `request` item (pk = message id, sk `request`: url, headers, body; written once) and a small
+# `state` item (pk `state#<shard>`, sk = message id: the state, the attributes filters read, and the message's event
+# log as a list, appended to by the same conditional update that changes the state). The state items of a shard are
+# its messages in creation order (ids are UUIDv7): the table's own key lists messages and their logs by time.
+# Also: dedup keys (pk `dedup#<id>`), and `late#<shard>` markers for log entries made long after their message was
+# created (functions/messages/repository.py). `pending` (sparse: messages not finished; sharded) and `byDedupId`
+# project keys only: an update that does not change their key does not write them. `byDedupId` and `queueWaiting` hold
+# only messages published with a dedup id or into a FIFO queue.
 MESSAGES_TABLE = TableDef(
     logical_id="MessagesTable",
     env_var="MESSAGES_TABLE",
     partition_key=Key("pk"),
     sort_key=Key("sk"),
     indexes=(
-        Index("pending", partition_key=Key("pendingKey"), sort_key=Key("pk")),
+        Index("pending", partition_key=Key("pendingKey"), sort_key=Key("sk"), projection="KEYS_ONLY"),
         # Lookup by the dedup / idempotency key a client published with: newest message first.
-        Index("byDedupId", partition_key=Key("dedupId"), sort_key=Key("pk")),
+        Index("byDedupId", partition_key=Key("dedupId"), sort_key=Key("sk"), projection="KEYS_ONLY"),
         # Sparse: messages waiting in a FIFO queue for a delivery slot, oldest first (ids are UUIDv7).
-        Index("queueWaiting", partition_key=Key("queueWaiting"), sort_key=Key("pk")),
+        # (ALL: its entries are written when a queued message is created and removed when it is dispatched, nothing
+        # else writes them; dispatching reads their visibility)
+        Index("queueWaiting", partition_key=Key("queueWaiting"), sort_key=Key("sk")),
     ),
     ttl_attribute="expiresAt",
 )
 
-# DLQ entries, one item each; `byTime` lists them newest/oldest first (dlqIds are UUIDv7).
+# DLQ entries, one item each, under `dlq#<shard>` of their dlqId: each shard lists its entries by dlqId (UUIDv7).
 DLQ_TABLE = TableDef(
     logical_id="DlqTable",
     env_var="DLQ_TABLE",
-    partition_key=Key("dlqId"),
-    indexes=(Index("byTime", partition_key=Key("listing"), sort_key=Key("dlqId")),),
-    ttl_attribute="expiresAt",
-)
-
-# The event log: one item per state change of a message, listed per message (the table's key) or, for all
-# messages, per UTC day through `byTime` (day buckets keep any one partition to a day of events).
-EVENTS_TABLE = TableDef(
-    logical_id="EventsTable",
-    env_var="EVENTS_TABLE",
-    partition_key=Key("messageId"),
-    sort_key=Key("eventId"),
-    indexes=(Index("byTime", partition_key=Key("day"), sort_key=Key("eventId")),),
+    partition_key=Key("shard"),
+    sort_key=Key("dlqId"),
     ttl_attribute="expiresAt",
 )
 
@@ -165,7 +165,7 @@ SCHEDULES_TABLE = TableDef(
     indexes=(Index("all", partition_key=Key("listing"), sort_key=Key("scheduleId")),),
 )
 
-TABLES = (MESSAGES_TABLE, DLQ_TABLE, EVENTS_TABLE, COUNTERS_TABLE, TOPICS_TABLE, QUEUES_TABLE, SCHEDULES_TABLE)
+TABLES = (MESSAGES_TABLE, DLQ_TABLE, COUNTERS_TABLE, TOPICS_TABLE, QUEUES_TABLE, SCHEDULES_TABLE)
 
 # The worker's visibility timeout must exceed its Lambda timeout (AWS requires >= and recommends 6x for
 # batching windows); records the worker cannot even parse land in the redrive queue after max_receive_count.

@@ -14,7 +14,6 @@ from constructs import Construct
 from functions.shared.resources import (
     COUNTERS_TABLE,
     DLQ_TABLE,
-    EVENTS_TABLE,
     MESSAGES_TABLE,
     QUEUES_TABLE,
     SCHEDULES_TABLE,
@@ -87,7 +86,6 @@ ROUTES = (
 API_TABLE_ACCESS: dict[TableDef, TableAccess] = {
     MESSAGES_TABLE: "read_write",
     DLQ_TABLE: "read_write",  # entries are deleted by hand and when replayed
-    EVENTS_TABLE: "read_write",  # CREATED / CANCELED events; serves /v2/events
     COUNTERS_TABLE: "read_write",  # rate-limit windows (UpdateItem ADD); flow-control keys
     TOPICS_TABLE: "read_write",  # URL groups: add/remove endpoints, list, delete
     QUEUES_TABLE: "read_write",  # upsert, pause/resume, list, delete; enqueueing takes a delivery slot

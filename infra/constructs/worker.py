@@ -21,7 +21,6 @@ from functions.shared.resources import (
     COUNTERS_TABLE,
     DELIVERY_BATCH_SIZE,
     DLQ_TABLE,
-    EVENTS_TABLE,
     MESSAGES_TABLE,
     QUEUES_TABLE,
     SCHEDULES_TABLE,
@@ -42,9 +41,6 @@ SWEEP_EVERY = Duration.minutes(10)
 WORKER_TABLE_ACCESS: dict[TableDef, TableAccess] = {
     MESSAGES_TABLE: "read_write",
     DLQ_TABLE: "read_write",
-    # Events are only appended, inside the transactions that change a message's state (TransactWriteItems is
-    # authorized by each item's action: PutItem). The worker never reads them.
-    EVENTS_TABLE: "write",
     # Flow control: a delivery takes a slot of its key and releases it when done (conditional writes).
     COUNTERS_TABLE: "read_write",
     TOPICS_TABLE: "read",  # looks up a URL group's endpoints; groups are the API's to change

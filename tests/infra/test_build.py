@@ -273,9 +273,8 @@ def test_the_rehearsal_is_built_for_this_machine_with_the_runtimes_sdk(
     monkeypatch.setattr(build, "runtime_interpreter", lambda: None)
     # When building the deploy rehearsal
     build.build_rehearsal(tmp_path)
-    # Then the code is staged, and the layer and the runtime's SDK are built for this machine's architecture and
-    # the Python that runs them (this one)
-    assert (tmp_path / "lambda" / "functions" / "api" / "handler.py").is_file()
+    # Then the layer and the runtime's SDK are built for this machine's architecture and the Python that runs them
+    # (this one)
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     platform = build.PLATFORMS[build.host_architecture()]
     layer, runtime = fake_pip.calls

@@ -51,20 +51,23 @@ Resources = dict[str, dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
-def rehearsal_build() -> dict[str, Any]:
-    """What `make rehearsal` built: the interpreter and the folders."""
+def rehearsal_build(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """What `make rehearsal` built (the interpreter, the layer, the runtime's SDK), and the code staged now: the
+    working tree's, as `make build` stages it."""
     record = build.REHEARSAL_DIR / build.REHEARSAL_INTERPRETER_FILE
     if not record.is_file():
         pytest.fail("the deploy rehearsal is not built: run `make rehearsal` (make test does)")
     found: dict[str, Any] = json.loads(record.read_text())
-    return found
+    code = tmp_path_factory.mktemp("lambda")
+    build.stage_code(code)
+    return {**found, "code": str(code)}
 
 
 def synthesize(rehearsal_build: dict[str, Any], outdir: Path, **settings: str) -> Resources:
     """The stack's resources, synthesized from the rehearsal's code and layer (cdk.json's settings, and `settings`)."""
     context = {
         **cdk_json_context(),
-        "postbox:lambdaAssetDir": str(build.REHEARSAL_DIR / "lambda"),
+        "postbox:lambdaAssetDir": rehearsal_build["code"],
         "postbox:layerAssetDir": str(build.REHEARSAL_DIR / "layer"),
         "postbox:architecture": rehearsal_build["architecture"],
         **{f"postbox:{key}": value for key, value in settings.items()},
@@ -193,7 +196,7 @@ class Function:
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(properties["MemorySize"]),
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
-            "LAMBDA_TASK_ROOT": str(build.REHEARSAL_DIR / "lambda"),
+            "LAMBDA_TASK_ROOT": rehearsal_build["code"],
             "LANG": "en_US.UTF-8",
             "TZ": ":UTC",
             "PATH": os.environ["PATH"],
@@ -211,7 +214,7 @@ class Function:
             "-S",
             str(RUNTIME_SCRIPT),
             self.handler,
-            str(build.REHEARSAL_DIR / "lambda"),
+            rehearsal_build["code"],
             str(build.REHEARSAL_DIR / "layer" / "python"),
             str(build.REHEARSAL_DIR / "runtime" / "python"),
         ]
@@ -228,7 +231,7 @@ class Function:
             stdout=subprocess.PIPE,
             stderr=self.log.open("a"),
             text=True,
-            cwd=build.REHEARSAL_DIR / "lambda",
+            cwd=self.command[5],
         )
         return self._read()
 

@@ -18,7 +18,6 @@ from functions.shared.resources import (
     DELAY_SCHEDULES,
     DELIVERY_QUEUE,
     DLQ_TABLE,
-    EVENTS_TABLE,
     MAX_ATTEMPT_TIMEOUT_SECONDS,
     MESSAGES_TABLE,
     QUEUES_TABLE,
@@ -86,7 +85,6 @@ REQUIRED_ENV = {field.alias for field in Settings.model_fields.values() if field
 ENV_TARGETS = {
     "MESSAGES_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "DLQ_TABLE": ("AWS::DynamoDB::Table", "Ref"),
-    "EVENTS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "COUNTERS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "TOPICS_TABLE": ("AWS::DynamoDB::Table", "Ref"),
     "QUEUES_TABLE": ("AWS::DynamoDB::Table", "Ref"),
@@ -106,20 +104,19 @@ SECRET_ACCESS = {
     "api": ({"AUTH_SECRET_ID", "SIGNING_KEYS_SECRET_ID"}, {"SIGNING_KEYS_SECRET_ID"}),
     "worker": ({"SIGNING_KEYS_SECRET_ID"}, set()),
 }
-# The global secondary indexes of each table, as (partition key, sort key), spelled out independently of
+# The global secondary indexes of each table, as (partition key, sort key, projection), spelled out independently of
 # functions.shared.resources so that a changed definition has to be changed here too.
-EXPECTED_INDEXES: dict[TableDef, dict[str, tuple[str, str]]] = {
+EXPECTED_INDEXES: dict[TableDef, dict[str, tuple[str, str, str]]] = {
     MESSAGES_TABLE: {
-        "pending": ("pendingKey", "pk"),
-        "byDedupId": ("dedupId", "pk"),
-        "queueWaiting": ("queueWaiting", "pk"),
+        "pending": ("pendingKey", "sk", "KEYS_ONLY"),
+        "byDedupId": ("dedupId", "sk", "KEYS_ONLY"),
+        "queueWaiting": ("queueWaiting", "sk", "ALL"),
     },
-    DLQ_TABLE: {"byTime": ("listing", "dlqId")},
-    EVENTS_TABLE: {"byTime": ("day", "eventId")},
+    DLQ_TABLE: {},
     COUNTERS_TABLE: {},
-    TOPICS_TABLE: {"all": ("listing", "name")},
-    QUEUES_TABLE: {"all": ("listing", "name")},
-    SCHEDULES_TABLE: {"all": ("listing", "scheduleId")},
+    TOPICS_TABLE: {"all": ("listing", "name", "ALL")},
+    QUEUES_TABLE: {"all": ("listing", "name", "ALL")},
+    SCHEDULES_TABLE: {"all": ("listing", "scheduleId", "ALL")},
 }
 # What each function may do with each table: read and write, only read, only write, or nothing.
 READ_WRITE, READ_ONLY, WRITE_ONLY, NO_ACCESS = "read-write", "read-only", "write-only", "none"
@@ -127,20 +124,18 @@ TABLE_ACCESS = {
     "api": {
         MESSAGES_TABLE: READ_WRITE,
         DLQ_TABLE: READ_WRITE,
-        EVENTS_TABLE: READ_WRITE,
         COUNTERS_TABLE: READ_WRITE,
         TOPICS_TABLE: READ_WRITE,
         QUEUES_TABLE: READ_WRITE,
         SCHEDULES_TABLE: READ_WRITE,
     },
-    # The worker appends events inside its state transactions and never reads them; it takes and releases
+    # The worker takes and releases
     # flow-control slots (conditional writes on counter items); it may look up a URL group's endpoints, but only the
     # API changes groups; it releases a FIFO queue's delivery slot in the same transaction as a message's final state,
     # and dispatches the next waiting message; it reads a cron schedule when it fires and records the firing.
     "worker": {
         MESSAGES_TABLE: READ_WRITE,
         DLQ_TABLE: READ_WRITE,
-        EVENTS_TABLE: WRITE_ONLY,
         COUNTERS_TABLE: READ_WRITE,
         TOPICS_TABLE: READ_ONLY,
         QUEUES_TABLE: READ_WRITE,
@@ -317,7 +312,7 @@ def test_every_table_is_in_the_expectations() -> None:
     # When comparing them with the tables these tests expect
     # Then every table is expected, and its access by each function decided
     assert set(EXPECTED_INDEXES) == set(TABLES)
-    assert len(TABLES) == 7
+    assert len(TABLES) == 6
     assert all(set(access) == set(TABLES) for access in TABLE_ACCESS.values())
 
 
@@ -330,35 +325,44 @@ def test_table_has_its_indexes(resources: Resources, function_ids: dict[str, str
     # When reading its global secondary indexes
     indexes = {index["IndexName"]: index for index in table["Properties"].get("GlobalSecondaryIndexes", [])}
 
-    # Then each expected index is there, keyed as expected, projecting whole items, and there is no other
-    # (messages: pending by pendingKey, which only unfinished state items carry, by dedup ID, and those waiting in a
-    # FIFO queue by queueWaiting, also sparse; DLQ and events: listings by time; URL groups, queues: by name;
-    # cron schedules: by ID)
+    # Then each expected index is there, keyed and projected as expected, and there is no other (messages: pending by
+    # pendingKey, which only unfinished state items carry, by dedup ID, and those waiting in a FIFO queue by
+    # queueWaiting, also sparse; URL groups, queues: by name; cron schedules: by ID; the DLQ's and the messages' own
+    # keys list them by time, in write shards)
     assert set(indexes) == {index.name for index in definition.indexes} == set(expected)
     attributes = table["Properties"]["AttributeDefinitions"]
-    for name, (partition_key, sort_key) in expected.items():
+    for name, (partition_key, sort_key, projection) in expected.items():
         assert indexes[name]["KeySchema"] == [
             {"AttributeName": partition_key, "KeyType": "HASH"},
             {"AttributeName": sort_key, "KeyType": "RANGE"},
         ]
-        assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
+        assert indexes[name]["Projection"] == {"ProjectionType": projection}
         assert {"AttributeName": partition_key, "AttributeType": "S"} in attributes
 
 
-def test_event_and_counter_tables_are_keyed_and_expire(resources: Resources, function_ids: dict[str, str]) -> None:
-    # Given the events and counters tables the functions are configured with
+def test_message_dlq_and_counter_tables_are_keyed_and_expire(
+    resources: Resources, function_ids: dict[str, str]
+) -> None:
+    # Given the messages, DLQ and counters tables the functions are configured with
     env = env_of(resources, function_ids["api"])
-    events = resources[referenced_id(env[EVENTS_TABLE.env_var])]["Properties"]
-    counters = resources[referenced_id(env[COUNTERS_TABLE.env_var])]["Properties"]
+    messages, dlq, counters = (
+        resources[referenced_id(env[definition.env_var])]["Properties"]
+        for definition in (MESSAGES_TABLE, DLQ_TABLE, COUNTERS_TABLE)
+    )
 
     # When reading their keys and TTL
-    # Then events are listed per message in event order, counters are one item per key, and both expire
-    assert events["KeySchema"] == [
-        {"AttributeName": "messageId", "KeyType": "HASH"},
-        {"AttributeName": "eventId", "KeyType": "RANGE"},
+    # Then messages are items under a key and a sort key (a message's request item, or its state item under its
+    # write shard), DLQ entries are listed per write shard by dlqId, counters are one item per key, and all expire
+    assert messages["KeySchema"] == [
+        {"AttributeName": "pk", "KeyType": "HASH"},
+        {"AttributeName": "sk", "KeyType": "RANGE"},
+    ]
+    assert dlq["KeySchema"] == [
+        {"AttributeName": "shard", "KeyType": "HASH"},
+        {"AttributeName": "dlqId", "KeyType": "RANGE"},
     ]
     assert counters["KeySchema"] == [{"AttributeName": "pk", "KeyType": "HASH"}]
-    for properties in (events, counters):
+    for properties in (messages, dlq, counters):
         assert properties["TimeToLiveSpecification"] == {"AttributeName": "expiresAt", "Enabled": True}
 
 

@@ -162,6 +162,15 @@ def test_an_unknown_query_field_is_a_400_naming_it(postbox, seeded, method, path
     assert listed_dlq(postbox, seeded, "") == {"a", "b", "c"} and pending(postbox, seeded) == {"a", "b", "c"}
 
 
+@pytest.mark.parametrize(("method", "path"), ROUTES)
+def test_more_values_than_a_filter_takes_are_a_400_empty_ones_included(postbox, seeded, method, path):
+    # (empty values are dropped, `?callerIp=` filters nothing, but 101 of them are still more than a filter takes)
+    for values in (["10.0.0.1"] * 101, [""] * 101):
+        query = "&".join(f"callerIp={value}" for value in values)
+        status, answer, _ = postbox.api(method, f"{path}?{query}")
+        assert status == 400 and "callerIp" in answer["error"], (method, path, answer)
+
+
 @pytest.mark.parametrize(("method", "path"), [r for r in ROUTES if r[0] != "GET"])
 def test_an_unknown_body_field_is_a_400_naming_it(postbox, seeded, method, path):
     status, answer, _ = postbox.api(method, path, body=b'{"labeel": "x"}')

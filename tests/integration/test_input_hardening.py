@@ -17,7 +17,7 @@ def stored(postbox, table: str) -> int:
 
 
 def nothing_stored(postbox) -> bool:
-    tables = ("MESSAGES_TABLE", "QUEUES_TABLE", "SCHEDULES_TABLE", "TOPICS_TABLE", "EVENTS_TABLE")
+    tables = ("MESSAGES_TABLE", "QUEUES_TABLE", "SCHEDULES_TABLE", "TOPICS_TABLE", "DLQ_TABLE")
     return all(stored(postbox, table) == 0 for table in tables) and postbox.receive() == []
 
 
