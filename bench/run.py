@@ -146,8 +146,12 @@ def run_load(
         )
         while receiver.arrived() < messages:
             time.sleep(0.05)
-        while store.count_pending(0):  # delivered means marked DELIVERED too, not only received
-            time.sleep(0.1)
+        unfinished = set(clients["answered"])  # delivered means marked DELIVERED too, not only received
+        while unfinished:
+            checked = sorted(unfinished)[:100]
+            unfinished -= {i for i in checked if (status := store.get_status(i)) and status.state.is_final}
+            if unfinished:
+                time.sleep(0.1)
         elapsed = time.monotonic() - clients["first"]
         arrivals = receiver.arrivals()
     published, latencies = clients["answered"], clients["latencies"]

@@ -123,6 +123,9 @@ class DeliveryService:
         """Re-enqueue pending messages whose record was lost (a crash between a write and its enqueue): the
         backstop of at-least-once. Duplicated records are harmless: the attempt check drops them."""
         now = self.clock()
+        tracked = self.messages.track_waiting(now)  # the messages still unfinished a minute after their creation
+        if tracked:
+            logger.info("unfinished messages tracked by the pending index", count=tracked)
         requeued = 0
         for message_id, attempt in self.messages.overdue(now - int(grace_s * 1000), now // 1000):
             self.queue.send(DeliveryTask(message_id=message_id, attempt=attempt), now, now)

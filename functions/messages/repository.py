@@ -10,6 +10,7 @@ slot, the callback messages an outcome creates.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -42,7 +43,7 @@ from functions.shared.dynamo import (
     to_item,
     values,
 )
-from functions.shared.ids import time_of_uuid7, uuid7
+from functions.shared.ids import time_of_uuid7, uuid7, uuid7_bound
 from functions.shared.resources import MESSAGES_TABLE
 from functions.shared.shards import merged, shard_key
 
@@ -53,7 +54,13 @@ if TYPE_CHECKING:
 REQUEST = "request"
 STATE = "state"  # state items: pk `state#<shard>`, sk the message id
 DEDUP = "dedup"
-PENDING = "pending"  # `pendingKey` is `pending#<shard>` while a message is not finished (sparse index)
+PENDING = "pending"  # `pendingKey` is `pending#<shard>` while a message that waits is not finished (sparse index)
+# Which unfinished messages the pending index holds: those that may wait (a delay, flow control, a FIFO queue) from
+# their publish, and from a retry on, any other still unfinished TRACK_AFTER_MS after its creation (the sweep marks
+# them, then moves the watermark item on). Readers scan the state items created after the watermark for the rest:
+# so a first try (published, claimed, delivered within that time) never writes the index.
+TRACK_AFTER_MS = 60_000  # above the API's longest request (30 s): a publish has written its state item by then
+WATERMARK_KEY = {"pk": "sweep", "sk": "tracked"}  # `until`: every message created before it is tracked if unfinished
 LATE = "late"  # `late#<shard>` markers: pk, sk the event id, `messageId`
 # A log entry made this long after its message's creation is also marked under `late#<shard>` (written before the
 # entry, so a marker may lack its entry, never the reverse): the log lists messages by creation time, and looks this
@@ -67,6 +74,8 @@ QUEUE_INDEX = MESSAGES_TABLE.indexes[2].name
 TTL = MESSAGES_TABLE.ttl_attribute or "expiresAt"
 _NOT_BEFORE_SLACK_MS = 1000  # SQS delays are whole seconds and not exact: accept a record up to 1 s early
 _WAITING = (MessageState.CREATED.value, MessageState.RETRY.value)
+_FINAL = tuple(state.value for state in MessageState if state.is_final)
+_ID_SLACK_MS = 1000  # a UUIDv7 may be made up to this far ahead of its millisecond (functions/shared/ids.py)
 
 
 @dataclass(frozen=True)
@@ -400,6 +409,8 @@ class MessageRepository(DynamoRepository):
             **fields,
             **_result_fields(result),
             "followUps": [f.request.message_id for f in follow_ups] or None,
+            # a message that will retry is tracked by the pending index (no index write when it already was)
+            **({} if final else {"pendingKey": shard_key(PENDING, message_id)}),
         }
         sets, vals = [], {":active": MessageState.ACTIVE.value, ":attempt": attempt}
         condition = "#state = :active AND attempt = :attempt"
@@ -581,14 +592,38 @@ class MessageRepository(DynamoRepository):
                 yield str(item["sk"]), int(item["attempt"])
 
     def _pending(self, now_s: int) -> Iterator[dict[str, Any]]:
-        """The state items of every unfinished message, oldest first: the keys from the pending index's shards,
-        merged, then the items (a batch read per 100)."""
+        """The state items of every unfinished message, oldest first: those the pending index tracks (the keys from
+        its shards, then the items, a batch read per 100), merged with those created since the watermark (the state
+        items' own shards), which holds the untracked ones."""
         query = {
             "TableName": self.table_name,
             "IndexName": PENDING_INDEX,
             "KeyConditionExpression": "pendingKey = :shard",
         }
-        keys = merged(self.client, PENDING, query, sort_attribute="sk", descending=False, first_page=100)
+        tracked = self._in_batches(
+            merged(self.client, PENDING, query, sort_attribute="sk", descending=False, first_page=100), now_s
+        )
+        since = uuid7_bound(max(0, self._watermark_ms() - _ID_SLACK_MS), upper=False)
+        recent = merged(
+            self.client,
+            STATE,
+            {
+                "TableName": self.table_name,
+                **Conditions().query_arguments("pk = :shard AND sk >= :since", shard="", since=since),
+            },
+            sort_attribute="sk",
+            descending=False,
+            first_page=100,
+        )
+        # (tracked or not: one the sweep tracks while this reads is then found twice, never missed)
+        unfinished = (item for item in recent if item["state"] not in _FINAL and not _hidden(item, now_s))
+        last = None
+        for item in heapq.merge(tracked, unfinished, key=lambda item: str(item["sk"])):
+            if item["sk"] != last:
+                last = item["sk"]
+                yield item
+
+    def _in_batches(self, keys: Iterator[dict[str, Any]], now_s: int) -> Iterator[dict[str, Any]]:
         batch: list[str] = []
         for key in keys:
             batch.append(str(key["sk"]))
@@ -597,6 +632,57 @@ class MessageRepository(DynamoRepository):
                 batch = []
         if batch:
             yield from self._live_states(batch, now_s)
+
+    def track_waiting(self, now_ms: int) -> int:
+        """Have the pending index track every message created before TRACK_AFTER_MS ago that is not finished yet (the
+        sweep's job, each minute), then move the watermark there: readers scan only the state items created after
+        it. Returns how many it began to track."""
+        until = now_ms - TRACK_AFTER_MS
+        since = self._watermark_ms()
+        if until <= since:
+            return 0
+        query = Conditions().query_arguments(
+            "pk = :shard AND sk BETWEEN :since AND :until",
+            shard="",
+            since=uuid7_bound(max(0, since - _ID_SLACK_MS), upper=False),
+            until=uuid7_bound(until, upper=True),
+        )
+        tracked = 0
+        for item in merged(
+            self.client,
+            STATE,
+            {"TableName": self.table_name, **query},
+            sort_attribute="sk",
+            descending=False,
+            first_page=100,
+        ):
+            if item.get("pendingKey") is not None or item["state"] in _FINAL:
+                continue
+            message_id = str(item["sk"])
+            tracked += self.conditional_update(
+                Key=state_key(message_id),
+                UpdateExpression="SET pendingKey = :shard",
+                ConditionExpression="attribute_exists(pk) AND NOT #state IN (:delivered, :failed, :canceled)",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues=values(
+                    {
+                        ":shard": shard_key(PENDING, message_id),
+                        **{f":{state.value.lower()}": state.value for state in map(MessageState, _FINAL)},
+                    }
+                ),
+            )
+        self.conditional_update(  # (a later watermark written by another sweep meanwhile is kept)
+            Key=to_item(WATERMARK_KEY),
+            UpdateExpression="SET #until = :until",
+            ConditionExpression="attribute_not_exists(#until) OR #until < :until",
+            ExpressionAttributeNames={"#until": "until"},
+            ExpressionAttributeValues=values({":until": until}),
+        )
+        return tracked
+
+    def _watermark_ms(self) -> int:
+        item = self.client.get_item(TableName=self.table_name, Key=to_item(WATERMARK_KEY), ConsistentRead=True)
+        return int(from_item(item["Item"]).get("until", 0)) if "Item" in item else 0
 
     def _live_states(self, message_ids: list[str], now_s: int) -> Iterator[dict[str, Any]]:
         states = self._states(message_ids)
@@ -769,6 +855,14 @@ def _hidden(state_item: Mapping[str, Any], now_s: int) -> bool:
     return is_expired(state_item, VISIBLE, now_s) or is_expired(state_item, TTL, now_s)
 
 
+def _waits(request: MessageRequest, status: MessageStatus) -> bool:
+    """A new message that may wait before its first attempt: tracked by the pending index from its publish."""
+    if status.state.is_final:
+        return False
+    delayed = request.not_before_ms > status.updated_at_ms + _NOT_BEFORE_SLACK_MS
+    return delayed or request.flow_control is not None or request.queue_name is not None
+
+
 def _request_item(request: MessageRequest, expires_at_s: int) -> dict[str, Any]:
     attributes = request_attributes(request)
     # (stored under another name than the state item's `dedupId`, which the byDedupId index is keyed by)
@@ -789,7 +883,7 @@ def _state_item(
             "attempt": status.attempt,
             "nextDeliveryAt": status.next_delivery_at_ms,
             "updatedAt": status.updated_at_ms,
-            "pendingKey": None if status.state.is_final else shard_key(PENDING, request.message_id),
+            "pendingKey": shard_key(PENDING, request.message_id) if _waits(request, status) else None,
             "url": request.url,
             "labels": list(request.labels) or None,
             "callerIp": request.caller_ip,

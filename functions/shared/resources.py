@@ -97,7 +97,7 @@ class ScheduleGroupDef:
 # Listings by time (messages and their log, DLQ entries, messages not finished) are spread over this many partition
 # key values, `<name>#<n>` with n computed from the record's id (functions/shared/shards.py), so that no key value
 # takes more than about 1/WRITE_SHARDS of the writes.
-WRITE_SHARDS = 32
+WRITE_SHARDS = 64
 
 # Messages: per message a `request` item (pk = message id, sk `request`: url, headers, body; written once) and a small
 # `state` item (pk `state#<shard>`, sk = message id: the state, the attributes filters read, and the message's event

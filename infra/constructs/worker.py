@@ -35,7 +35,7 @@ from infra.constructs.schedules import DelaySchedules
 from infra.constructs.storage import Storage, TableAccess
 
 MAX_BATCHING_WINDOW = Duration.seconds(1)
-SWEEP_EVERY = Duration.minutes(10)
+SWEEP_EVERY = Duration.minutes(1)
 
 
 WORKER_TABLE_ACCESS: dict[TableDef, TableAccess] = {
@@ -93,14 +93,15 @@ class DeliveryWorker(Construct):
                 max_concurrency=config.worker_max_concurrency,
             )
         )
-        # The backstop of at-least-once: a recurring sweep re-enqueues messages whose record was lost. It runs as the
+        # Each minute, a sweep has the pending index track messages still unfinished a minute after their creation, and
+        # re-enqueues messages whose record was lost (the backstop of at-least-once). It runs as the
         # schedules' role, which may invoke the worker's target only (`schedules.allow_invoke`, called by the stack),
         # rather than a role of its own that Scheduler's LambdaInvoke target would allow every version too.
         self.sweep_schedule = scheduler.Schedule(
             self,
             "SweepSchedule",
             schedule=scheduler.ScheduleExpression.rate(SWEEP_EVERY),
-            description="Postbox: re-enqueue overdue messages whose queue record was lost",
+            description="Postbox: track unfinished messages, re-enqueue overdue ones whose queue record was lost",
             target=_InvokeAs(self.target, schedules.role, scheduler.ScheduleTargetInput.from_object({"sweep": True})),
         )
 

@@ -1110,7 +1110,7 @@ def test_the_sweep_runs_the_worker_every_ten_minutes(resources: Resources, funct
     [schedule] = [r for r in resources.values() if r["Type"] == "AWS::Scheduler::Schedule"]
     properties = schedule["Properties"]
     # Then it invokes the worker with the sweep event every ten minutes
-    assert properties["ScheduleExpression"] == "rate(10 minutes)"
+    assert properties["ScheduleExpression"] == "rate(1 minute)"
     assert properties["Target"]["Arn"] == {"Fn::GetAtt": [function_ids["worker"], "Arn"]}
     assert json.loads(properties["Target"]["Input"]) == {"sweep": True}
     # And it runs as the schedules' role, which may invoke the worker's unqualified ARN only
