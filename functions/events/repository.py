@@ -214,13 +214,15 @@ class _Merge:
         return -value if self.newest_first else value
 
     def _safe(self, time_ms: int) -> bool:
-        """No listing can still give an entry that comes before one made at `time_ms`."""
+        """No listing can still give an entry that comes before one made at `time_ms` (a listing not read from yet
+        can give anything)."""
+        states, markers = self.state_frontier, self.marker_frontier
         if self.newest_first:
-            states_ok = self.states_done or time_ms > (self.state_frontier or 0) + LATE_AFTER_MS
-            markers_ok = self.markers_done or time_ms > (self.marker_frontier or 0)
+            states_ok = self.states_done or (states is not None and time_ms > states + LATE_AFTER_MS)
+            markers_ok = self.markers_done or (markers is not None and time_ms > markers)
         else:
-            states_ok = self.states_done or time_ms < (self.state_frontier or 0) - _ID_SLACK_MS
-            markers_ok = self.markers_done or time_ms < (self.marker_frontier or 0)
+            states_ok = self.states_done or (states is not None and time_ms < states - _ID_SLACK_MS)
+            markers_ok = self.markers_done or (markers is not None and time_ms < markers)
         return states_ok and markers_ok
 
     def _read_more(self) -> None:
