@@ -163,37 +163,30 @@ class _Merge:
     ) -> None:
         self.events, self.newest_first, self.wanted = events, newest_first, wanted
         lowest_ms = time_of(lowest)
-        conditions = Conditions().not_expired(TTL, now_s)
         # A message's early entries come within LATE_AFTER_MS of its creation: the state items created that long
         # before the range may hold some (and ids may run up to a second ahead of their time).
         first_created = uuid7_bound(max(0, lowest_ms - LATE_AFTER_MS - _ID_SLACK_MS), upper=False)
-        states = conditions.query_arguments(
-            "pk = :shard AND sk BETWEEN :lowest AND :highest", shard="", lowest=first_created, highest=highest
-        )
-        markers = (
-            Conditions()
-            .not_expired(TTL, now_s)
-            .query_arguments(
-                "pk = :shard AND sk BETWEEN :lowest AND :highest", shard="", lowest=lowest, highest=highest
+
+        def listing(prefix: str, first: str) -> Iterator[dict[str, Any]]:
+            """The items under every shard of `prefix` whose sort key is between `first` and `highest`."""
+            query = (
+                Conditions()
+                .not_expired(TTL, now_s)
+                .query_arguments(
+                    "pk = :shard AND sk BETWEEN :lowest AND :highest", shard="", lowest=first, highest=highest
+                )
             )
-        )
-        client, table = events.client, events.table_name
-        self.states = merged(
-            client,
-            STATE,
-            {"TableName": table, **states},
-            sort_attribute="sk",
-            descending=newest_first,
-            first_page=_FIRST_PAGE,
-        )
-        self.markers = merged(
-            client,
-            LATE,
-            {"TableName": table, **markers},
-            sort_attribute="sk",
-            descending=newest_first,
-            first_page=_FIRST_PAGE,
-        )
+            return merged(
+                events.client,
+                prefix,
+                {"TableName": events.table_name, **query},
+                sort_attribute="sk",
+                descending=newest_first,
+                first_page=_FIRST_PAGE,
+            )
+
+        self.states = listing(STATE, first_created)
+        self.markers = listing(LATE, lowest)
         self.heap: list[tuple[int, str, int, dict[str, Any]]] = []  # (order, event id, time, entry)
         self.state_frontier: int | None = None  # the creation time (ms of its id) of the last state item read
         self.marker_frontier: int | None = None  # the time of the last marker read

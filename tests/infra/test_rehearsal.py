@@ -37,6 +37,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from functions.local.backend import start_moto
+from functions.local.worker_loop import sqs_event
 from infra import build
 from infra.config import InfraConfig, cdk_json_context
 from infra.stack import PostboxStack
@@ -336,35 +337,6 @@ def front_door_event(
     return event
 
 
-def sqs_event(queue_arn: str, messages: list[dict[str, Any]]) -> dict[str, Any]:
-    """A batch as the SQS event source hands it to the worker."""
-    return {
-        "Records": [
-            {
-                "messageId": m["MessageId"],
-                "receiptHandle": m["ReceiptHandle"],
-                "body": m["Body"],
-                "attributes": m.get("Attributes", {}),
-                "messageAttributes": {
-                    name: {
-                        "stringValue": a.get("StringValue"),
-                        "binaryValue": a.get("BinaryValue"),
-                        "stringListValues": [],
-                        "binaryListValues": [],
-                        "dataType": a["DataType"],
-                    }
-                    for name, a in m.get("MessageAttributes", {}).items()
-                },
-                "md5OfBody": m["MD5OfBody"],
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": REGION,
-            }
-            for m in messages
-        ]
-    }
-
-
 def scheduler_input(target: dict[str, Any], at: datetime) -> dict[str, Any]:
     """The event EventBridge Scheduler invokes a Lambda target with at `at`: its `Input`, context attributes filled
     in."""
@@ -385,7 +357,7 @@ def run_event_source(account: Account, worker: Function, queue_id: str) -> int:
         if not received:
             return handed
         handed += len(received)
-        answer = worker.invoke(sqs_event(arn, received))
+        answer = worker.invoke(sqs_event(received, arn, REGION))  # (local mode's event source builds it alike)
         failed = {item["itemIdentifier"] for item in answer["batchItemFailures"]}
         assert not failed, answer
         for message in received:

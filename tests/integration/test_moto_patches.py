@@ -151,6 +151,23 @@ QUERIES: list[dict[str, Any]] = [
         "ExpressionAttributeValues": {":p": {"S": "a"}},
         "ExclusiveStartKey": {"pk": {"S": "a"}, "sk": {"S": "2"}},
     },
+    # the sort key ranges of the write shards' listings (functions/shared/shards.py)
+    *(
+        {
+            "KeyConditionExpression": f"pk = :p AND sk {op} :s",
+            "ExpressionAttributeValues": {":p": {"S": "b"}, ":s": {"S": "2"}},
+        }
+        for op in (">=", ">", "<=", "<", "=")
+    ),
+    {
+        "KeyConditionExpression": "pk = :p AND sk BETWEEN :low AND :high",
+        "ExpressionAttributeValues": {":p": {"S": "a"}, ":low": {"S": "2"}, ":high": {"S": "9"}},
+        "Limit": 2,
+    },
+    {
+        "KeyConditionExpression": "pk = :p AND begins_with(sk, :s)",
+        "ExpressionAttributeValues": {":p": {"S": "c"}, ":s": {"S": "4"}},
+    },
 ]
 
 
