@@ -583,18 +583,20 @@ class MessageRepository(DynamoRepository):
 
     def overdue(self, cutoff_ms: int, now_s: int) -> Iterator[tuple[str, int]]:
         """(id, attempt) of pending messages whose record should have arrived before `cutoff_ms` but did not:
-        waiting past their delivery time, or claimed by a worker whose lease ran out long ago."""
-        for item in self._pending(now_s):
+        waiting past their delivery time, or claimed by a worker whose lease ran out long ago. (Those created after
+        the watermark are not: when `cutoff_ms` is before it, as after the sweep's tracking, only tracked ones are
+        read.)"""
+        for item in self._pending(now_s, untracked=cutoff_ms > self._watermark_ms()):
             state, waiting = item["state"], item.get("queueWaiting") is not None  # waiting for a slot: not overdue
             late = state in _WAITING and int(item["nextDeliveryAt"]) < cutoff_ms
             stuck = state == MessageState.ACTIVE.value and int(item.get("claimUntil") or 0) < cutoff_ms
             if (late or stuck) and not waiting:
                 yield str(item["sk"]), int(item["attempt"])
 
-    def _pending(self, now_s: int) -> Iterator[dict[str, Any]]:
+    def _pending(self, now_s: int, *, untracked: bool = True) -> Iterator[dict[str, Any]]:
         """The state items of every unfinished message, oldest first: those the pending index tracks (the keys from
         its shards, then the items, a batch read per 100), merged with those created since the watermark (the state
-        items' own shards), which holds the untracked ones."""
+        items' own shards), which holds the untracked ones (unless `untracked` is False)."""
         query = {
             "TableName": self.table_name,
             "IndexName": PENDING_INDEX,
@@ -603,6 +605,9 @@ class MessageRepository(DynamoRepository):
         tracked = self._in_batches(
             merged(self.client, PENDING, query, sort_attribute="sk", descending=False, first_page=100), now_s
         )
+        if not untracked:
+            yield from tracked
+            return
         since = uuid7_bound(max(0, self._watermark_ms() - _ID_SLACK_MS), upper=False)
         recent = merged(
             self.client,

@@ -114,3 +114,18 @@ def _failed():
     from functions.messages.models import AttemptResult
 
     return AttemptResult(status=500)
+
+
+def test_the_overdue_are_found_tracked_or_not(store) -> None:
+    # Given a message whose record was lost two minutes ago, and one lost ten seconds ago
+    old, recent = new(NOW - 120_000, url="https://old.example.com/"), new(NOW - 10_000, url="https://new.example.com/")
+    for message in (old, recent):
+        store.create(message)
+    # When the sweep tracks what is a minute old, then looks for what is overdue by 90 s (read from the index only,
+    # since nothing after the watermark can be), and by 5 s (read with the state items after the watermark)
+    assert store.track_waiting(NOW) == 1
+    assert [m for m, _ in store.overdue(NOW - 90_000, NOW // 1000)] == [old.request.message_id]
+    assert [m for m, _ in store.overdue(NOW - 5_000, NOW // 1000)] == [
+        old.request.message_id,
+        recent.request.message_id,
+    ]
