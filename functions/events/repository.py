@@ -10,6 +10,7 @@ An entry is given out once neither listing can still hold an entry that comes be
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,7 @@ _ID_SLACK_MS = 1000  # a UUIDv7 may be made up to this far ahead of its millisec
 # How many events a page may read beyond the `count` it answers (a filter that matches few reads more per match).
 MAX_EXAMINED_PER_PAGE = 5000
 _FIRST_PAGE = 25  # state items or markers read per shard at first (then pages twice as large)
+_MARKERS_AT_ONCE = 25  # late markers taken together, their messages' state items read in one batch
 # The request's attributes that its events show (request_event), read from the request item with the log
 _REQUEST_FIELDS = "pk, header, redact, endpointName, #timeout, callback, failureCallback, #ttl"
 
@@ -230,27 +232,20 @@ class _Merge:
                 if int(entry["time"]) - created <= LATE_AFTER_MS and self.wanted(entry):
                     self._push(entry)
             return
-        marker = next(self.markers, None)
-        if marker is None:
+        markers = list(itertools.islice(self.markers, _MARKERS_AT_ONCE))  # (their messages read in one batch)
+        if not markers:
             self.markers_done = True
             return
-        self.marker_frontier = time_of(str(marker["sk"]))
-        message_id = str(marker["messageId"])
-        if message_id in self.late_read:
-            return
-        self.late_read.add(message_id)
-        answer = self.events.client.get_item(
-            TableName=self.events.table_name, Key=state_key(message_id), ConsistentRead=True
-        )
-        if "Item" not in answer:
-            return
-        state = from_item(answer["Item"])
-        if is_expired(state, TTL, self.now_s):
-            return
-        created = time_of(message_id)
-        for entry in expanded(state):
-            if int(entry["time"]) - created > LATE_AFTER_MS and self.wanted(entry):
-                self._push(entry)
+        self.marker_frontier = time_of(str(markers[-1]["sk"]))
+        unread = list(dict.fromkeys(str(m["messageId"]) for m in markers if str(m["messageId"]) not in self.late_read))
+        self.late_read.update(unread)
+        for state in self.events._batch_get([state_key(message_id) for message_id in unread]):
+            if is_expired(state, TTL, self.now_s):
+                continue
+            created = time_of(str(state["sk"]))
+            for entry in expanded(state):
+                if int(entry["time"]) - created > LATE_AFTER_MS and self.wanted(entry):
+                    self._push(entry)
 
     def _states_behind(self) -> bool:
         if self.state_frontier is None:
