@@ -147,19 +147,7 @@ class DlqRepository(DynamoRepository):
         if where.matches_nothing:
             return []
         ids = list(dict.fromkeys(dlq_ids))
-        items: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), 100):
-            request: dict[str, Any] = {
-                self.table_name: {
-                    "Keys": [_key(dlq_id) for dlq_id in ids[start : start + 100]],
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                answer = self.client.batch_get_item(RequestItems=request)
-                for item in map(from_item, answer.get("Responses", {}).get(self.table_name, [])):
-                    items[str(item["dlqId"])] = item
-                request = answer.get("UnprocessedKeys") or {}
+        items = {str(item["dlqId"]): item for item in self.batch_get([_key(dlq_id) for dlq_id in ids])}
         return [
             self._entry(item)
             for item in (items.get(dlq_id) for dlq_id in ids)

@@ -49,11 +49,6 @@ class EventPage:
     cursor: str | None  # None on the last page
 
 
-def time_of(event_id: str) -> int:
-    """The unix ms a UUIDv7 event id was made in."""
-    return time_of_uuid7(event_id)
-
-
 class EventRepository(DynamoRepository):
     def __init__(self, table_name: str, retention_s: int, client: DynamoDBClient | None = None) -> None:
         super().__init__(table_name, client)
@@ -117,7 +112,7 @@ class EventRepository(DynamoRepository):
 
         if where.message_ids is not None:  # a few entries per message: read each, merge in order
             keys = [state_key(message_id) for message_id in dict.fromkeys(where.message_ids)]
-            entries = [e for item in self._batch_get(keys) for e in expanded(item) if wanted(e)]
+            entries = [e for item in self.batch_get(keys) for e in expanded(item) if wanted(e)]
             yield from sorted(entries, key=lambda e: str(e["eventId"]), reverse=newest_first)
             return
         yield from _Merge(self, lowest, highest, newest_first, now_s, wanted)
@@ -127,26 +122,14 @@ class EventRepository(DynamoRepository):
         wants = {str(e["messageId"]) for e in entries if e["state"] in BODY_STATES}
         requests = {
             str(item["pk"]): item
-            for item in self._batch_get(
-                [to_item({"pk": message_id, "sk": REQUEST}) for message_id in wants], projection=_REQUEST_FIELDS
+            for item in self.batch_get(
+                [to_item({"pk": message_id, "sk": REQUEST}) for message_id in wants],
+                _REQUEST_FIELDS,
+                {"#ttl": TTL, "#timeout": "timeout"},
             )
             if not is_expired(item, TTL, now_s)
         }
         return [_event(e, requests.get(str(e["messageId"])) if e["state"] in BODY_STATES else None) for e in entries]
-
-    def _batch_get(self, keys: Entries, projection: str | None = None) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(keys), 100):
-            wanted: dict[str, Any] = {"Keys": keys[start : start + 100], "ConsistentRead": True}
-            if projection:
-                wanted |= {
-                    "ProjectionExpression": projection,
-                    "ExpressionAttributeNames": {"#ttl": TTL, "#timeout": "timeout"},
-                }
-            request: dict[str, Any] = {self.table_name: wanted}
-            while request:
-                answer = self.client.batch_get_item(RequestItems=request)
-                yield from map(from_item, answer.get("Responses", {}).get(self.table_name, []))
-                request = answer.get("UnprocessedKeys") or {}
 
 
 class _Merge:
@@ -164,7 +147,7 @@ class _Merge:
         wanted: Any,
     ) -> None:
         self.events, self.newest_first, self.wanted = events, newest_first, wanted
-        lowest_ms = time_of(lowest)
+        lowest_ms = time_of_uuid7(lowest)
         # A message's early entries come within LATE_AFTER_MS of its creation: the state items created that long
         # before the range may hold some (and ids may run up to a second ahead of their time).
         first_created = uuid7_bound(max(0, lowest_ms - LATE_AFTER_MS - _ID_SLACK_MS), upper=False)
@@ -227,7 +210,7 @@ class _Merge:
             if item is None:
                 self.states_done = True
                 return
-            self.state_frontier = created = time_of(str(item["sk"]))
+            self.state_frontier = created = time_of_uuid7(str(item["sk"]))
             for entry in expanded(item):  # (late or not: as the writer decides it, from the message id's time)
                 if int(entry["time"]) - created <= LATE_AFTER_MS and self.wanted(entry):
                     self._push(entry)
@@ -236,13 +219,13 @@ class _Merge:
         if not markers:
             self.markers_done = True
             return
-        self.marker_frontier = time_of(str(markers[-1]["sk"]))
+        self.marker_frontier = time_of_uuid7(str(markers[-1]["sk"]))
         unread = list(dict.fromkeys(str(m["messageId"]) for m in markers if str(m["messageId"]) not in self.late_read))
         self.late_read.update(unread)
-        for state in self.events._batch_get([state_key(message_id) for message_id in unread]):
+        for state in self.events.batch_get([state_key(message_id) for message_id in unread]):
             if is_expired(state, TTL, self.now_s):
                 continue
-            created = time_of(str(state["sk"]))
+            created = time_of_uuid7(str(state["sk"]))
             for entry in expanded(state):
                 if int(entry["time"]) - created > LATE_AFTER_MS and self.wanted(entry):
                     self._push(entry)

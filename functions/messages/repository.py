@@ -75,6 +75,7 @@ TTL = MESSAGES_TABLE.ttl_attribute or "expiresAt"
 _NOT_BEFORE_SLACK_MS = 1000  # SQS delays are whole seconds and not exact: accept a record up to 1 s early
 _WAITING = (MessageState.CREATED.value, MessageState.RETRY.value)
 _FINAL = tuple(state.value for state in MessageState if state.is_final)
+_FINAL_VALUES = tuple(f":final{i}" for i in range(len(_FINAL)))  # their placeholders in a condition
 _ID_SLACK_MS = 1000  # a UUIDv7 may be made up to this far ahead of its millisecond (functions/shared/ids.py)
 
 
@@ -667,13 +668,10 @@ class MessageRepository(DynamoRepository):
             tracked += self.conditional_update(
                 Key=state_key(message_id),
                 UpdateExpression="SET pendingKey = :shard",
-                ConditionExpression="attribute_exists(pk) AND NOT #state IN (:delivered, :failed, :canceled)",
+                ConditionExpression=f"attribute_exists(pk) AND NOT #state IN ({', '.join(_FINAL_VALUES)})",
                 ExpressionAttributeNames={"#state": "state"},
                 ExpressionAttributeValues=values(
-                    {
-                        ":shard": shard_key(PENDING, message_id),
-                        **{f":{state.value.lower()}": state.value for state in map(MessageState, _FINAL)},
-                    }
+                    {":shard": shard_key(PENDING, message_id), **dict(zip(_FINAL_VALUES, _FINAL, strict=True))}
                 ),
             )
         self.conditional_update(  # (a later watermark written by another sweep meanwhile is kept)
@@ -698,24 +696,13 @@ class MessageRepository(DynamoRepository):
 
     def _states(self, message_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The state items of these messages that exist, by id (strongly consistent batch reads)."""
-        return {str(item["sk"]): item for item in self._batch_get([state_key(i) for i in message_ids])}
-
-    def _batch_get(self, keys: Sequence[dict[str, Any]], projection: str | None = None) -> Iterator[dict[str, Any]]:
-        for start in range(0, len(keys), 100):
-            wanted: dict[str, Any] = {"Keys": list(keys[start : start + 100]), "ConsistentRead": True}
-            if projection:
-                wanted |= {"ProjectionExpression": projection, "ExpressionAttributeNames": {"#ttl": TTL}}
-            request: dict[str, Any] = {self.table_name: wanted}
-            while request:
-                answer = self.client.batch_get_item(RequestItems=request)
-                yield from map(from_item, answer.get("Responses", {}).get(self.table_name, []))
-                request = answer.get("UnprocessedKeys") or {}
+        return {str(item["sk"]): item for item in self.batch_get([state_key(i) for i in message_ids])}
 
     # --- reads ----------------------------------------------------------------------------------
 
     def load(self, message_id: str) -> Stored:
         """The state and the request item of a message in one (strongly consistent) batch read."""
-        items = {item["sk"]: item for item in self._batch_get([state_key(message_id), _key(message_id, REQUEST)])}
+        items = {item["sk"]: item for item in self.batch_get([state_key(message_id), _key(message_id, REQUEST)])}
         return Stored(state_item=items.get(message_id), request_item=items.get(REQUEST))
 
     def get(self, message_id: str, now_s: int) -> Message | None:
@@ -794,23 +781,11 @@ class MessageRepository(DynamoRepository):
         BatchGetItem per 100 messages, reading only the body."""
         keys = [_key(message_id, REQUEST) for message_id in dict.fromkeys(message_ids)]
         found: dict[str, bytes] = {}
-        for start in range(0, len(keys), 100):
-            request: dict[str, Any] = {
-                self.table_name: {
-                    "Keys": keys[start : start + 100],
-                    "ProjectionExpression": "pk, body, redact, #ttl",
-                    "ExpressionAttributeNames": {"#ttl": TTL},
-                    "ConsistentRead": True,
-                }
-            }
-            while request:
-                answer = self.client.batch_get_item(RequestItems=request)
-                for item in map(from_item, answer.get("Responses", {}).get(self.table_name, [])):
-                    redact = redaction_from_attribute(item.get("redact"))
-                    body = shown_body(b"", redact) if redact and redact.body_sha256 else item.get("body")
-                    if body is not None and len(body) <= MAX_LOGGED_BODY_BYTES and not is_expired(item, TTL, now_s):
-                        found[str(item["pk"])] = bytes(body)
-                request = answer.get("UnprocessedKeys") or {}
+        for item in self.batch_get(keys, "pk, body, redact, #ttl", {"#ttl": TTL}):
+            redact = redaction_from_attribute(item.get("redact"))
+            body = shown_body(b"", redact) if redact and redact.body_sha256 else item.get("body")
+            if body is not None and len(body) <= MAX_LOGGED_BODY_BYTES and not is_expired(item, TTL, now_s):
+                found[str(item["pk"])] = bytes(body)
         return found
 
     def get_request(self, message_id: str) -> MessageRequest | None:

@@ -53,6 +53,23 @@ class DynamoRepository:
             ExpressionAttributeValues=values({":paused": paused, ":now": now_ms}),
         )
 
+    def batch_get(
+        self, keys: Sequence[Mapping[str, Any]], projection: str | None = None, names: Mapping[str, str] | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """The items at `keys` that exist (strongly consistent), `projection`'s attributes only when given: one
+        BatchGetItem per 100 keys, and again for any it leaves unprocessed."""
+        for start in range(0, len(keys), 100):
+            wanted: dict[str, Any] = {"Keys": list(keys[start : start + 100]), "ConsistentRead": True}
+            if projection:
+                wanted["ProjectionExpression"] = projection
+            if names:
+                wanted["ExpressionAttributeNames"] = dict(names)
+            request: dict[str, Any] = {self.table_name: wanted}
+            while request:
+                answer = self.client.batch_get_item(RequestItems=request)
+                yield from map(from_item, answer.get("Responses", {}).get(self.table_name, []))
+                request = answer.get("UnprocessedKeys") or {}
+
     def listing(self, index_name: str, listing: str) -> Iterator[dict[str, Any]]:
         """Every item of a single-partition `listing` index (URL groups, queues, schedules), in key order."""
         query = {
