@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from functions.delivery.queue import SchedulerDelays, SqsDeliveryQueue
-from functions.dlq.repository import DlqRepository
 from functions.events.repository import EventRepository
-from functions.messages.bodies import S3BodyStore
-from functions.messages.repository import MessageRepository
 from functions.queues.dispatcher import Dispatcher
-from functions.queues.repository import QueueRepository
 from functions.shared.config import Settings
+from functions.stores.bodies import S3BodyStore
+from functions.stores.delivery_queue import SchedulerDelays, SqsDeliveryQueue
+from functions.stores.dlq import DlqRepository
+from functions.stores.messages import MessageRepository
+from functions.stores.queues import QueueRepository
 
 if TYPE_CHECKING:
     from functions.messages.service import MessageService

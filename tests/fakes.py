@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from functions.messages.codec import request_attributes
-from functions.messages.filters import RecordFilter
-from functions.messages.models import (
+from functions.core.codec import request_attributes
+from functions.core.filters import RecordFilter
+from functions.core.models import (
     AttemptResult,
     DeliveryTask,
     DlqEntry,
@@ -18,7 +18,7 @@ from functions.messages.models import (
     MessageState,
     MessageStatus,
 )
-from functions.messages.repository import CancelOutcome, ClaimRefused, Created, NewMessage
+from functions.stores.messages import CancelOutcome, ClaimRefused, Created, NewMessage
 
 
 @dataclass

@@ -30,9 +30,10 @@ from functions.api.requests import (
     QueueUpsertRequest,
     UnpinQuery,
 )
+from functions.core.durations import MAX_DELAY_S
 from functions.events.views import EventsView, LogsView
 from functions.flow.views import FlowControlView, GlobalParallelismView
-from functions.messages.publish import MAX_DELAY_S, METHODS
+from functions.messages.publish import METHODS
 from functions.messages.views import (
     CancelledView,
     DeletedView,

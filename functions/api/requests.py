@@ -21,9 +21,9 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from functions.flow.models import MAX_PERIOD_S
-from functions.messages.filters import RecordFilter
-from functions.messages.models import MessageState
+from functions.core.filters import RecordFilter
+from functions.core.models import MessageState
+from functions.flow.parsing import MAX_PERIOD_S
 from functions.shared.errors import BadRequestError
 
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import base64
 import json
 
-from functions.messages.models import AttemptResult, CallbackOptions, MessageRequest, Redaction
-from functions.messages.redaction import body_digest
+from functions.core.models import AttemptResult, CallbackOptions, MessageRequest, Redaction
+from functions.core.redaction import body_digest
 
 
 def callback_payload(source: MessageRequest, result: AttemptResult, retried: int, dlq_id: str | None = None) -> bytes:

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 
 from urllib3 import BaseHTTPResponse, Timeout, exceptions
 
+from functions.core.models import MAX_RESPONSE_BODY_BYTES, AttemptResult
 from functions.delivery.connect import Deadline, DestinationRefused, guarded_pool_manager
-from functions.messages.models import MAX_RESPONSE_BODY_BYTES, AttemptResult
 from functions.shared.resources import DELIVERY_BATCH_SIZE
 from functions.shared.ssrf import AddressPolicy
 

@@ -15,14 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from functions.delivery.callbacks import callback_payload, callback_request
-from functions.delivery.expressions import ExpressionError, compile_retry_delay
-from functions.delivery.queue import DeliveryQueue
-from functions.delivery.retry import is_non_retryable, next_retry_delay_ms
-from functions.delivery.signing import sign
-from functions.dlq.repository import DlqRepository
-from functions.flow.limiter import FlowLimiter, Wait
-from functions.messages.models import (
+from functions.core.models import (
     AttemptResult,
     CallbackOptions,
     DeliveryTask,
@@ -33,10 +26,17 @@ from functions.messages.models import (
     MessageStatus,
     lifetime_end_s,
 )
-from functions.messages.repository import ClaimRefused, MessageRepository, NewMessage, claimable, lease_lost
+from functions.delivery.callbacks import callback_payload, callback_request
+from functions.delivery.expressions import ExpressionError, compile_retry_delay
+from functions.delivery.retry import is_non_retryable, next_retry_delay_ms
+from functions.delivery.signing import sign
+from functions.flow.limiter import FlowLimiter, Wait
 from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
 from functions.shared.ids import uuid7
+from functions.stores.delivery_queue import DeliveryQueue
+from functions.stores.dlq import DlqRepository
+from functions.stores.messages import ClaimRefused, MessageRepository, NewMessage, claimable, lease_lost
 
 if TYPE_CHECKING:
     from functions.delivery.http import HttpSender  # the worker injects it: the API never loads `requests`

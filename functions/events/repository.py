@@ -1,5 +1,5 @@
 """Reading the event log, which the messages table holds: each message's entries are in its state item
-(functions/events/log.py), and the state items of a write shard are its messages in creation order.
+(functions/core/log.py), and the state items of a write shard are its messages in creation order.
 
 The log across messages, newest (or oldest) first, merges two listings, each over every shard:
 - the state items by creation time: a message's entries made within LATE_AFTER_MS of its creation;
@@ -15,18 +15,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from functions.events.log import expanded
-from functions.events.models import BODY_STATES, MessageEvent
-from functions.messages.codec import header_map, redaction_from_attribute
-from functions.messages.filters import RecordFilter
-from functions.messages.models import MessageState
-from functions.messages.redaction import redact_headers
-from functions.messages.repository import LATE, LATE_AFTER_MS, REQUEST, STATE, TTL, state_key
+from functions.core.codec import header_map, redaction_from_attribute
+from functions.core.events import BODY_STATES, MessageEvent
+from functions.core.filters import RecordFilter
+from functions.core.log import expanded
+from functions.core.models import MessageState
+from functions.core.redaction import redact_headers
 from functions.shared.dynamo import Conditions, DynamoRepository, from_item, is_expired, to_item
 from functions.shared.errors import BadRequestError
 from functions.shared.ids import is_uuid7, time_of_uuid7, uuid7_bound
 from functions.shared.paging import decode_cursor, encode_cursor
 from functions.shared.shards import merged
+from functions.stores.messages import LATE, LATE_AFTER_MS, REQUEST, STATE, TTL, state_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from functions.events.models import BODY_STATES
+from functions.core.events import BODY_STATES
+from functions.core.filters import RecordFilter
 from functions.events.repository import EventPage, EventRepository
-from functions.messages.filters import RecordFilter
 from functions.shared.clock import Clock, now_ms
 
 BodyLookup = Callable[[Iterable[str], int], Mapping[str, bytes]]

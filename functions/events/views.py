@@ -6,7 +6,7 @@ import base64
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.events.models import MessageEvent
+from functions.core.events import MessageEvent
 
 
 class LogEntryView(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
-from functions.flow.models import FlowControl
+from functions.core.models import FlowControl
 from functions.flow.repository import FlowRepository
 
 PROBES = 16  # slots tried per attempt: large limits are sampled, not scanned

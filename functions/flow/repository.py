@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from functions.flow.models import FlowControl
+from functions.core.models import FlowControl
 from functions.shared.dynamo import DynamoRepository, from_item, to_item, values
 from functions.shared.resources import COUNTERS_TABLE
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from functions.core.models import MessageState
 from functions.flow.repository import FlowRepository, FlowState
-from functions.messages.models import MessageState
-from functions.messages.repository import MessageRepository
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError
+from functions.stores.messages import MessageRepository
 
 
 @dataclass(frozen=True)

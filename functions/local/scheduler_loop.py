@@ -15,8 +15,8 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from functions.delivery.queue import SQS_SEND_MESSAGE_TARGET
 from functions.schedules.triggers import SCHEDULED_TIME
+from functions.stores.delivery_queue import SQS_SEND_MESSAGE_TARGET
 
 if TYPE_CHECKING:
     from mypy_boto3_scheduler import EventBridgeSchedulerClient

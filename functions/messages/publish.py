@@ -13,10 +13,11 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 from urllib3.exceptions import LocationParseError
 from urllib3.util import parse_url
 
+from functions.core.durations import MAX_DELAY_S, parse_duration
+from functions.core.models import CallbackOptions, MessageRequest, Redaction
+from functions.core.redaction import body_digest
 from functions.delivery.expressions import ExpressionError, compile_retry_delay
-from functions.flow.models import parse_flow_control
-from functions.messages.models import CallbackOptions, MessageRequest, Redaction
-from functions.messages.redaction import body_digest
+from functions.flow.parsing import parse_flow_control
 from functions.shared.errors import BadRequestError, PayloadTooLargeError
 from functions.shared.ssrf import AddressPolicy, is_localhost_name, literal_address
 
@@ -24,14 +25,7 @@ METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"}
 FORWARD_PREFIX = "upstash-forward-"
 CALLBACK_PREFIXES = {"callback": "upstash-callback-", "failure callback": "upstash-failure-callback-"}
 _CALLBACK_CONFIG = ("method", "timeout", "retries", "retry-delay", "delay")
-_DURATION = re.compile(r"([0-9]+)([smhd])")
-_DURATION_FULL = re.compile(r"(?:[0-9]+[smhd])+")
-_DIGITS = re.compile(r"[0-9]+")
 _INTEGER = re.compile(r"-?[0-9]{1,18}")
-# The furthest ahead a message may be delivered (Upstash-Delay, Upstash-Not-Before): far enough for any use, near
-# enough for every date and number the stores and the delay scheduler take.
-MAX_DELAY_S = 365 * 86400
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _COLLAPSED_SCHEME = re.compile(r"^(https?):/(?!/)", re.IGNORECASE)
 _HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # every control character but HTAB
@@ -112,17 +106,6 @@ def validate_destination(url: str, *, addresses: AddressPolicy) -> str:
     if reason:
         raise BadRequestError(f"invalid destination {url!r}: {reason} addresses are not allowed")
     return url
-
-
-def parse_duration(value: str, header: str) -> int:
-    """`10s`, `1h30m`, `2d` (or a bare number of seconds) to seconds."""
-    text = value.strip().lower()
-    if len(text) > 40 or not (_DIGITS.fullmatch(text) or _DURATION_FULL.fullmatch(text)):
-        raise BadRequestError(f"invalid {header} header {value!r}: expected a duration like 10s, 5m, 1h30m or 2d")
-    seconds = int(text) if text.isdigit() else sum(int(n) * _UNIT_SECONDS[u] for n, u in _DURATION.findall(text))
-    if seconds > MAX_DELAY_S:
-        raise BadRequestError(f"invalid {header} header {value!r}: at most {MAX_DELAY_S // 86400}d")
-    return seconds
 
 
 def canonical_header_name(name: str) -> str:

@@ -6,11 +6,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from functions.delivery.queue import DeliveryQueue
-from functions.dlq.repository import DlqPage, DlqRepository
-from functions.flow.repository import FlowRepository
-from functions.messages.filters import RecordFilter
-from functions.messages.models import (
+from functions.core.filters import RecordFilter
+from functions.core.models import (
     DeliveryTask,
     DlqEntry,
     Message,
@@ -19,13 +16,16 @@ from functions.messages.models import (
     MessageStatus,
     lifetime_end_s,
 )
+from functions.flow.repository import FlowRepository
 from functions.messages.publish import PublishLimits, build_message, destination_from_path, is_group_name
-from functions.messages.repository import CancelOutcome, Created, MessageRepository, NewMessage
 from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 from functions.shared.ids import uuid7
 from functions.shared.observability import logger
+from functions.stores.delivery_queue import DeliveryQueue
+from functions.stores.dlq import DlqPage, DlqRepository
+from functions.stores.messages import CancelOutcome, Created, MessageRepository, NewMessage
 from functions.topics.models import Topic
 from functions.topics.repository import TopicRepository
 

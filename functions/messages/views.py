@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.messages.models import DlqEntry, Message, MessageRequest, MessageState
-from functions.messages.redaction import shown_request
+from functions.core.models import DlqEntry, Message, MessageRequest, MessageState
+from functions.core.redaction import shown_request
 
 
 class _Wire(BaseModel):

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from functions.delivery.queue import DeliveryQueue
-from functions.messages.models import DeliveryTask
-from functions.messages.repository import DispatchOutcome, MessageRepository
-from functions.queues.repository import QueueRepository
+from functions.core.models import DeliveryTask
 from functions.shared.clock import Clock, now_ms
 from functions.shared.observability import logger
+from functions.stores.delivery_queue import DeliveryQueue
+from functions.stores.messages import DispatchOutcome, MessageRepository
+from functions.stores.queues import QueueRepository
 
 
 class Dispatcher:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from functions.messages.repository import MessageRepository
+from functions.core.models import Queue
 from functions.queues.dispatcher import Dispatcher
-from functions.queues.models import Queue
-from functions.queues.repository import QueueRepository
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError
+from functions.stores.messages import MessageRepository
+from functions.stores.queues import QueueRepository
 from functions.topics.models import validate_name
 
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from functions.messages.models import MessageRequest, MessageState
+from functions.core.models import MessageRequest, MessageState
 from functions.messages.publish import INTERNAL_DEDUP_PREFIX
-from functions.messages.repository import MessageRepository
 from functions.messages.service import MessageService, Prepared
 from functions.schedules.cron import parse_cron, read_cron
 from functions.schedules.models import Schedule
@@ -17,6 +16,7 @@ from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError
 from functions.shared.ids import uuid7
 from functions.shared.observability import logger
+from functions.stores.messages import MessageRepository
 from functions.topics.models import validate_name
 
 # Headers that configure the schedule itself rather than each message it publishes.

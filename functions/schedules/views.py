@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.messages.models import MessageRequest
-from functions.messages.publish import parse_duration
-from functions.messages.redaction import redact_headers, shown_body
+from functions.core.durations import parse_duration
+from functions.core.models import MessageRequest
+from functions.core.redaction import redact_headers, shown_body
 from functions.messages.views import text_or_base64
 from functions.schedules.service import ScheduleInfo
 from functions.shared.errors import BadRequestError

@@ -25,7 +25,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
-from functions.messages.models import DeliveryTask
+from functions.core.models import DeliveryTask
 from functions.shared.config import get_settings
 from functions.shared.observability import count, logger, metrics, tracer
 from functions.shared.resources import DELIVERY_BATCH_SIZE

@@ -9,8 +9,8 @@ from pytest_httpserver import HTTPServer
 from qstash import QStash
 from werkzeug import Request, Response
 
+from functions.core.models import MAX_RESPONSE_HEADER_BYTES
 from functions.local.runtime import LocalMode
-from functions.messages.models import MAX_RESPONSE_HEADER_BYTES
 from tests.e2e.conftest import message_status, wait_until
 
 BIG_HEADERS = {f"X-Big-{i}": "v" * 60_000 for i in range(8)}  # ~480 KB: more than a DynamoDB item holds

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from functions.messages.repository import MessageRepository
 from functions.shared.config import get_settings
+from functions.stores.messages import MessageRepository
 from functions.wiring import repositories
 
 URL = "https://example.com/hook"
@@ -85,7 +85,7 @@ def test_a_batch_that_fails_part_way_leaves_nothing(postbox, monkeypatch, failin
 
 
 def test_a_batch_whose_records_cannot_be_sent_leaves_nothing(postbox, monkeypatch):
-    from functions.delivery.queue import SqsDeliveryQueue
+    from functions.stores.delivery_queue import SqsDeliveryQueue
 
     def unreachable(self, tasks, now_ms):
         raise ConnectionError("SQS is unreachable")

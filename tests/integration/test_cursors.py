@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-import functions.dlq.repository as dlq_repository
 import functions.events.repository as events_repository
+import functions.stores.dlq as dlq_repository
 from functions.shared.ids import uuid7_bound
 from tests.integration.test_dlq_cancel_keys import seed_dlq
 

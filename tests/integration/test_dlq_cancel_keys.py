@@ -7,7 +7,7 @@ import uuid
 import boto3
 import pytest
 
-from functions.messages.models import AttemptResult, DlqEntry, MessageRequest
+from functions.core.models import AttemptResult, DlqEntry, MessageRequest
 from functions.shared.config import get_settings
 from functions.shared.ids import uuid7
 from functions.wiring import repositories

@@ -10,12 +10,11 @@ from urllib.parse import quote
 
 import pytest
 
-from functions.flow.models import FlowControl
-from functions.messages.models import AttemptResult, DlqEntry, MessageRequest, MessageState, MessageStatus
-from functions.messages.repository import NewMessage
+from functions.core.models import AttemptResult, DlqEntry, FlowControl, MessageRequest, MessageState, MessageStatus
 from functions.shared.clock import now_ms
 from functions.shared.config import get_settings
 from functions.shared.ids import uuid7
+from functions.stores.messages import NewMessage
 from functions.wiring import repositories
 
 T0 = now_ms() - 600_000  # ten minutes ago: inside the log's retention

@@ -5,9 +5,9 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from functions.core.models import DeliveryTask
 from functions.delivery.http import HttpSender
 from functions.delivery.service import DeliveryPolicy, DeliveryService
-from functions.messages.models import DeliveryTask
 from functions.messages.publish import PublishLimits
 from functions.messages.service import MessageService, PublishInput
 from functions.messages.views import v1_message_view

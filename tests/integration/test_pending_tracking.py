@@ -7,14 +7,13 @@ from __future__ import annotations
 import boto3
 import pytest
 
-from functions.flow.models import FlowControl
-from functions.messages.filters import RecordFilter
-from functions.messages.models import MessageRequest, MessageState, MessageStatus
-from functions.messages.repository import TRACK_AFTER_MS, NewMessage, state_key
+from functions.core.filters import RecordFilter
+from functions.core.models import FlowControl, MessageRequest, MessageState, MessageStatus
 from functions.shared.clock import now_ms
 from functions.shared.config import get_settings
 from functions.shared.dynamo import from_item
 from functions.shared.ids import uuid7
+from functions.stores.messages import TRACK_AFTER_MS, NewMessage, state_key
 from functions.wiring import repositories
 
 NOW = now_ms()
@@ -105,13 +104,13 @@ def test_the_sweep_tracks_what_is_unfinished_a_minute_on_and_the_set_stays_compl
 
 
 def _ok():
-    from functions.messages.models import AttemptResult
+    from functions.core.models import AttemptResult
 
     return AttemptResult(status=200)
 
 
 def _failed():
-    from functions.messages.models import AttemptResult
+    from functions.core.models import AttemptResult
 
     return AttemptResult(status=500)
 

@@ -141,8 +141,8 @@ def test_a_batch_sends_its_records_ten_to_a_request(postbox, httpserver: HTTPSer
 
 def test_records_that_cannot_be_sent_are_reported(postbox):
     # Given the adapter pointed at a queue that does not exist
-    from functions.delivery.queue import SqsDeliveryQueue
-    from functions.messages.models import DeliveryTask
+    from functions.core.models import DeliveryTask
+    from functions.stores.delivery_queue import SqsDeliveryQueue
 
     queue = SqsDeliveryQueue(postbox.env["DELIVERY_QUEUE_URL"] + "-missing")
     tasks = [(DeliveryTask(message_id=f"m{n}", attempt=0), 0) for n in range(12)]

@@ -197,7 +197,7 @@ def test_a_dlq_replay_is_not_swallowed_by_dedup(postbox, httpserver: HTTPServer)
 
 
 def test_expired_dlq_entries_are_gone(postbox):
-    from functions.messages.models import AttemptResult, DlqEntry, MessageRequest
+    from functions.core.models import AttemptResult, DlqEntry, MessageRequest
     from functions.shared.config import get_settings
     from functions.wiring import repositories
 

@@ -10,12 +10,12 @@ import boto3
 import pytest
 from pytest_httpserver import HTTPServer
 
-from functions.messages.repository import LATE, TTL
 from functions.shared import aws
 from functions.shared.clock import now_ms
 from functions.shared.dynamo import from_item, to_item
 from functions.shared.ids import uuid7
 from functions.shared.shards import shard_key
+from functions.stores.messages import LATE, TTL
 
 
 class Crash(Exception):

@@ -1,4 +1,4 @@
-"""RecordFilter (functions/messages/filters.py), the parsing of list and bulk queries, and the publish headers
+"""RecordFilter (functions/core/filters.py), the parsing of list and bulk queries, and the publish headers
 behind labels and redaction."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ import hashlib
 import pytest
 
 from functions.api.requests import CancelRequest, DlqQuery, EventQuery, parse
-from functions.messages.filters import RecordFilter, host_names, url_path
-from functions.messages.models import MessageRequest, Redaction
+from functions.core.filters import RecordFilter, host_names, url_path
+from functions.core.models import MessageRequest, Redaction
+from functions.core.redaction import redact_headers, shown_request
 from functions.messages.publish import parse_labels, parse_redaction
-from functions.messages.redaction import redact_headers, shown_request
 from functions.shared.errors import BadRequestError
 
 ITEM = {

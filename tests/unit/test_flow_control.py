@@ -1,6 +1,7 @@
 import pytest
 
-from functions.flow.models import FlowControl, parse_flow_control
+from functions.core.models import FlowControl
+from functions.flow.parsing import parse_flow_control
 from functions.shared.errors import BadRequestError
 
 

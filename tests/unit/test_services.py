@@ -5,9 +5,8 @@ import json
 
 import pytest
 
-from functions.delivery.service import ClaimBusyError, DeliveryPolicy, DeliveryService, Outcome
-from functions.messages.filters import RecordFilter
-from functions.messages.models import (
+from functions.core.filters import RecordFilter
+from functions.core.models import (
     MAX_ERROR_CHARS,
     MAX_RESPONSE_BODY_BYTES,
     MAX_RESPONSE_HEADER_BYTES,
@@ -15,6 +14,7 @@ from functions.messages.models import (
     DeliveryTask,
     MessageState,
 )
+from functions.delivery.service import ClaimBusyError, DeliveryPolicy, DeliveryService, Outcome
 from functions.messages.publish import PublishLimits
 from functions.messages.service import MessageService, PublishInput
 from functions.shared.errors import NotFoundError, ServiceUnavailableError

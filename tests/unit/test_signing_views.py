@@ -4,8 +4,8 @@ import pytest
 from qstash import Receiver
 from qstash.errors import SignatureError
 
+from functions.core.models import AttemptResult, DlqEntry, Message, MessageRequest, MessageState, MessageStatus
 from functions.delivery.signing import new_signing_key, sign
-from functions.messages.models import AttemptResult, DlqEntry, Message, MessageRequest, MessageState, MessageStatus
 from functions.messages.views import dlq_message_view, message_view
 
 CURRENT, NEXT = "sig_7kYjw48mhY7kAjqNGcy6cr29RJ6r", "sig_5ZB6DVzB1wjE8S6rZ7eenA8Pdnhs"

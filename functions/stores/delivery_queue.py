@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from botocore.exceptions import ClientError
 
-from functions.messages.models import DeliveryTask
+from functions.core.models import DeliveryTask
 from functions.shared import aws
 from functions.shared.observability import logger
 from functions.shared.resources import MAX_SQS_DELAY_SECONDS

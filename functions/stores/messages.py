@@ -19,20 +19,18 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from functions.events.log import LOG, log_entry
-from functions.events.models import MAX_LOGGED_BODY_BYTES, MessageEvent, request_event
-from functions.messages.bodies import BodyStore, body_key
-from functions.messages.codec import (
+from functions.core.codec import (
     flow_attributes,
     flow_from_attributes,
     redaction_from_attribute,
     request_attributes,
     request_from_attributes,
 )
-from functions.messages.filters import RecordFilter
-from functions.messages.models import AttemptResult, Message, MessageRequest, MessageState, MessageStatus
-from functions.messages.redaction import shown_body
-from functions.queues.repository import QueueRepository
+from functions.core.events import MAX_LOGGED_BODY_BYTES, MessageEvent, request_event
+from functions.core.filters import RecordFilter
+from functions.core.log import LOG, log_entry
+from functions.core.models import AttemptResult, Message, MessageRequest, MessageState, MessageStatus
+from functions.core.redaction import shown_body
 from functions.shared.dynamo import (
     Conditions,
     DynamoRepository,
@@ -46,6 +44,8 @@ from functions.shared.dynamo import (
 from functions.shared.ids import time_of_uuid7, uuid7, uuid7_bound
 from functions.shared.resources import MESSAGES_TABLE
 from functions.shared.shards import merged, shard_key
+from functions.stores.bodies import BodyStore, body_key
+from functions.stores.queues import QueueRepository
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

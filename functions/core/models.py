@@ -6,7 +6,16 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.flow.models import FlowControl
+
+class FlowControl(BaseModel):
+    """Flow control: per-key limits on deliveries in flight (parallelism) and started per period (rate)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    key: str
+    parallelism: int | None = None
+    rate: int | None = None
+    period_s: int = 1
 
 
 class MessageState(StrEnum):
@@ -196,3 +205,20 @@ _DAY_S = 86400
 def lifetime_end_s(request: MessageRequest, retention_s: int) -> int:
     """When a message's items may expire at the latest: each retry waits at most a day, then retention."""
     return request.not_before_ms // 1000 + (request.max_retries + 1) * _DAY_S + retention_s
+
+
+class Queue(BaseModel):
+    """A FIFO queue: its messages are delivered in order, at most `parallelism` at a time."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    parallelism: int = 1
+    paused: bool = False
+    created_at_ms: int
+    updated_at_ms: int
+    in_flight: int = 0  # messages dispatched to delivery and not finished (each holds a slot)
+
+    @property
+    def free_slots(self) -> int:
+        return 0 if self.paused else max(0, self.parallelism - self.in_flight)

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from functions.flow.models import FlowControl
-from functions.messages.models import CallbackOptions, MessageRequest, Redaction
+from functions.core.models import CallbackOptions, FlowControl, MessageRequest, Redaction
 
 
 def request_attributes(request: MessageRequest) -> dict[str, Any]:

@@ -7,10 +7,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from functions.messages.bodies import BodyStore
-from functions.messages.codec import header_map, request_attributes, request_from_attributes
-from functions.messages.filters import RecordFilter
-from functions.messages.models import AttemptResult, DlqEntry
+from functions.core.codec import header_map, request_attributes, request_from_attributes
+from functions.core.filters import RecordFilter
+from functions.core.models import AttemptResult, DlqEntry
 from functions.shared.dynamo import (
     Conditions,
     DynamoRepository,
@@ -24,6 +23,7 @@ from functions.shared.ids import is_uuid7, uuid7_bound
 from functions.shared.paging import decode_cursor, encode_cursor
 from functions.shared.resources import DLQ_TABLE, WRITE_SHARDS
 from functions.shared.shards import merged, shard_key
+from functions.stores.bodies import BodyStore
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

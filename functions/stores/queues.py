@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from functions.queues.models import Queue
+from functions.core.models import Queue
 from functions.shared.dynamo import DynamoRepository, from_item, to_item, values
 from functions.shared.resources import QUEUES_TABLE
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from functions.events.models import MessageEvent
+from functions.core.events import MessageEvent
 from functions.shared.ids import time_of_uuid7
 
 LOG = "log"  # the state item's attribute holding the entries

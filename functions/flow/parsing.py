@@ -1,30 +1,19 @@
-"""Flow control: per-key limits on deliveries in flight (parallelism) and started per period (rate)."""
+"""The flow control headers: per-key limits on deliveries in flight (parallelism) and started per period (rate)."""
 
 from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict
-
+from functions.core.durations import parse_duration
+from functions.core.models import FlowControl
 from functions.shared.errors import BadRequestError
 
 MAX_PERIOD_S = 7 * 86400
 _PART = re.compile(r"^\s*(parallelism|rate|period)\s*=\s*(\S+)\s*$", re.IGNORECASE)
 
 
-class FlowControl(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    key: str
-    parallelism: int | None = None
-    rate: int | None = None
-    period_s: int = 1
-
-
 def parse_flow_control(key: str | None, value: str | None) -> FlowControl | None:
     """`Upstash-Flow-Control-Key` and `-Value` (`parallelism=3, rate=4, period=2s`); 400 when malformed."""
-    from functions.messages.publish import parse_duration
-
     if key is None:
         if value is not None:
             raise BadRequestError("Upstash-Flow-Control-Value needs Upstash-Flow-Control-Key")

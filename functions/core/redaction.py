@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from functions.messages.models import MessageRequest, Redaction
+from functions.core.models import MessageRequest, Redaction
 
 PREFIX = "REDACTED:"
 
