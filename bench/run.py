@@ -130,7 +130,7 @@ def run_load(
     from functions.shared.config import get_settings
     from functions.wiring import repositories
 
-    store, _ = repositories(get_settings())
+    store = repositories(get_settings())[0].store
     with ReceiverProcess(error_share, latency_s) as receiver:
         for counts in (counter.calls, counter.wru, counter.rru, counter.sqs_chunks, counter.by_key):
             counts.clear()

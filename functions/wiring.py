@@ -15,7 +15,7 @@ from functions.shared.config import Settings
 from functions.stores.bodies import S3BodyStore
 from functions.stores.delivery_queue import SchedulerDelays, SqsDeliveryQueue
 from functions.stores.dlq import DlqRepository
-from functions.stores.messages import MessageRepository
+from functions.stores.message_stores import MessageStores
 from functions.stores.queues import QueueRepository
 
 if TYPE_CHECKING:
@@ -29,9 +29,9 @@ def delivery_queue(settings: Settings) -> SqsDeliveryQueue:
     return SqsDeliveryQueue(settings.delivery_queue_url, delays)
 
 
-def repositories(settings: Settings) -> tuple[MessageRepository, DlqRepository]:
+def repositories(settings: Settings) -> tuple[MessageStores, DlqRepository]:
     bodies = S3BodyStore(settings.bodies_bucket)
-    messages = MessageRepository(
+    messages = MessageStores.build(
         settings.messages_table,
         bodies,
         settings.inline_body_bytes,
@@ -41,8 +41,8 @@ def repositories(settings: Settings) -> tuple[MessageRepository, DlqRepository]:
     return messages, DlqRepository(settings.dlq_table, bodies)
 
 
-def dispatcher(settings: Settings, messages: MessageRepository) -> Dispatcher:
-    return Dispatcher(messages, QueueRepository(settings.queues_table), delivery_queue(settings))
+def dispatcher(settings: Settings, messages: MessageStores) -> Dispatcher:
+    return Dispatcher(messages.slots, QueueRepository(settings.queues_table), delivery_queue(settings))
 
 
 def events_repository(settings: Settings) -> EventRepository:
@@ -58,7 +58,9 @@ def build_schedule_service(
 
     triggers = SchedulerTriggers(settings.schedule_group, settings.scheduler_role_arn, settings.worker_function_arn)
     messages, _ = repositories(settings)
-    return ScheduleService(ScheduleRepository(settings.schedules_table), triggers, publisher, messages, ensure_queue)
+    return ScheduleService(
+        ScheduleRepository(settings.schedules_table), triggers, publisher, messages.store, ensure_queue
+    )
 
 
 def build_message_service(settings: Settings) -> MessageService:

@@ -7,18 +7,13 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from functions.core import lifecycle
 from functions.core.codec import request_attributes
 from functions.core.filters import RecordFilter
-from functions.core.models import (
-    AttemptResult,
-    DeliveryTask,
-    DlqEntry,
-    Message,
-    MessageRequest,
-    MessageState,
-    MessageStatus,
-)
-from functions.stores.messages import CancelOutcome, ClaimRefused, Created, NewMessage
+from functions.core.lifecycle import Facts, MessageState, Transition
+from functions.core.models import AttemptResult, DeliveryTask, DlqEntry, Message, MessageRequest, MessageStatus
+from functions.stores.messages import Created, NewMessage
+from functions.stores.moves import CancelOutcome, ClaimRefused
 
 
 @dataclass
@@ -66,7 +61,7 @@ class FakeDlq:
 
 @dataclass
 class FakeMessages:
-    """Keeps the same conditions as the DynamoDB repository, in memory."""
+    """The message stores in memory, guarded by the same lifecycle (one object plays all four stores)."""
 
     dlq: FakeDlq
     requests: dict[str, MessageRequest] = field(default_factory=dict)
@@ -74,6 +69,12 @@ class FakeMessages:
     deleted: list[str] = field(default_factory=list)
 
     dedup: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def store(self) -> FakeMessages:
+        return self
+
+    moves = pending = slots = store
 
     def create(self, new: NewMessage, *, dedup_until_s=None, now_s=0, also=()) -> Created:
         request = new.request
@@ -95,7 +96,8 @@ class FakeMessages:
         status = self.statuses.get(message_id)
         if status is None:
             return CancelOutcome.NOT_FOUND
-        if status.state in (MessageState.CREATED, MessageState.RETRY):
+        facts = Facts(status.attempt, now_ms)
+        if lifecycle.CANCEL.allows(status, facts):
             self.statuses[message_id] = status.model_copy(update={"state": MessageState.CANCELED})
             return CancelOutcome.CANCELED
         if status.state == MessageState.ACTIVE:
@@ -105,7 +107,7 @@ class FakeMessages:
 
     def finish_cancel(self, message_id: str, attempt: int, now_ms: int, expires_at_s: int) -> bool:
         status = self.statuses[message_id]
-        if not status.cancel_requested or status.attempt != attempt or status.state.is_final:
+        if not lifecycle.FINISH_CANCEL.allows(status, Facts(attempt, now_ms)):
             return False
         self.statuses[message_id] = status.model_copy(update={"state": MessageState.CANCELED})
         return True
@@ -147,11 +149,9 @@ class FakeMessages:
         self, message_id: str, attempt: int, now_ms: int, lease_until_ms: int, stored=None
     ) -> Message | ClaimRefused:
         status = self.statuses.get(message_id)
-        if status is None:
-            return ClaimRefused(None)
-        due = status.state in (MessageState.CREATED, MessageState.RETRY) and status.next_delivery_at_ms <= now_ms + 1000
-        if status.attempt != attempt or not due or status.cancel_requested:
+        if not lifecycle.CLAIM.allows(status, Facts(attempt, now_ms)):
             return ClaimRefused(status)
+        assert status is not None
         self.statuses[message_id] = status.model_copy(
             update={
                 "state": MessageState.ACTIVE,
@@ -165,78 +165,38 @@ class FakeMessages:
     def request_of(self, item: MessageRequest) -> MessageRequest:
         return item  # `load` answers the parsed request
 
-    def _finish(self, message_id: str, claimed_attempt: int, lease_lost_by: int | None = None, **update: Any) -> bool:
-        status = self.statuses[message_id]
-        if status.state != MessageState.ACTIVE or status.attempt != claimed_attempt:
-            return False
-        if lease_lost_by is not None and (status.claim_until_ms or 0) >= lease_lost_by:
-            return False
-        self.statuses[message_id] = status.model_copy(update={"claim_until_ms": None, **update})
-        return True
-
-    def mark_delivered(
-        self, request: MessageRequest, attempt: int, result: AttemptResult, *, follow_ups=(), **kw: Any
-    ) -> bool:
-        message_id = request.message_id
-        if not self._finish(message_id, attempt, state=MessageState.DELIVERED, last_response_status=result.status):
-            return False
-        self._set_follow_ups(message_id, follow_ups)
-        return True
-
-    def mark_retry(
+    def outcome(
         self,
+        transition: Transition,
         request: MessageRequest,
         attempt: int,
         result: AttemptResult,
         *,
         now_ms: int,
-        next_at_ms: int,
-        follow_ups=(),
-        lease_lost: bool = False,
-    ) -> bool:
-        message_id = request.message_id
-        if self.statuses[message_id].cancel_requested:
-            return False
-        if not self._finish(
-            message_id,
-            attempt,
-            now_ms if lease_lost else None,
-            state=MessageState.RETRY,
-            attempt=attempt + 1,
-            next_delivery_at_ms=next_at_ms,
-            last_response_status=result.status,
-            last_error=result.error,
-        ):
-            return False
-        self._set_follow_ups(message_id, follow_ups)
-        return True
-
-    def mark_failed(
-        self,
-        *,
-        request: MessageRequest,
-        attempt: int,
-        dlq_id: str,
-        dlq_put: dict[str, Any],
-        result: AttemptResult,
-        now_ms: int,
+        next_at_ms: int | None = None,
+        dlq_id: str | None = None,
+        dlq_put: dict[str, Any] | None = None,
         follow_ups=(),
         lease_lost: bool = False,
         **kw: Any,
     ) -> bool:
         message_id = request.message_id
-        lost_by = now_ms if lease_lost else None
-        if not self._finish(
-            message_id, attempt, lost_by, state=MessageState.FAILED, dlq_id=dlq_id, last_error=result.error
-        ):
+        if lease_lost:
+            transition = transition.after_lease_ran_out()
+        status = self.statuses[message_id]
+        if not transition.allows(status, Facts(attempt, now_ms)):
             return False
-        self.dlq.entries[dlq_id] = dlq_put["Put"]
-        self._set_follow_ups(message_id, follow_ups)
+        update: dict[str, Any] = {"state": transition.target, "claim_until_ms": None}
+        update |= {"last_response_status": result.status, "last_error": result.error}
+        if transition.target == MessageState.RETRY:
+            update |= {"attempt": attempt + 1, "next_delivery_at_ms": next_at_ms}
+        if dlq_id is not None and dlq_put is not None:
+            update["dlq_id"] = dlq_id
+            self.dlq.entries[dlq_id] = dlq_put["Put"]
+        self.statuses[message_id] = status.model_copy(
+            update={**update, "follow_ups": self._store_follow_ups(follow_ups)}
+        )
         return True
-
-    def _set_follow_ups(self, message_id: str, follow_ups) -> None:
-        ids = self._store_follow_ups(follow_ups)
-        self.statuses[message_id] = self.statuses[message_id].model_copy(update={"follow_ups": ids})
 
 
 class Clock:

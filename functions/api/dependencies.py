@@ -47,7 +47,7 @@ def schedule_service() -> ScheduleService:
 def flow_service() -> FlowService:
     settings = get_settings()
     messages, _ = repositories(settings)
-    return FlowService(FlowRepository(settings.counters_table), messages)
+    return FlowService(FlowRepository(settings.counters_table), messages.pending)
 
 
 @cache
@@ -64,7 +64,7 @@ def topic_service() -> TopicService:
 def event_service() -> EventService:
     settings = get_settings()
     messages, _ = repositories(settings)
-    return EventService(events_repository(settings), bodies=messages.logged_bodies)
+    return EventService(events_repository(settings), bodies=messages.store.logged_bodies)
 
 
 @cache

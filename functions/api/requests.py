@@ -22,7 +22,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 
 from functions.core.filters import RecordFilter
-from functions.core.models import MessageState
+from functions.core.lifecycle import MessageState
 from functions.flow.parsing import MAX_PERIOD_S
 from functions.shared.errors import BadRequestError
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.core.models import AttemptResult, MessageRequest, MessageState
+from functions.core.lifecycle import MessageState
+from functions.core.models import AttemptResult, MessageRequest
 from functions.core.redaction import redact_headers
 
 MAX_LOGGED_BODY_BYTES = 4096  # bodies (and responses) shown in the log up to this size

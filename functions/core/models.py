@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from pydantic import BaseModel, ConfigDict, Field
+
+from functions.core.lifecycle import MessageState
 
 
 class FlowControl(BaseModel):
@@ -16,22 +16,6 @@ class FlowControl(BaseModel):
     parallelism: int | None = None
     rate: int | None = None
     period_s: int = 1
-
-
-class MessageState(StrEnum):
-    """Lifecycle states, named as QStash's log names them."""
-
-    CREATED = "CREATED"
-    ACTIVE = "ACTIVE"
-    RETRY = "RETRY"
-    DELIVERED = "DELIVERED"
-    FAILED = "FAILED"
-    CANCEL_REQUESTED = "CANCEL_REQUESTED"
-    CANCELED = "CANCELED"
-
-    @property
-    def is_final(self) -> bool:
-        return self in (MessageState.DELIVERED, MessageState.FAILED, MessageState.CANCELED)
 
 
 class Redaction(BaseModel):

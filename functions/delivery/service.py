@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from functions.core import lifecycle
+from functions.core.lifecycle import Facts, MessageState, RecordFate
 from functions.core.models import (
     AttemptResult,
     CallbackOptions,
@@ -22,7 +24,6 @@ from functions.core.models import (
     DlqEntry,
     Message,
     MessageRequest,
-    MessageState,
     MessageStatus,
     lifetime_end_s,
 )
@@ -36,7 +37,9 @@ from functions.shared.clock import Clock, now_ms
 from functions.shared.ids import uuid7
 from functions.stores.delivery_queue import DeliveryQueue
 from functions.stores.dlq import DlqRepository
-from functions.stores.messages import ClaimRefused, MessageRepository, NewMessage, claimable, lease_lost
+from functions.stores.message_stores import MessageStores
+from functions.stores.messages import NewMessage
+from functions.stores.moves import ClaimRefused
 
 if TYPE_CHECKING:
     from functions.delivery.http import HttpSender  # the worker injects it: the API never loads `requests`
@@ -71,7 +74,7 @@ class DeliveryPolicy:
 class DeliveryService:
     def __init__(
         self,
-        messages: MessageRepository,
+        messages: MessageStores,
         dlq: DlqRepository,
         queue: DeliveryQueue,
         sender: HttpSender,
@@ -95,13 +98,14 @@ class DeliveryService:
         now = self.clock()
         # The lease covers the longest attempt a message may ask for.
         lease_until = now + int((self.policy.attempt_timeout_s + self.policy.claim_margin_s) * 1000)
-        stored = self.messages.load(task.message_id)
+        stored = self.messages.store.load(task.message_id)
         status = stored.status
-        if status is not None and lease_lost(status, task.attempt, now):
+        facts = Facts(task.attempt, now)
+        if status is not None and lifecycle.LOST_ATTEMPT.allows(status, facts):
             return self._lease_lost(task, status, stored.request_item)
         slot = None
         if status is not None and status.flow_control is not None and self.flows is not None:
-            if not claimable(status, task.attempt, now):
+            if not lifecycle.CLAIM.allows(status, facts):
                 return self._refused(task, status, now)
             token = f"{task.message_id}#{task.attempt}"
             acquired = self.flows.acquire(status.flow_control, token, now, lease_until)
@@ -110,7 +114,7 @@ class DeliveryService:
                 return Outcome.DEFERRED
             slot = acquired
         try:
-            claimed = self.messages.claim(task.message_id, task.attempt, now, lease_until, stored=stored)
+            claimed = self.messages.moves.claim(task.message_id, task.attempt, now, lease_until, stored=stored)
             if isinstance(claimed, ClaimRefused):
                 return self._refused(task, claimed.status, now)
             result = self._attempt(claimed, task.attempt)
@@ -123,11 +127,11 @@ class DeliveryService:
         """Re-enqueue pending messages whose record was lost (a crash between a write and its enqueue): the
         backstop of at-least-once. Duplicated records are harmless: the attempt check drops them."""
         now = self.clock()
-        tracked = self.messages.track_waiting(now)  # the messages still unfinished a minute after their creation
+        tracked = self.messages.pending.track_waiting(now)  # those still unfinished a minute after their creation
         if tracked:
             logger.info("unfinished messages tracked by the pending index", count=tracked)
         requeued = 0
-        for message_id, attempt in self.messages.overdue(now - int(grace_s * 1000), now // 1000):
+        for message_id, attempt in self.messages.pending.overdue(now - int(grace_s * 1000), now // 1000):
             self.queue.send(DeliveryTask(message_id=message_id, attempt=attempt), now, now)
             requeued += 1
         if requeued:
@@ -141,43 +145,37 @@ class DeliveryService:
         if request_item is None:  # the request expired under a live state item: nothing left to send
             return Outcome.DROPPED
         logger.warning("attempt lease ran out without an outcome", message_id=task.message_id, attempt=task.attempt)
-        message = Message(request=self.messages.request_of(request_item), status=status)
+        message = Message(request=self.messages.store.request_of(request_item), status=status)
         return self._record(message, task.attempt, AttemptResult(error=LEASE_LOST), lease_lost=True)
 
     # --- records that cannot claim ----------------------------------------------------------------
 
-    def _refused(  # noqa: PLR0911 - one exit per case of the decision table
-        self, task: DeliveryTask, status: MessageStatus | None, now: int
-    ) -> Outcome:
-        if status is None:
-            logger.info("record for an unknown message dropped", message_id=task.message_id)
+    def _refused(self, task: DeliveryTask, status: MessageStatus | None, now: int) -> Outcome:
+        """A record that cannot claim its message: what the lifecycle's decision table says becomes of it."""
+        fate = lifecycle.record_fate(status, task.attempt, now)
+        if status is None or fate in (RecordFate.DROP_UNKNOWN, RecordFate.DROP_STALE, RecordFate.DROP):
+            logger.info("delivery record dropped", message_id=task.message_id, attempt=task.attempt, fate=fate.value)
             return Outcome.DROPPED
-        waiting = status.state in (MessageState.CREATED, MessageState.RETRY)
-        if waiting and status.cancel_requested and status.attempt == task.attempt:
-            expires = now // 1000 + self.policy.retention_s
-            self.messages.finish_cancel(task.message_id, status.attempt, now, expires)
-            return Outcome.CANCELED
-        if waiting and status.attempt == task.attempt + 1:
-            # The record of the failed attempt came back: the worker that scheduled the retry may have died
-            # before enqueueing it (or its callbacks). Enqueue them again; duplicates fail the attempt check.
-            self._enqueue_follow_ups(status, now)
-            self.queue.send(
-                DeliveryTask(message_id=task.message_id, attempt=status.attempt), status.next_delivery_at_ms, now
+        if fate == RecordFate.FINISH_CANCEL:
+            self.messages.moves.finish_cancel(
+                task.message_id, status.attempt, now, now // 1000 + self.policy.retention_s
             )
-            return Outcome.DEFERRED
-        if status.state.is_final and status.attempt == task.attempt:
-            self._enqueue_follow_ups(status, now)
-            return Outcome.DROPPED
-        if status.attempt != task.attempt or status.state.is_final:
-            logger.info("stale delivery record dropped", message_id=task.message_id, attempt=task.attempt)
-            return Outcome.DROPPED
-        if waiting and status.next_delivery_at_ms > now:
+            return Outcome.CANCELED
+        if fate == RecordFate.BUSY:
+            raise ClaimBusyError(f"message {task.message_id} attempt {task.attempt} is being delivered elsewhere")
+        if fate == RecordFate.NOT_DUE:
             self.queue.send(task, status.next_delivery_at_ms, now)
             return Outcome.DEFERRED
-        if status.state == MessageState.ACTIVE:
-            raise ClaimBusyError(f"message {task.message_id} attempt {task.attempt} is being delivered elsewhere")
-        logger.info("record dropped", message_id=task.message_id, state=status.state.value)
-        return Outcome.DROPPED
+        # The record of an attempt whose outcome is recorded came back: the worker that recorded it may have died
+        # before enqueueing what it creates (the next attempt, callbacks). Enqueue them again: duplicates fail the
+        # attempt check.
+        self._enqueue_follow_ups(status, now)
+        if fate == RecordFate.RESEND_FOLLOW_UPS:
+            return Outcome.DROPPED
+        self.queue.send(
+            DeliveryTask(message_id=task.message_id, attempt=status.attempt), status.next_delivery_at_ms, now
+        )
+        return Outcome.DEFERRED
 
     def _enqueue_follow_ups(self, status: MessageStatus, now: int) -> None:
         for message_id in status.follow_ups:
@@ -226,7 +224,8 @@ class DeliveryService:
         log = {"message_id": request.message_id, "attempt": attempt, "status": result.status, "error": result.error}
         callbacks = self._callbacks(request, result, attempt, now, request.callback)
         if result.succeeded:
-            done = self.messages.mark_delivered(
+            done = self.messages.moves.outcome(
+                lifecycle.DELIVER,
                 request,
                 attempt,
                 result,
@@ -239,12 +238,21 @@ class DeliveryService:
         final = attempt >= request.max_retries or is_non_retryable(result.status, result.header)
         if not final:
             next_at = now + self._retry_delay_ms(request, attempt + 1, result, now)
-            done = self.messages.mark_retry(
-                request, attempt, result, now_ms=now, next_at_ms=next_at, follow_ups=callbacks, lease_lost=lease_lost
+            done = self.messages.moves.outcome(
+                lifecycle.RETRY,
+                request,
+                attempt,
+                result,
+                now_ms=now,
+                next_at_ms=next_at,
+                follow_ups=callbacks,
+                lease_lost=lease_lost,
             )
             if done:
                 self.queue.send(DeliveryTask(message_id=request.message_id, attempt=attempt + 1), next_at, now)
-            elif self.messages.finish_cancel(request.message_id, attempt, now, now // 1000 + self.policy.retention_s):
+            elif self.messages.moves.finish_cancel(
+                request.message_id, attempt, now, now // 1000 + self.policy.retention_s
+            ):
                 return self._after(True, Outcome.CANCELED, [], now, log, request.queue_name)  # no retry
             return self._after(done, Outcome.RETRY_SCHEDULED, callbacks, now, {**log, "next_delivery_at": next_at})
 
@@ -252,10 +260,11 @@ class DeliveryService:
         dlq_expires = now // 1000 + self.policy.dlq_retention_s
         entry = DlqEntry(dlq_id=dlq_id, request=request, response=result, created_at_ms=now)
         failure = self._callbacks(request, result, attempt, now, request.failure_callback, dlq_id)
-        done = self.messages.mark_failed(
-            request=request,
-            attempt=attempt,
-            result=result,
+        done = self.messages.moves.outcome(
+            lifecycle.FAIL,
+            request,
+            attempt,
+            result,
             now_ms=now,
             expires_at_s=dlq_expires,
             dlq_id=dlq_id,

@@ -18,15 +18,15 @@ from typing import TYPE_CHECKING, Any
 from functions.core.codec import header_map, redaction_from_attribute
 from functions.core.events import BODY_STATES, MessageEvent
 from functions.core.filters import RecordFilter
+from functions.core.lifecycle import MessageState
 from functions.core.log import expanded
-from functions.core.models import MessageState
 from functions.core.redaction import redact_headers
 from functions.shared.dynamo import Conditions, DynamoRepository, from_item, is_expired, to_item
 from functions.shared.errors import BadRequestError
 from functions.shared.ids import is_uuid7, time_of_uuid7, uuid7_bound
 from functions.shared.paging import decode_cursor, encode_cursor
 from functions.shared.shards import merged
-from functions.stores.messages import LATE, LATE_AFTER_MS, REQUEST, STATE, TTL, state_key
+from functions.stores.message_items import LATE, LATE_AFTER_MS, REQUEST, STATE, TTL, state_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

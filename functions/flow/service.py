@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from functions.core.models import MessageState
+from functions.core.lifecycle import MessageState
 from functions.flow.repository import FlowRepository, FlowState
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError
-from functions.stores.messages import MessageRepository
+from functions.stores.pending import PendingSet
 
 
 @dataclass(frozen=True)
@@ -21,9 +21,9 @@ class FlowInfo:
 
 
 class FlowService:
-    def __init__(self, flows: FlowRepository, messages: MessageRepository, clock: Clock = now_ms) -> None:
+    def __init__(self, flows: FlowRepository, pending: PendingSet, clock: Clock = now_ms) -> None:
         self.flows = flows
-        self.messages = messages
+        self.pending = pending
         self.clock = clock
 
     def get(self, key: str) -> FlowInfo:
@@ -33,7 +33,7 @@ class FlowService:
         state = self.flows.state(key)
         parallelism, rate, period = state.limits(None)
         held, starts = self.flows.usage(key, parallelism or 0, rate or 0, now, period * 1000)
-        waiting = self.messages.count_pending(now // 1000, flowControlKey=key)
+        waiting = self.pending.count_pending(now // 1000, flowControlKey=key)
         return FlowInfo(
             state=state,
             wait_list_size=max(0, waiting - held),
@@ -76,4 +76,4 @@ class FlowService:
 
     def global_parallelism(self) -> tuple[int, int]:
         """(max, count): Postbox sets no account-wide maximum (0); the count is the deliveries in flight now."""
-        return 0, self.messages.count_pending(self.clock() // 1000, state=MessageState.ACTIVE.value)
+        return 0, self.pending.count_pending(self.clock() // 1000, state=MessageState.ACTIVE.value)

@@ -7,15 +7,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from functions.core.filters import RecordFilter
-from functions.core.models import (
-    DeliveryTask,
-    DlqEntry,
-    Message,
-    MessageRequest,
-    MessageState,
-    MessageStatus,
-    lifetime_end_s,
-)
+from functions.core.lifecycle import MessageState
+from functions.core.models import DeliveryTask, DlqEntry, Message, MessageRequest, MessageStatus, lifetime_end_s
 from functions.flow.repository import FlowRepository
 from functions.messages.publish import PublishLimits, build_message, destination_from_path, is_group_name
 from functions.queues.dispatcher import Dispatcher
@@ -25,7 +18,9 @@ from functions.shared.ids import uuid7
 from functions.shared.observability import logger
 from functions.stores.delivery_queue import DeliveryQueue
 from functions.stores.dlq import DlqPage, DlqRepository
-from functions.stores.messages import CancelOutcome, Created, MessageRepository, NewMessage
+from functions.stores.message_stores import MessageStores
+from functions.stores.messages import Created, NewMessage
+from functions.stores.moves import CancelOutcome
 from functions.topics.models import Topic
 from functions.topics.repository import TopicRepository
 
@@ -71,7 +66,7 @@ MAX_MESSAGES_PER_REQUEST = 100
 class MessageService:
     def __init__(
         self,
-        messages: MessageRepository,
+        messages: MessageStores,
         dlq: DlqRepository,
         queue: DeliveryQueue,
         limits: PublishLimits,
@@ -162,7 +157,7 @@ class MessageService:
                 "publish failed: its messages are taken back", message_ids=[r.message_id for r in created_here]
             )
             for request in created_here:  # a record already sent finds no message and is dropped
-                self.messages.delete(request.message_id, request.dedup_id)
+                self.messages.store.delete(request.message_id, request.dedup_id)
             raise
         if self.dispatcher is not None:
             for queue_name in dict.fromkeys(name for _, name in entries if name):
@@ -173,7 +168,7 @@ class MessageService:
         self, request: MessageRequest, now: int, *, dedup: bool, also: Sequence[TransactWriteItemTypeDef] = ()
     ) -> Created:
         status = MessageStatus(state=MessageState.CREATED, next_delivery_at_ms=request.not_before_ms, updated_at_ms=now)
-        created = self.messages.create(
+        created = self.messages.store.create(
             NewMessage(request, status, lifetime_end_s(request, self.retention_s)),
             dedup_until_s=now // 1000 + self.dedup_window_s if dedup and request.dedup_id else None,
             now_s=now // 1000,
@@ -210,10 +205,10 @@ class MessageService:
         removes delivered messages "shortly after" from GET /v2/messages.
         """
         now = self.clock()
-        message = self.messages.get(id_or_key, now // 1000)
+        message = self.messages.store.get(id_or_key, now // 1000)
         if message is None:
-            newest = self.messages.find_by_dedup_id(id_or_key, now // 1000)
-            message = self.messages.get(newest, now // 1000) if newest else None
+            newest = self.messages.store.find_by_dedup_id(id_or_key, now // 1000)
+            message = self.messages.store.get(newest, now // 1000) if newest else None
         if message is None or (
             finished_grace_s is not None
             and message.status.state.is_final
@@ -225,7 +220,7 @@ class MessageService:
     def cancel(self, message_id: str) -> int:
         """Cancel one message: 1 when it will not be delivered (again), 0 when it had finished already."""
         now = self.clock()
-        outcome = self.messages.cancel(message_id, now, now // 1000 + self.retention_s)
+        outcome = self.messages.moves.cancel(message_id, now, now // 1000 + self.retention_s)
         if outcome == CancelOutcome.NOT_FOUND:
             raise NotFoundError(f"message {message_id} not found")
         return 0 if outcome == CancelOutcome.FINISHED else 1
@@ -235,14 +230,14 @@ class MessageService:
         (no filter: all of them); at most `limit`, oldest first. An empty id list cancels nothing."""
         now = self.clock()
         if message_ids is not None:
-            ids: Iterable[str] = self.messages.matching_ids(message_ids, where, now // 1000)
+            ids: Iterable[str] = self.messages.pending.matching_ids(message_ids, where, now // 1000)
         else:
-            ids = self.messages.pending_ids(where, now // 1000)
+            ids = self.messages.pending.pending_ids(where, now // 1000)
         cancelled = 0
         for message_id in ids:
             if limit is not None and cancelled >= limit:
                 break
-            outcome = self.messages.cancel(message_id, now, now // 1000 + self.retention_s)
+            outcome = self.messages.moves.cancel(message_id, now, now // 1000 + self.retention_s)
             cancelled += outcome in (CancelOutcome.CANCELED, CancelOutcome.REQUESTED)
         return cancelled
 

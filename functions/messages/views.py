@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from functions.core.models import DlqEntry, Message, MessageRequest, MessageState
+from functions.core.lifecycle import MessageState
+from functions.core.models import DlqEntry, Message, MessageRequest
 from functions.core.redaction import shown_request
 
 

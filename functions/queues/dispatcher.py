@@ -6,15 +6,15 @@ from functions.core.models import DeliveryTask
 from functions.shared.clock import Clock, now_ms
 from functions.shared.observability import logger
 from functions.stores.delivery_queue import DeliveryQueue
-from functions.stores.messages import DispatchOutcome, MessageRepository
 from functions.stores.queues import QueueRepository
+from functions.stores.slots import DispatchOutcome, QueueSlots
 
 
 class Dispatcher:
     def __init__(
-        self, messages: MessageRepository, queues: QueueRepository, delivery: DeliveryQueue, clock: Clock = now_ms
+        self, slots: QueueSlots, queues: QueueRepository, delivery: DeliveryQueue, clock: Clock = now_ms
     ) -> None:
-        self.messages = messages
+        self.slots = slots
         self.queues = queues
         self.delivery = delivery
         self.clock = clock
@@ -35,11 +35,11 @@ class Dispatcher:
             if queue is None or queue.free_slots == 0:
                 return dispatched
             now = self.clock()
-            waiting = self.messages.waiting(queue_name, queue.free_slots, now // 1000)
+            waiting = self.slots.waiting(queue_name, queue.free_slots, now // 1000)
             if not waiting:
                 return dispatched
             for message_id in waiting:
-                outcome = self.messages.dispatch(message_id, queue_name)
+                outcome = self.slots.dispatch(message_id, queue_name)
                 if outcome == DispatchOutcome.QUEUE_FULL:
                     return dispatched
                 if outcome == DispatchOutcome.DISPATCHED:

@@ -8,7 +8,7 @@ from functions.core.models import Queue
 from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError
-from functions.stores.messages import MessageRepository
+from functions.stores.message_stores import MessageStores
 from functions.stores.queues import QueueRepository
 from functions.topics.models import validate_name
 
@@ -23,7 +23,7 @@ class QueueService:
     def __init__(
         self,
         queues: QueueRepository,
-        messages: MessageRepository,
+        messages: MessageStores,
         dispatcher: Dispatcher,
         max_parallelism: int,
         retention_s: int,
@@ -53,18 +53,18 @@ class QueueService:
         queue = self.queues.get(name)
         if queue is None:
             raise NotFoundError(f"queue {name} not found")
-        return QueueInfo(queue, self.messages.count_waiting(name) + queue.in_flight)
+        return QueueInfo(queue, self.messages.slots.count_waiting(name) + queue.in_flight)
 
     def list(self) -> list[QueueInfo]:
-        return [QueueInfo(q, self.messages.count_waiting(q.name) + q.in_flight) for q in self.queues.list()]
+        return [QueueInfo(q, self.messages.slots.count_waiting(q.name) + q.in_flight) for q in self.queues.list()]
 
     def delete(self, name: str) -> None:
         """Delete the queue; its waiting messages are cancelled (those in flight finish)."""
         now = self.clock()
         self.queues.delete(name)
-        while waiting := self.messages.waiting(name, 100, now // 1000):
+        while waiting := self.messages.slots.waiting(name, 100, now // 1000):
             for message_id in waiting:
-                self.messages.cancel(message_id, now, now // 1000 + self.retention_s)
+                self.messages.moves.cancel(message_id, now, now // 1000 + self.retention_s)
 
     def set_paused(self, name: str, paused: bool) -> None:
         if not self.queues.set_paused(name, paused, self.clock()):

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from functions.core.models import MessageRequest, MessageState
+from functions.core.lifecycle import MessageState
+from functions.core.models import MessageRequest
 from functions.messages.publish import INTERNAL_DEDUP_PREFIX
 from functions.messages.service import MessageService, Prepared
 from functions.schedules.cron import parse_cron, read_cron
@@ -16,7 +17,7 @@ from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError
 from functions.shared.ids import uuid7
 from functions.shared.observability import logger
-from functions.stores.messages import MessageRepository
+from functions.stores.messages import MessageStore
 from functions.topics.models import validate_name
 
 # Headers that configure the schedule itself rather than each message it publishes.
@@ -48,7 +49,7 @@ class ScheduleService:
         schedules: ScheduleRepository,
         triggers: SchedulerTriggers,
         publisher: MessageService,
-        messages: MessageRepository,
+        messages: MessageStore,
         ensure_queue: Callable[[str], object],
         clock: Clock = now_ms,
     ) -> None:

@@ -29,6 +29,11 @@ class DynamoRepository:
     def client(self) -> DynamoDBClient:
         return self._client or aws.dynamodb()
 
+    @property
+    def injected_client(self) -> DynamoDBClient | None:
+        """The client given to this repository, if any: the stores built on it use the same."""
+        return self._client
+
     def conditional(self, write: Callable[..., object], **arguments: Any) -> bool:
         """`write` (the client's put_item, update_item or delete_item) on this table; False (not an error) when its
         condition does not hold."""

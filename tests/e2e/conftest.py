@@ -38,6 +38,6 @@ def message_status(message_id: str) -> Any:
     from functions.shared.config import get_settings
     from functions.wiring import repositories
 
-    messages, _ = repositories(get_settings())
+    messages = repositories(get_settings())[0].store
     message = messages.get(message_id, 0)
     return message.status if message else None

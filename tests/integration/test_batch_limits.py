@@ -8,7 +8,7 @@ import json
 import pytest
 
 from functions.shared.config import get_settings
-from functions.stores.messages import MessageRepository
+from functions.stores.messages import MessageStore
 from functions.wiring import repositories
 
 URL = "https://example.com/hook"
@@ -19,7 +19,7 @@ def batch(entries: list[dict]) -> bytes:
 
 
 def stored_items(postbox) -> list[dict]:
-    messages, _ = repositories(get_settings())
+    messages = repositories(get_settings())[0].store
     return messages.client.scan(TableName=get_settings().messages_table)["Items"]
 
 
@@ -57,7 +57,7 @@ def test_a_url_group_and_its_fan_out_are_bounded(postbox):
 def test_a_batch_that_fails_part_way_leaves_nothing(postbox, monkeypatch, failing_call):
     # Given a store that fails on the n-th message of a batch of four, two of them with a dedup id
     calls = {"n": 0}
-    original = MessageRepository.create
+    original = MessageStore.create
 
     def flaky(self, *args, **kwargs):
         calls["n"] += 1
@@ -65,7 +65,7 @@ def test_a_batch_that_fails_part_way_leaves_nothing(postbox, monkeypatch, failin
             raise RuntimeError("DynamoDB is unavailable")
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(MessageRepository, "create", flaky)
+    monkeypatch.setattr(MessageStore, "create", flaky)
     entries = [
         {"destination": URL, "body": "a", "headers": {"Upstash-Deduplication-Id": "dedup-a"}},
         {"destination": URL, "body": "b", "headers": {"Upstash-Deduplication-Id": "dedup-b"}},
@@ -79,7 +79,7 @@ def test_a_batch_that_fails_part_way_leaves_nothing(postbox, monkeypatch, failin
     assert postbox.api("GET", "/v2/events")[1] == {"events": []}
     assert postbox.receive() == []  # (records are sent once every message is stored)
     # And the client's retry stores all four (not taken for duplicates of what was taken back)
-    monkeypatch.setattr(MessageRepository, "create", original)
+    monkeypatch.setattr(MessageStore, "create", original)
     status, answers, _ = postbox.api("POST", "/v2/batch", body=batch(entries))
     assert status == 200 and [a.get("deduplicated") for a in answers] == [None] * 4
 

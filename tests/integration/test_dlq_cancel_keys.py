@@ -96,7 +96,7 @@ def test_retry_from_the_dlq_publishes_again(postbox):
     new_id = body["messageId"]
     # the entry is gone, the new message waits in the queue with its replay count kept
     assert postbox.api("GET", f"/v2/dlq/{dlq_id}")[0] == 404
-    messages, _ = repositories(get_settings())
+    messages = repositories(get_settings())[0].store
     replay = messages.get(new_id, 0)
     assert replay.request.replay_count == 1 and replay.request.body == b"b0"
     assert [json.loads(m["Body"])["messageId"] for m in postbox.receive()] == [new_id]
@@ -123,7 +123,7 @@ def test_cancel_one_and_all(postbox):
     assert body == {"cancelled": 1}
     status, body, _ = postbox.api("DELETE", "/v2/messages")  # no body, no filter: every pending message
     assert body == {"cancelled": 1}
-    messages, _ = repositories(get_settings())
+    messages = repositories(get_settings())[0].store
     assert {messages.get(i, 0).status.state for i in ids} == {"CANCELED"}
 
 
@@ -131,7 +131,7 @@ def test_cancel_by_filter(postbox):
     keep = postbox.api("POST", DEST, headers={"Upstash-Delay": "1h", "Upstash-Label": "keep"})[1]["messageId"]
     drop = postbox.api("POST", DEST, headers={"Upstash-Delay": "1h", "Upstash-Label": "drop"})[1]["messageId"]
     assert postbox.api("DELETE", "/v2/messages?label=drop")[1] == {"cancelled": 1}
-    messages, _ = repositories(get_settings())
+    messages = repositories(get_settings())[0].store
     assert messages.get(keep, 0).status.state == "CREATED" and messages.get(drop, 0).status.state == "CANCELED"
 
 

@@ -10,7 +10,8 @@ from urllib.parse import quote
 
 import pytest
 
-from functions.core.models import AttemptResult, DlqEntry, FlowControl, MessageRequest, MessageState, MessageStatus
+from functions.core.lifecycle import MessageState
+from functions.core.models import AttemptResult, DlqEntry, FlowControl, MessageRequest, MessageStatus
 from functions.shared.clock import now_ms
 from functions.shared.config import get_settings
 from functions.shared.ids import uuid7
@@ -67,12 +68,12 @@ def seeded(postbox) -> Seeded:
             message_id=uuid7(at), not_before_ms=at + 3_600_000, created_at_ms=at, body=name.encode(), **attributes
         )
         status = MessageStatus(state=MessageState.CREATED, next_delivery_at_ms=at + 3_600_000, updated_at_ms=at)
-        messages.create(NewMessage(request, status, 4_000_000_000))
+        messages.store.create(NewMessage(request, status, 4_000_000_000))
         dlq_id = str(uuid.UUID(int=at << 80 | 0x7 << 76 | 0b10 << 62 | i))  # a UUIDv7 of that very millisecond
         entry = DlqEntry(
             dlq_id=dlq_id, request=request, response=AttemptResult(status=spec["status"]), created_at_ms=at
         )
-        messages.client.put_item(**dlq.put_in_transaction(entry, 4_000_000_000)["Put"])
+        messages.store.client.put_item(**dlq.put_in_transaction(entry, 4_000_000_000)["Put"])
         seeded.message[name], seeded.dlq[name] = request.message_id, dlq_id
     return seeded
 
@@ -97,7 +98,7 @@ def listed_log(postbox, seeded: Seeded, query: str, route: str = "/v2/events") -
 
 
 def pending(postbox, seeded: Seeded) -> set[str]:
-    messages, _ = repositories(get_settings())
+    messages = repositories(get_settings())[0].store
     return {n for n, i in seeded.message.items() if messages.get(i, 0).status.state == MessageState.CREATED}
 
 

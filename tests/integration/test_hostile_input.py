@@ -14,7 +14,7 @@ URL = "https://example.com/hook"
 
 
 def stored_messages(postbox) -> int:
-    messages, _ = repositories(get_settings())
+    messages = repositories(get_settings())[0].store
     return messages.client.scan(TableName=get_settings().messages_table, Select="COUNT")["Count"]
 
 

@@ -118,11 +118,11 @@ def test_a_schedule_keeps_flow_control_content_type_and_labels(postbox):
     assert (schedule["label"], schedule["labels"]) == ("s1", ["s1", "s2"])
     assert postbox.api("GET", "/v2/schedules")[1] == [schedule]
     # And it keeps only the headers a publish reads (never the request's token)
-    stored = repositories(get_settings())[0].client.scan(TableName=get_settings().schedules_table)["Items"]
+    stored = repositories(get_settings())[0].store.client.scan(TableName=get_settings().schedules_table)["Items"]
     assert "not-kept" not in json.dumps(stored, default=repr)
     # And the messages it publishes carry the flow control and the Content-Type
     assert fire("fc", MINUTE + 60_000) == {"published": 1}
-    messages, _ = repositories(get_settings())
+    messages = repositories(get_settings())[0].store
     [record] = postbox.receive()
     message = messages.get(json.loads(record["Body"])["messageId"], 0)
     assert message.request.flow_control.key == "sched-key" and message.request.flow_control.period_s == 86400

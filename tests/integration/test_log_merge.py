@@ -16,7 +16,7 @@ from functions.shared.config import get_settings
 from functions.shared.dynamo import to_item
 from functions.shared.ids import uuid7_bound
 from functions.shared.shards import shard_key
-from functions.stores.messages import LATE, LATE_AFTER_MS, STATE, TTL
+from functions.stores.message_items import LATE, LATE_AFTER_MS, STATE, TTL
 
 NOW = 1_800_000_000_000  # the listing's clock: the entries are made in the hour before it
 

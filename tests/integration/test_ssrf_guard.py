@@ -162,7 +162,7 @@ def stored_status(message_id: str) -> Any:
     from functions.shared.config import get_settings
     from functions.wiring import repositories
 
-    messages, _ = repositories(get_settings())
+    messages = repositories(get_settings())[0].store
     return messages.get(message_id, 0).status
 
 

@@ -21,7 +21,7 @@ def state_of(postbox, message_id):
     from functions.shared.config import get_settings
     from functions.wiring import repositories
 
-    messages, _ = repositories(get_settings())
+    messages = repositories(get_settings())[0].store
     return messages.get(message_id, 0).status
 
 

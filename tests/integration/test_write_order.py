@@ -15,7 +15,7 @@ from functions.shared.clock import now_ms
 from functions.shared.dynamo import from_item, to_item
 from functions.shared.ids import uuid7
 from functions.shared.shards import shard_key
-from functions.stores.messages import LATE, TTL
+from functions.stores.message_items import LATE, TTL
 
 
 class Crash(Exception):
@@ -90,7 +90,7 @@ def test_an_entry_made_long_after_its_message_is_marked_first_and_listed(
 ) -> None:
     # Given entries count as late half a second after their message's creation, and a message delayed by a second
     from functions.events import repository as log_reader
-    from functions.messages import repository as writer
+    from functions.stores import moves as writer
 
     monkeypatch.setattr(writer, "LATE_AFTER_MS", 500)
     monkeypatch.setattr(log_reader, "LATE_AFTER_MS", 500)

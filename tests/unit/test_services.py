@@ -5,14 +5,15 @@ import json
 
 import pytest
 
+from functions.core import lifecycle
 from functions.core.filters import RecordFilter
+from functions.core.lifecycle import MessageState
 from functions.core.models import (
     MAX_ERROR_CHARS,
     MAX_RESPONSE_BODY_BYTES,
     MAX_RESPONSE_HEADER_BYTES,
     AttemptResult,
     DeliveryTask,
-    MessageState,
 )
 from functions.delivery.service import ClaimBusyError, DeliveryPolicy, DeliveryService, Outcome
 from functions.messages.publish import PublishLimits
@@ -182,11 +183,14 @@ def test_a_message_whose_outcomes_can_never_be_recorded_ends_in_the_dlq(world):
     request = publish(service, {"upstash-retries": "1"})
     deliver, sender = delivery(world, [OK, OK, OK])
 
-    def refused(*args, **kwargs):
-        raise RuntimeError("Item size has exceeded the maximum allowed size")
+    original = messages.outcome
 
-    original = messages.mark_delivered
-    messages.mark_delivered = refused
+    def refused(transition, *args, **kwargs):
+        if transition is lifecycle.DELIVER:
+            raise RuntimeError("Item size has exceeded the maximum allowed size")
+        return original(transition, *args, **kwargs)
+
+    messages.outcome = refused
     # When each attempt is delivered but not recorded, and its record comes back once the lease ran out
     for attempt in (0, 1):
         task = DeliveryTask(message_id=request.message_id, attempt=attempt)
@@ -195,7 +199,7 @@ def test_a_message_whose_outcomes_can_never_be_recorded_ends_in_the_dlq(world):
             deliver.process(task)
         clock.advance(POLICY.attempt_timeout_s + POLICY.claim_margin_s + 1)
         deliver.process(task)
-    messages.mark_delivered = original
+    messages.outcome = original
     # Then the lost attempts counted: the message is FAILED, in the DLQ, after its one retry (two deliveries)
     status = messages.statuses[request.message_id]
     assert status.state == MessageState.FAILED and status.dlq_id in dlq.entries
@@ -237,7 +241,7 @@ def test_a_retry_whose_enqueue_was_lost_is_enqueued_again(world):
     request = publish(service)
     messages.claim(request.message_id, 0, clock(), clock() + 10_000)
     stored = messages.requests[request.message_id]
-    messages.mark_retry(stored, 0, BOOM, now_ms=clock(), next_at_ms=clock() + 12_000)
+    messages.outcome(lifecycle.RETRY, stored, 0, BOOM, now_ms=clock(), next_at_ms=clock() + 12_000)
     deliver, _ = delivery(world, [])
     # When the failed attempt's record comes back / Then it enqueues the next attempt
     assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.DEFERRED
@@ -248,7 +252,7 @@ def test_a_lost_race_on_the_outcome_is_not_an_error(world):
     clock, messages, *_ = world
     request = publish(world[4])
     deliver, _ = delivery(world, [OK])
-    original = messages.mark_delivered
+    original = messages.outcome
 
     def someone_else_finished(*args, **kwargs):
         messages.statuses[request.message_id] = messages.statuses[request.message_id].model_copy(
@@ -256,7 +260,7 @@ def test_a_lost_race_on_the_outcome_is_not_an_error(world):
         )
         return original(*args, **kwargs)
 
-    messages.mark_delivered = someone_else_finished
+    messages.outcome = someone_else_finished
     assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.DROPPED
 
 

@@ -4,7 +4,8 @@ import pytest
 from qstash import Receiver
 from qstash.errors import SignatureError
 
-from functions.core.models import AttemptResult, DlqEntry, Message, MessageRequest, MessageState, MessageStatus
+from functions.core.lifecycle import MessageState
+from functions.core.models import AttemptResult, DlqEntry, Message, MessageRequest, MessageStatus
 from functions.delivery.signing import new_signing_key, sign
 from functions.messages.views import dlq_message_view, message_view
 
