@@ -52,10 +52,10 @@ class FakeSender:
 class FakeDlq:
     entries: dict[str, DlqEntry] = field(default_factory=dict)
 
-    def put_in_transaction(self, entry: DlqEntry, expires_at_s: int) -> dict[str, Any]:
+    def put_in_transaction(self, entry: DlqEntry, expires_at_ms: int) -> dict[str, Any]:
         return {"Put": entry}
 
-    def get(self, dlq_id: str, now_s: int) -> DlqEntry | None:
+    def get(self, dlq_id: str, now_ms: int) -> DlqEntry | None:
         return self.entries.get(dlq_id)
 
 
@@ -76,10 +76,10 @@ class FakeMessages:
 
     moves = pending = slots = store
 
-    def create(self, new: NewMessage, *, dedup_until_s=None, now_s=0, also=()) -> Created:
+    def create(self, new: NewMessage, *, dedup_until_ms=None, now_ms=0, also=()) -> Created:
         request = new.request
         assert request.message_id not in self.statuses
-        if request.dedup_id and dedup_until_s is not None:
+        if request.dedup_id and dedup_until_ms is not None:
             if request.dedup_id in self.dedup:
                 return Created(self.dedup[request.dedup_id], deduplicated=True)
             self.dedup[request.dedup_id] = request.message_id
@@ -92,7 +92,7 @@ class FakeMessages:
             self.create(new)
         return tuple(new.request.message_id for new in follow_ups)
 
-    def cancel(self, message_id: str, now_ms: int, expires_at_s: int) -> CancelOutcome:
+    def cancel(self, message_id: str, now_ms: int, visible_until_ms: int) -> CancelOutcome:
         status = self.statuses.get(message_id)
         if status is None:
             return CancelOutcome.NOT_FOUND
@@ -105,14 +105,14 @@ class FakeMessages:
             return CancelOutcome.REQUESTED
         return CancelOutcome.FINISHED
 
-    def finish_cancel(self, message_id: str, attempt: int, now_ms: int, expires_at_s: int) -> bool:
+    def finish_cancel(self, message_id: str, attempt: int, now_ms: int, visible_until_ms: int) -> bool:
         status = self.statuses[message_id]
         if not lifecycle.FINISH_CANCEL.allows(status, Facts(attempt, now_ms)):
             return False
         self.statuses[message_id] = status.model_copy(update={"state": MessageState.CANCELED})
         return True
 
-    def find_by_dedup_id(self, dedup_id: str, now_s: int) -> str | None:
+    def find_by_dedup_id(self, dedup_id: str, now_ms: int) -> str | None:
         matches = sorted(i for i, r in self.requests.items() if r.dedup_id == dedup_id)
         return matches[-1] if matches else None
 
@@ -120,10 +120,10 @@ class FakeMessages:
         request = self.requests[message_id]
         return where.matches(request_attributes(request)) and where.in_range(request.created_at_ms)
 
-    def pending_ids(self, where: RecordFilter, now_s: int) -> list[str]:
+    def pending_ids(self, where: RecordFilter, now_ms: int) -> list[str]:
         return [i for i, s in self.statuses.items() if not s.state.is_final and self._matches(i, where)]
 
-    def matching_ids(self, message_ids, where: RecordFilter, now_s: int) -> list[str]:
+    def matching_ids(self, message_ids, where: RecordFilter, now_ms: int) -> list[str]:
         return [i for i in dict.fromkeys(message_ids) if i not in self.statuses or self._matches(i, where)]
 
     def delete(self, message_id: str, dedup_id: str | None = None) -> None:
@@ -133,7 +133,7 @@ class FakeMessages:
         self.requests.pop(message_id, None)
         self.statuses.pop(message_id, None)
 
-    def get(self, message_id: str, now_s: int) -> Message | None:
+    def get(self, message_id: str, now_ms: int) -> Message | None:
         if message_id not in self.statuses:
             return None
         return Message(request=self.requests[message_id], status=self.statuses[message_id])

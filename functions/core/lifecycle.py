@@ -18,10 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from functions.core.models import MessageStatus
+from typing import Any, Protocol
 
 # SQS delays are whole seconds and not exact: a record may arrive up to this long before its delivery time.
 NOT_BEFORE_SLACK_MS = 1000
@@ -45,6 +42,23 @@ class MessageState(StrEnum):
 
 FINAL = frozenset({MessageState.DELIVERED, MessageState.FAILED, MessageState.CANCELED})
 WAITING = frozenset({MessageState.CREATED, MessageState.RETRY})  # for its next attempt
+
+
+class MessageStatus(Protocol):
+    """What the guards read of a message's status (functions/core/models.py MessageStatus)."""
+
+    @property
+    def state(self) -> MessageState: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def next_delivery_at_ms(self) -> int: ...
+    @property
+    def claim_until_ms(self) -> int | None: ...
+    @property
+    def cancel_requested(self) -> bool: ...
+    @property
+    def queue_waiting(self) -> bool: ...
 
 
 @dataclass(frozen=True)

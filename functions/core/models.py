@@ -186,9 +186,9 @@ class DeliveryTask(BaseModel):
 _DAY_S = 86400
 
 
-def lifetime_end_s(request: MessageRequest, retention_s: int) -> int:
+def lifetime_end_ms(request: MessageRequest, retention_s: int) -> int:
     """When a message's items may expire at the latest: each retry waits at most a day, then retention."""
-    return request.not_before_ms // 1000 + (request.max_retries + 1) * _DAY_S + retention_s
+    return request.not_before_ms + ((request.max_retries + 1) * _DAY_S + retention_s) * 1000
 
 
 class Queue(BaseModel):

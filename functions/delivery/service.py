@@ -25,7 +25,7 @@ from functions.core.models import (
     Message,
     MessageRequest,
     MessageStatus,
-    lifetime_end_s,
+    lifetime_end_ms,
 )
 from functions.delivery.callbacks import callback_payload, callback_request
 from functions.delivery.expressions import ExpressionError, compile_retry_delay
@@ -131,7 +131,7 @@ class DeliveryService:
         if tracked:
             logger.info("unfinished messages tracked by the pending index", count=tracked)
         requeued = 0
-        for message_id, attempt in self.messages.pending.overdue(now - int(grace_s * 1000), now // 1000):
+        for message_id, attempt in self.messages.pending.overdue(now - int(grace_s * 1000), now):
             self.queue.send(DeliveryTask(message_id=message_id, attempt=attempt), now, now)
             requeued += 1
         if requeued:
@@ -157,9 +157,7 @@ class DeliveryService:
             logger.info("delivery record dropped", message_id=task.message_id, attempt=task.attempt, fate=fate.value)
             return Outcome.DROPPED
         if fate == RecordFate.FINISH_CANCEL:
-            self.messages.moves.finish_cancel(
-                task.message_id, status.attempt, now, now // 1000 + self.policy.retention_s
-            )
+            self.messages.moves.finish_cancel(task.message_id, status.attempt, now, self._kept_until(now))
             return Outcome.CANCELED
         if fate == RecordFate.BUSY:
             raise ClaimBusyError(f"message {task.message_id} attempt {task.attempt} is being delivered elsewhere")
@@ -176,6 +174,10 @@ class DeliveryService:
             DeliveryTask(message_id=task.message_id, attempt=status.attempt), status.next_delivery_at_ms, now
         )
         return Outcome.DEFERRED
+
+    def _kept_until(self, now: int) -> int:
+        """Until when a message that finishes now is shown."""
+        return now + self.policy.retention_s * 1000
 
     def _enqueue_follow_ups(self, status: MessageStatus, now: int) -> None:
         for message_id in status.follow_ups:
@@ -230,7 +232,7 @@ class DeliveryService:
                 attempt,
                 result,
                 now_ms=now,
-                expires_at_s=now // 1000 + self.policy.retention_s,
+                visible_until_ms=self._kept_until(now),
                 follow_ups=callbacks,
             )
             return self._after(done, Outcome.DELIVERED, callbacks, now, log, request.queue_name)
@@ -250,14 +252,12 @@ class DeliveryService:
             )
             if done:
                 self.queue.send(DeliveryTask(message_id=request.message_id, attempt=attempt + 1), next_at, now)
-            elif self.messages.moves.finish_cancel(
-                request.message_id, attempt, now, now // 1000 + self.policy.retention_s
-            ):
+            elif self.messages.moves.finish_cancel(request.message_id, attempt, now, self._kept_until(now)):
                 return self._after(True, Outcome.CANCELED, [], now, log, request.queue_name)  # no retry
             return self._after(done, Outcome.RETRY_SCHEDULED, callbacks, now, {**log, "next_delivery_at": next_at})
 
         dlq_id = uuid7(now)
-        dlq_expires = now // 1000 + self.policy.dlq_retention_s
+        dlq_expires = now + self.policy.dlq_retention_s * 1000
         entry = DlqEntry(dlq_id=dlq_id, request=request, response=result, created_at_ms=now)
         failure = self._callbacks(request, result, attempt, now, request.failure_callback, dlq_id)
         done = self.messages.moves.outcome(
@@ -266,7 +266,7 @@ class DeliveryService:
             attempt,
             result,
             now_ms=now,
-            expires_at_s=dlq_expires,
+            visible_until_ms=dlq_expires,
             dlq_id=dlq_id,
             dlq_put=self.dlq.put_in_transaction(entry, dlq_expires),
             follow_ups=[*callbacks, *failure],
@@ -309,7 +309,7 @@ class DeliveryService:
         payload = callback_payload(request, result, retried=attempt, dlq_id=dlq_id)
         callback = callback_request(request, options, payload, message_id=uuid7(now), now_ms=now)
         status = MessageStatus(state=MessageState.CREATED, next_delivery_at_ms=now, updated_at_ms=now)
-        return [NewMessage(callback, status, lifetime_end_s(callback, self.policy.retention_s))]
+        return [NewMessage(callback, status, lifetime_end_ms(callback, self.policy.retention_s))]
 
     @staticmethod
     def _retry_delay_ms(request: MessageRequest, retry_number: int, result: AttemptResult, now: int) -> int:

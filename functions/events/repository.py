@@ -54,11 +54,11 @@ class EventRepository(DynamoRepository):
         super().__init__(table_name, client)
         self.retention_s = retention_s
 
-    def for_message(self, message_id: str, now_s: int) -> list[MessageEvent]:
+    def for_message(self, message_id: str, now_ms: int) -> list[MessageEvent]:
         """Every event of a message, oldest first."""
         item = self.client.get_item(TableName=self.table_name, Key=state_key(message_id), ConsistentRead=True)
-        entries = [e for e in expanded(from_item(item["Item"])) if self._live(e, now_s)] if "Item" in item else []
-        return self._events(entries, now_s)
+        entries = [e for e in expanded(from_item(item["Item"])) if self._live(e, now_ms)] if "Item" in item else []
+        return self._events(entries, now_ms)
 
     def list(
         self, where: RecordFilter, *, count: int, now_ms: int, cursor: str | None = None, newest_first: bool = True
@@ -79,15 +79,14 @@ class EventRepository(DynamoRepository):
             lowest, highest = (lowest, min(highest, after)) if newest_first else (max(lowest, after), highest)
         if lowest > highest or where.matches_nothing:
             return EventPage([], None)
-        now_s = now_ms // 1000
         found: Entries = []
         examined, last_read = 0, None
-        for entry in self._entries(where, lowest, highest, newest_first, now_s):
+        for entry in self._entries(where, lowest, highest, newest_first, now_ms):
             if entry["eventId"] == after:
                 continue
             if examined >= count + MAX_EXAMINED_PER_PAGE:  # the page's budget is spent: go on from the last one read
                 return EventPage(
-                    self._events(found, now_s), encode_cursor({"eventId": last_read}) if last_read else None
+                    self._events(found, now_ms), encode_cursor({"eventId": last_read}) if last_read else None
                 )
             examined, last_read = examined + 1, str(entry["eventId"])
             if where.matches(entry):
@@ -96,28 +95,30 @@ class EventRepository(DynamoRepository):
                     break
         more = len(found) > count
         found = found[:count]
-        return EventPage(self._events(found, now_s), encode_cursor({"eventId": found[-1]["eventId"]}) if more else None)
+        return EventPage(
+            self._events(found, now_ms), encode_cursor({"eventId": found[-1]["eventId"]}) if more else None
+        )
 
-    def _live(self, entry: Mapping[str, Any], now_s: int) -> bool:
-        return int(entry["time"]) // 1000 + self.retention_s > now_s
+    def _live(self, entry: Mapping[str, Any], now_ms: int) -> bool:
+        return int(entry["time"]) + self.retention_s * 1000 > now_ms
 
     def _entries(
-        self, where: RecordFilter, lowest: str, highest: str, newest_first: bool, now_s: int
+        self, where: RecordFilter, lowest: str, highest: str, newest_first: bool, now_ms: int
     ) -> Iterator[dict[str, Any]]:
         """The live entries whose ids are between `lowest` and `highest`, in order (of `where`'s messages when it
         names some); the caller matches the rest of `where`."""
 
         def wanted(entry: Mapping[str, Any]) -> bool:
-            return lowest <= str(entry["eventId"]) <= highest and self._live(entry, now_s)
+            return lowest <= str(entry["eventId"]) <= highest and self._live(entry, now_ms)
 
         if where.message_ids is not None:  # a few entries per message: read each, merge in order
             keys = [state_key(message_id) for message_id in dict.fromkeys(where.message_ids)]
             entries = [e for item in self.batch_get(keys) for e in expanded(item) if wanted(e)]
             yield from sorted(entries, key=lambda e: str(e["eventId"]), reverse=newest_first)
             return
-        yield from _Merge(self, lowest, highest, newest_first, now_s, wanted)
+        yield from _Merge(self, lowest, highest, newest_first, now_ms, wanted)
 
-    def _events(self, entries: Entries, now_s: int) -> Events:
+    def _events(self, entries: Entries, now_ms: int) -> Events:
         """The events of these entries, those of request states with the request's attributes (one batch read)."""
         wants = {str(e["messageId"]) for e in entries if e["state"] in BODY_STATES}
         requests = {
@@ -127,7 +128,7 @@ class EventRepository(DynamoRepository):
                 _REQUEST_FIELDS,
                 {"#ttl": TTL, "#timeout": "timeout"},
             )
-            if not is_expired(item, TTL, now_s)
+            if not is_expired(item, TTL, now_ms)
         }
         return [_event(e, requests.get(str(e["messageId"])) if e["state"] in BODY_STATES else None) for e in entries]
 
@@ -143,7 +144,7 @@ class _Merge:
         lowest: str,
         highest: str,
         newest_first: bool,
-        now_s: int,
+        now_ms: int,
         wanted: Any,
     ) -> None:
         self.events, self.newest_first, self.wanted = events, newest_first, wanted
@@ -156,7 +157,7 @@ class _Merge:
             """The items under every shard of `prefix` whose sort key is between `first` and `highest`."""
             query = (
                 Conditions()
-                .not_expired(TTL, now_s)
+                .not_expired(TTL, now_ms)
                 .query_arguments(
                     "pk = :shard AND sk BETWEEN :lowest AND :highest", shard="", lowest=first, highest=highest
                 )
@@ -177,7 +178,7 @@ class _Merge:
         self.marker_frontier: int | None = None  # the time of the last marker read
         self.states_done = self.markers_done = False
         self.late_read: set[str] = set()
-        self.now_s = now_s
+        self.now_ms = now_ms
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         while True:
@@ -223,7 +224,7 @@ class _Merge:
         unread = list(dict.fromkeys(str(m["messageId"]) for m in markers if str(m["messageId"]) not in self.late_read))
         self.late_read.update(unread)
         for state in self.events.batch_get([state_key(message_id) for message_id in unread]):
-            if is_expired(state, TTL, self.now_s):
+            if is_expired(state, TTL, self.now_ms):
                 continue
             created = time_of_uuid7(str(state["sk"]))
             for entry in expanded(state):

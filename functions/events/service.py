@@ -26,7 +26,7 @@ class EventService:
         if not any(wants) or self.bodies is None:
             return page
         ids = {e.message_id for e, wanted in zip(page.events, wants, strict=True) if wanted}
-        bodies = self.bodies(ids, now // 1000)  # one batch read for the page, not one per event
+        bodies = self.bodies(ids, now)  # one batch read for the page, not one per event
         events = [
             e.model_copy(update={"body": bodies[e.message_id]}) if wanted and e.message_id in bodies else e
             for e, wanted in zip(page.events, wants, strict=True)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.core.models import FlowControl
-from functions.shared.dynamo import DynamoRepository, from_item, to_item, values
+from functions.shared.dynamo import DynamoRepository, epoch_s, from_item, to_item, values
 from functions.shared.resources import COUNTERS_TABLE
 
 TTL = COUNTERS_TABLE.ttl_attribute or "expiresAt"
@@ -92,7 +92,7 @@ class FlowRepository(DynamoRepository):
             ConditionExpression="attribute_not_exists(holder) OR leaseUntil < :now OR holder = :token",
             ExpressionAttributeNames={"#ttl": TTL},
             ExpressionAttributeValues=values(
-                {":token": token, ":lease": lease_until_ms, ":now": now_ms, ":ttl": lease_until_ms // 1000 + 86400}
+                {":token": token, ":lease": lease_until_ms, ":now": now_ms, ":ttl": epoch_s(lease_until_ms) + 86400}
             ),
         )
 
@@ -114,7 +114,7 @@ class FlowRepository(DynamoRepository):
                 {
                     ":now": now_ms,
                     ":free": now_ms - period_ms - RATE_MARGIN_MS,
-                    ":ttl": (now_ms + period_ms) // 1000 + 86400,
+                    ":ttl": epoch_s(now_ms + period_ms) + 86400,
                 }
             ),
         )

@@ -33,7 +33,7 @@ class FlowService:
         state = self.flows.state(key)
         parallelism, rate, period = state.limits(None)
         held, starts = self.flows.usage(key, parallelism or 0, rate or 0, now, period * 1000)
-        waiting = self.pending.count_pending(now // 1000, flowControlKey=key)
+        waiting = self.pending.count_pending(now, flowControlKey=key)
         return FlowInfo(
             state=state,
             wait_list_size=max(0, waiting - held),
@@ -76,4 +76,4 @@ class FlowService:
 
     def global_parallelism(self) -> tuple[int, int]:
         """(max, count): Postbox sets no account-wide maximum (0); the count is the deliveries in flight now."""
-        return 0, self.pending.count_pending(self.clock() // 1000, state=MessageState.ACTIVE.value)
+        return 0, self.pending.count_pending(self.clock(), state=MessageState.ACTIVE.value)

@@ -6,14 +6,14 @@ from typing import Any, cast
 
 from botocore.exceptions import ClientError
 
-from functions.shared.dynamo import DynamoRepository, is_condition_failure, to_item, values
+from functions.shared.dynamo import DynamoRepository, epoch_s, is_condition_failure, to_item, values
 from functions.shared.resources import COUNTERS_TABLE
 
 TTL = COUNTERS_TABLE.ttl_attribute or "expiresAt"
 
 
 class CounterRepository(DynamoRepository):
-    def take(self, key: str, units: int, limit: int, expires_at_s: int) -> tuple[bool, int]:
+    def take(self, key: str, units: int, limit: int, expires_at_ms: int) -> tuple[bool, int]:
         """Add `units` to the counter `key` (created at 0) unless that would take it past `limit`, in one
         conditional update. Returns whether they were added and the counter's value (after, or as it stands)."""
         try:
@@ -23,7 +23,9 @@ class CounterRepository(DynamoRepository):
                 UpdateExpression="ADD hits :units SET #ttl = if_not_exists(#ttl, :ttl)",
                 ConditionExpression="attribute_not_exists(hits) OR hits <= :room",
                 ExpressionAttributeNames={"#ttl": TTL},
-                ExpressionAttributeValues=values({":units": units, ":ttl": expires_at_s, ":room": limit - units}),
+                ExpressionAttributeValues=values(
+                    {":units": units, ":ttl": epoch_s(expires_at_ms), ":room": limit - units}
+                ),
                 ReturnValues="UPDATED_NEW",
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )

@@ -70,17 +70,17 @@ class RateLimiter:
         with self._lock:
             lease = self._leases.get(caller)
             if lease is None or lease.key != key or (lease.left == 0 and lease.counted < self.limit):
-                lease = self._leases[caller] = self._take(key, expires_at_s=reset + 60)
+                lease = self._leases[caller] = self._take(key, expires_at_ms=(reset + 60) * 1000)
             allowed = lease.left > 0
             lease.left -= allowed
             remaining = self.limit - lease.counted + lease.left
         return RateLimitStatus(limit=self.limit, remaining=max(0, remaining), reset_s=reset, allowed=allowed)
 
-    def _take(self, key: str, expires_at_s: int) -> _Lease:
+    def _take(self, key: str, expires_at_ms: int) -> _Lease:
         """A new lease of the window `key`: the usual size, or what is left of the limit."""
         units = self.lease_size
         while units > 0:
-            taken, counted = self.counters.take(key, units, self.limit, expires_at_s)
+            taken, counted = self.counters.take(key, units, self.limit, expires_at_ms)
             if taken:
                 return _Lease(key, left=units, counted=counted)
             units = min(units - 1, self.limit - counted)  # another instance took some: ask for what is left

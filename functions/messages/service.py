@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from functions.core.filters import RecordFilter
 from functions.core.lifecycle import MessageState
-from functions.core.models import DeliveryTask, DlqEntry, Message, MessageRequest, MessageStatus, lifetime_end_s
+from functions.core.models import DeliveryTask, DlqEntry, Message, MessageRequest, MessageStatus, lifetime_end_ms
 from functions.flow.repository import FlowRepository
 from functions.messages.publish import PublishLimits, build_message, destination_from_path, is_group_name
 from functions.queues.dispatcher import Dispatcher
@@ -169,9 +169,9 @@ class MessageService:
     ) -> Created:
         status = MessageStatus(state=MessageState.CREATED, next_delivery_at_ms=request.not_before_ms, updated_at_ms=now)
         created = self.messages.store.create(
-            NewMessage(request, status, lifetime_end_s(request, self.retention_s)),
-            dedup_until_s=now // 1000 + self.dedup_window_s if dedup and request.dedup_id else None,
-            now_s=now // 1000,
+            NewMessage(request, status, lifetime_end_ms(request, self.retention_s)),
+            dedup_until_ms=now + self.dedup_window_s * 1000 if dedup and request.dedup_id else None,
+            now_ms=now,
             also=also,
         )
         if created.deduplicated:
@@ -205,10 +205,10 @@ class MessageService:
         removes delivered messages "shortly after" from GET /v2/messages.
         """
         now = self.clock()
-        message = self.messages.store.get(id_or_key, now // 1000)
+        message = self.messages.store.get(id_or_key, now)
         if message is None:
-            newest = self.messages.store.find_by_dedup_id(id_or_key, now // 1000)
-            message = self.messages.store.get(newest, now // 1000) if newest else None
+            newest = self.messages.store.find_by_dedup_id(id_or_key, now)
+            message = self.messages.store.get(newest, now) if newest else None
         if message is None or (
             finished_grace_s is not None
             and message.status.state.is_final
@@ -220,7 +220,7 @@ class MessageService:
     def cancel(self, message_id: str) -> int:
         """Cancel one message: 1 when it will not be delivered (again), 0 when it had finished already."""
         now = self.clock()
-        outcome = self.messages.moves.cancel(message_id, now, now // 1000 + self.retention_s)
+        outcome = self.messages.moves.cancel(message_id, now, now + self.retention_s * 1000)
         if outcome == CancelOutcome.NOT_FOUND:
             raise NotFoundError(f"message {message_id} not found")
         return 0 if outcome == CancelOutcome.FINISHED else 1
@@ -230,21 +230,21 @@ class MessageService:
         (no filter: all of them); at most `limit`, oldest first. An empty id list cancels nothing."""
         now = self.clock()
         if message_ids is not None:
-            ids: Iterable[str] = self.messages.pending.matching_ids(message_ids, where, now // 1000)
+            ids: Iterable[str] = self.messages.pending.matching_ids(message_ids, where, now)
         else:
-            ids = self.messages.pending.pending_ids(where, now // 1000)
+            ids = self.messages.pending.pending_ids(where, now)
         cancelled = 0
         for message_id in ids:
             if limit is not None and cancelled >= limit:
                 break
-            outcome = self.messages.moves.cancel(message_id, now, now // 1000 + self.retention_s)
+            outcome = self.messages.moves.cancel(message_id, now, now + self.retention_s * 1000)
             cancelled += outcome in (CancelOutcome.CANCELED, CancelOutcome.REQUESTED)
         return cancelled
 
     # --- DLQ ----------------------------------------------------------------------------------------
 
     def get_dlq(self, dlq_id: str) -> DlqEntry:
-        entry = self.dlq.get(dlq_id, self.clock() // 1000)
+        entry = self.dlq.get(dlq_id, self.clock())
         if entry is None:
             raise NotFoundError(f"dlq message {dlq_id} not found")
         return entry
@@ -253,11 +253,11 @@ class MessageService:
         self, dlq_ids: Sequence[str] | None, where: RecordFilter, *, count: int, cursor: str | None, newest_first: bool
     ) -> DlqPage:
         """The given entries that match `where`, or a page of every entry matching it."""
-        now_s = self.clock() // 1000
+        now = self.clock()
         if dlq_ids is None:
-            return self.dlq.list(where, count=count, now_s=now_s, cursor=cursor, newest_first=newest_first)
+            return self.dlq.list(where, count=count, now_ms=now, cursor=cursor, newest_first=newest_first)
         entries: list[DlqEntry] = sorted(
-            self.dlq.get_many(dlq_ids, where, now_s), key=lambda e: e.dlq_id, reverse=newest_first
+            self.dlq.get_many(dlq_ids, where, now), key=lambda e: e.dlq_id, reverse=newest_first
         )
         return DlqPage(entries, None)
 
@@ -272,7 +272,7 @@ class MessageService:
         return [entry.dlq_id for entry in page.entries], page.cursor
 
     def delete_dlq(self, dlq_id: str) -> None:
-        if not self.dlq.delete(dlq_id, self.clock() // 1000):
+        if not self.dlq.delete(dlq_id, self.clock()):
             raise NotFoundError(f"dlq message {dlq_id} not found")
 
     def delete_dlq_many(
@@ -287,8 +287,8 @@ class MessageService:
         """Delete the given entries that match `where`, or a page of the entries matching it; returns (deleted, the
         next page's cursor)."""
         ids, next_cursor = self._dlq_selection(dlq_ids, where, count, cursor, newest_first)
-        now_s = self.clock() // 1000
-        return sum(self.dlq.delete(dlq_id, now_s) for dlq_id in ids), next_cursor
+        now = self.clock()
+        return sum(self.dlq.delete(dlq_id, now) for dlq_id in ids), next_cursor
 
     def retry_dlq(self, dlq_id: str) -> str:
         """Publish the dead-lettered message again (a new message, its replay count + 1) and remove the entry."""
@@ -304,9 +304,9 @@ class MessageService:
         )
         try:
             # Never swallowed by dedup: the replay writes no dedup key.
-            self._store(replay, now, dedup=False, also=[self.dlq.delete_in_transaction(dlq_id, now // 1000)])
+            self._store(replay, now, dedup=False, also=[self.dlq.delete_in_transaction(dlq_id, now)])
         except Exception as exc:
-            if self.dlq.get(dlq_id, now // 1000) is None:  # retried or deleted concurrently
+            if self.dlq.get(dlq_id, now) is None:  # retried or deleted concurrently
                 raise NotFoundError(f"dlq message {dlq_id} not found") from exc
             raise
         if not replay.queue_name:  # a queued one waits for its queue's slot

@@ -35,7 +35,7 @@ class Dispatcher:
             if queue is None or queue.free_slots == 0:
                 return dispatched
             now = self.clock()
-            waiting = self.slots.waiting(queue_name, queue.free_slots, now // 1000)
+            waiting = self.slots.waiting(queue_name, queue.free_slots, now)
             if not waiting:
                 return dispatched
             for message_id in waiting:

@@ -62,9 +62,9 @@ class QueueService:
         """Delete the queue; its waiting messages are cancelled (those in flight finish)."""
         now = self.clock()
         self.queues.delete(name)
-        while waiting := self.messages.slots.waiting(name, 100, now // 1000):
+        while waiting := self.messages.slots.waiting(name, 100, now):
             for message_id in waiting:
-                self.messages.moves.cancel(message_id, now, now // 1000 + self.retention_s)
+                self.messages.moves.cancel(message_id, now, now + self.retention_s * 1000)
 
     def set_paused(self, name: str, paused: bool) -> None:
         if not self.queues.set_paused(name, paused, self.clock()):

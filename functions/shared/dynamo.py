@@ -112,10 +112,16 @@ def cancellation_reasons(exc: ClientError) -> list[str]:
     return [str(reason.get("Code", "None")) for reason in reasons]
 
 
-def is_expired(values: Mapping[str, Any], ttl_attribute: str, now_s: int) -> bool:
+def epoch_s(time_ms: int) -> int:
+    """A time as DynamoDB's TTL attributes hold it (unix seconds). The stores take every time in ms, the unit of the
+    rest of Postbox, and convert here when they read or write such an attribute."""
+    return time_ms // 1000
+
+
+def is_expired(values: Mapping[str, Any], ttl_attribute: str, now_ms: int) -> bool:
     """DynamoDB deletes expired items up to 48 h late (moto never does): reads must ignore them."""
     expires = values.get(ttl_attribute)
-    return expires is not None and int(expires) <= now_s
+    return expires is not None and int(expires) <= epoch_s(now_ms)
 
 
 class Conditions:
@@ -157,9 +163,9 @@ class Conditions:
             self.parts.append(f"{token} <= :{token[1:]}Max")
         return self
 
-    def not_expired(self, ttl_attribute: str, now_s: int) -> Conditions:
+    def not_expired(self, ttl_attribute: str, now_ms: int) -> Conditions:
         token = self._name(ttl_attribute)
-        self.values[":nowS"] = now_s
+        self.values[":nowS"] = epoch_s(now_ms)
         self.parts.append(f"(attribute_not_exists({token}) OR {token} > :nowS)")
         return self
 

@@ -13,6 +13,7 @@ from functions.core.models import AttemptResult, DlqEntry
 from functions.shared.dynamo import (
     Conditions,
     DynamoRepository,
+    epoch_s,
     from_item,
     is_expired,
     to_item,
@@ -52,17 +53,17 @@ class DlqRepository(DynamoRepository):
         super().__init__(table_name, client)
         self.bodies = bodies
 
-    def put_in_transaction(self, entry: DlqEntry, expires_at_s: int) -> TransactWriteItemTypeDef:
+    def put_in_transaction(self, entry: DlqEntry, expires_at_ms: int) -> TransactWriteItemTypeDef:
         """The transaction item that stores `entry` (the message's FAILED write goes in the same transaction)."""
         return {
             "Put": {
                 "TableName": self.table_name,
-                "Item": _item(entry, expires_at_s),
+                "Item": _item(entry, expires_at_ms),
                 "ConditionExpression": "attribute_not_exists(dlqId)",
             }
         }
 
-    def delete_in_transaction(self, dlq_id: str, now_s: int) -> TransactWriteItemTypeDef:
+    def delete_in_transaction(self, dlq_id: str, now_ms: int) -> TransactWriteItemTypeDef:
         """The transaction item that removes a live entry (fails the transaction when it is gone)."""
         return {
             "Delete": {
@@ -70,24 +71,24 @@ class DlqRepository(DynamoRepository):
                 "Key": _key(dlq_id),
                 "ConditionExpression": "attribute_exists(dlqId) AND (attribute_not_exists(#ttl) OR #ttl > :now)",
                 "ExpressionAttributeNames": {"#ttl": TTL},
-                "ExpressionAttributeValues": values({":now": now_s}),
+                "ExpressionAttributeValues": values({":now": epoch_s(now_ms)}),
             }
         }
 
-    def get(self, dlq_id: str, now_s: int) -> DlqEntry | None:
+    def get(self, dlq_id: str, now_ms: int) -> DlqEntry | None:
         answer = self.client.get_item(TableName=self.table_name, Key=_key(dlq_id), ConsistentRead=True)
         item = answer.get("Item")
         if not item:
             return None
         stored = from_item(item)
-        return None if is_expired(stored, TTL, now_s) else self._entry(stored)
+        return None if is_expired(stored, TTL, now_ms) else self._entry(stored)
 
-    def delete(self, dlq_id: str, now_s: int) -> bool:
+    def delete(self, dlq_id: str, now_ms: int) -> bool:
         """Remove a live entry; False when there is none (never stored, deleted, or expired)."""
-        return self.conditional(self.client.delete_item, **self.delete_in_transaction(dlq_id, now_s)["Delete"])
+        return self.conditional(self.client.delete_item, **self.delete_in_transaction(dlq_id, now_ms)["Delete"])
 
     def list(
-        self, where: RecordFilter, *, count: int, now_s: int, cursor: str | None = None, newest_first: bool = True
+        self, where: RecordFilter, *, count: int, now_ms: int, cursor: str | None = None, newest_first: bool = True
     ) -> DlqPage:
         """A page of at most `count` entries matching `where`, by creation time: the shards' queries merged by dlqId,
         read until `count` + 1 match (the one more tells whether another page exists).
@@ -107,7 +108,7 @@ class DlqRepository(DynamoRepository):
         query = {
             "TableName": self.table_name,
             **Conditions()
-            .not_expired(TTL, now_s)
+            .not_expired(TTL, now_ms)
             .query_arguments(
                 "shard = :shard AND dlqId BETWEEN :lowest AND :highest", shard="", lowest=lowest, highest=highest
             ),
@@ -141,7 +142,7 @@ class DlqRepository(DynamoRepository):
         cursor = encode_cursor({"dlqId": cursor_id, "listing": LISTING}) if cursor_id else None
         return DlqPage(entries=[self._entry(item) for item in items], cursor=cursor)
 
-    def get_many(self, dlq_ids: Sequence[str], where: RecordFilter, now_s: int) -> Entries:
+    def get_many(self, dlq_ids: Sequence[str], where: RecordFilter, now_ms: int) -> Entries:
         """The live entries among `dlq_ids` that match `where` (dates: their creation time), in the order given;
         one BatchGetItem per 100 ids."""
         if where.matches_nothing:
@@ -152,7 +153,7 @@ class DlqRepository(DynamoRepository):
             self._entry(item)
             for item in (items.get(dlq_id) for dlq_id in ids)
             if item is not None
-            and not is_expired(item, TTL, now_s)
+            and not is_expired(item, TTL, now_ms)
             and where.matches(item)
             and where.in_range(int(item["dlqCreatedAt"]))
         ]
@@ -186,7 +187,7 @@ def _key(dlq_id: str) -> dict[str, Any]:
     return to_item({"shard": shard_key(LISTING, dlq_id), "dlqId": dlq_id})
 
 
-def _item(entry: DlqEntry, expires_at_s: int) -> dict[str, Any]:
+def _item(entry: DlqEntry, expires_at_ms: int) -> dict[str, Any]:
     response = entry.response
     return to_item(
         {
@@ -200,6 +201,6 @@ def _item(entry: DlqEntry, expires_at_s: int) -> dict[str, Any]:
             "responseBody": response.body,
             "responseError": response.error,
             "responseLatencyMs": response.latency_ms,
-            TTL: expires_at_s,
+            TTL: epoch_s(expires_at_ms),
         }
     )

@@ -14,7 +14,7 @@ from functions.core.codec import flow_attributes, flow_from_attributes, request_
 from functions.core.lifecycle import FINAL, NOT_BEFORE_SLACK_MS, WAITING, MessageState
 from functions.core.log import LOG
 from functions.core.models import AttemptResult, MessageRequest, MessageStatus
-from functions.shared.dynamo import is_expired, to_item
+from functions.shared.dynamo import epoch_s, is_expired, to_item
 from functions.shared.resources import MESSAGES_TABLE
 from functions.shared.shards import shard_key
 
@@ -34,7 +34,7 @@ LATE = "late"  # `late#<shard>` markers: pk, sk the event id, `messageId`
 # far beyond a message's creation for its entries; later ones it finds through their markers.
 LATE_AFTER_MS = 15_000
 REQUEST_DEDUP = "requestDedupId"  # the request item's dedup id
-VISIBLE = "visibleUntil"  # (unix s) the message is shown until then; the item lives on while its log does
+VISIBLE = "visibleUntil"  # (unix s, as TTL) the message is shown until then; the item lives on while its log does
 PENDING_INDEX = MESSAGES_TABLE.indexes[0].name
 DEDUP_INDEX = MESSAGES_TABLE.indexes[1].name
 QUEUE_INDEX = MESSAGES_TABLE.indexes[2].name
@@ -61,10 +61,10 @@ def state_key(message_id: str) -> dict[str, Any]:
     return key(shard_key(STATE, message_id), message_id)
 
 
-def hidden(state_item: Mapping[str, Any], now_s: int) -> bool:
+def hidden(state_item: Mapping[str, Any], now_ms: int) -> bool:
     """The message is no longer shown (finished long enough ago, or past its retention); its item may live on for
     its log."""
-    return is_expired(state_item, VISIBLE, now_s) or is_expired(state_item, TTL, now_s)
+    return is_expired(state_item, VISIBLE, now_ms) or is_expired(state_item, TTL, now_ms)
 
 
 def waits(request: MessageRequest, status: MessageStatus) -> bool:
@@ -75,15 +75,15 @@ def waits(request: MessageRequest, status: MessageStatus) -> bool:
     return delayed or request.flow_control is not None or request.queue_name is not None
 
 
-def request_item(request: MessageRequest, expires_at_s: int) -> dict[str, Any]:
+def request_item(request: MessageRequest, expires_at_ms: int) -> dict[str, Any]:
     attributes = request_attributes(request)
     # (stored under another name than the state item's `dedupId`, which the byDedupId index is keyed by)
     attributes[REQUEST_DEDUP] = attributes.pop("dedupId")
-    return to_item({"pk": request.message_id, "sk": REQUEST, **attributes, TTL: expires_at_s})
+    return to_item({"pk": request.message_id, "sk": REQUEST, **attributes, TTL: epoch_s(expires_at_ms)})
 
 
 def state_item(
-    request: MessageRequest, status: MessageStatus, visible_until_s: int, expires_at_s: int, created: dict[str, Any]
+    request: MessageRequest, status: MessageStatus, visible_until_ms: int, expires_at_ms: int, created: dict[str, Any]
 ) -> dict[str, Any]:
     """The state item also carries the request's few filterable attributes (they never change), which the pending
     listings and the log's entries read, and the log with its first entry."""
@@ -110,8 +110,8 @@ def state_item(
             "retryDelay": request.retry_delay,
             **flow_attributes(request.flow_control),
             LOG: [created],
-            VISIBLE: visible_until_s,
-            TTL: expires_at_s,
+            VISIBLE: epoch_s(visible_until_ms),
+            TTL: epoch_s(expires_at_ms),
         }
     )
 

@@ -25,6 +25,7 @@ from functions.shared.dynamo import (
     Conditions,
     DynamoRepository,
     cancellation_reasons,
+    epoch_s,
     from_item,
     is_expired,
     query_all,
@@ -77,7 +78,7 @@ class NewMessage:
 
     request: MessageRequest
     status: MessageStatus
-    expires_at_s: int
+    expires_at_ms: int  # when it stops being shown
 
 
 class MessageStore(DynamoRepository):
@@ -105,10 +106,10 @@ class MessageStore(DynamoRepository):
         now = new.status.updated_at_ms
         created = request_event(request, MessageState.CREATED, event_id=uuid7(now), time_ms=now)
         # Both items outlive the message as long as its log does: the log shows the request's body and headers.
-        log_expires_s = max(new.expires_at_s, now // 1000 + self.log_retention_s)
-        state = state_item(request, new.status, new.expires_at_s, log_expires_s, log_entry(created))
+        log_expires = max(new.expires_at_ms, now + self.log_retention_s * 1000)
+        state = state_item(request, new.status, new.expires_at_ms, log_expires, log_entry(created))
         return [
-            {"Put": {"TableName": self.table_name, "Item": request_item(request, log_expires_s)}},
+            {"Put": {"TableName": self.table_name, "Item": request_item(request, log_expires)}},
             {"Put": {"TableName": self.table_name, "Item": state, "ConditionExpression": "attribute_not_exists(pk)"}},
         ]
 
@@ -116,8 +117,8 @@ class MessageStore(DynamoRepository):
         self,
         new: NewMessage,
         *,
-        dedup_until_s: int | None = None,
-        now_s: int = 0,
+        dedup_until_ms: int | None = None,
+        now_ms: int = 0,
         also: Sequence[TransactWriteItemTypeDef] = (),
     ) -> Created:
         """Store a new message: its request item, then its state item (which makes it exist); in one transaction
@@ -127,44 +128,46 @@ class MessageStore(DynamoRepository):
         """
         items = self.new_message_items(new)
         dedup_id = new.request.dedup_id
-        if dedup_id is None or dedup_until_s is None:
+        if dedup_id is None or dedup_until_ms is None:
             if not also:
                 for item in items:
                     self.client.put_item(**item["Put"])
                 return Created(new.request.message_id)
         else:
-            items.insert(0, self._dedup_put(dedup_id, new.request.message_id, dedup_until_s, now_s))
+            items.insert(0, self._dedup_put(dedup_id, new.request.message_id, dedup_until_ms, now_ms))
         try:
             self.client.transact_write_items(TransactItems=[*items, *also])
         except ClientError as exc:
             reasons = cancellation_reasons(exc)
-            if dedup_id is not None and dedup_until_s is not None and reasons[:1] == ["ConditionalCheckFailed"]:
-                existing = self._dedup_owner(dedup_id, now_s)
+            if dedup_id is not None and dedup_until_ms is not None and reasons[:1] == ["ConditionalCheckFailed"]:
+                existing = self._dedup_owner(dedup_id, now_ms)
                 if existing is not None:
                     return Created(existing, deduplicated=True)
-                return self.create(new, dedup_until_s=dedup_until_s, now_s=now_s, also=also)  # key just expired
+                return self.create(new, dedup_until_ms=dedup_until_ms, now_ms=now_ms, also=also)  # key just expired
             raise
         return Created(new.request.message_id)
 
-    def _dedup_put(self, dedup_id: str, message_id: str, until_s: int, now_s: int) -> TransactWriteItemTypeDef:
+    def _dedup_put(self, dedup_id: str, message_id: str, until_ms: int, now_ms: int) -> TransactWriteItemTypeDef:
         return {
             "Put": {
                 "TableName": self.table_name,
-                "Item": to_item({"pk": f"dedup#{dedup_id}", "sk": DEDUP, "messageId": message_id, TTL: until_s}),
+                "Item": to_item(
+                    {"pk": f"dedup#{dedup_id}", "sk": DEDUP, "messageId": message_id, TTL: epoch_s(until_ms)}
+                ),
                 "ConditionExpression": "attribute_not_exists(pk) OR #ttl <= :now",
                 "ExpressionAttributeNames": {"#ttl": TTL},
-                "ExpressionAttributeValues": values({":now": now_s}),
+                "ExpressionAttributeValues": values({":now": epoch_s(now_ms)}),
             }
         }
 
-    def _dedup_owner(self, dedup_id: str, now_s: int) -> str | None:
+    def _dedup_owner(self, dedup_id: str, now_ms: int) -> str | None:
         item = self.client.get_item(
             TableName=self.table_name, Key=key(f"dedup#{dedup_id}", DEDUP), ConsistentRead=True
         ).get("Item")
         if not item:
             return None
         stored = from_item(item)
-        return None if is_expired(stored, TTL, now_s) else str(stored["messageId"])
+        return None if is_expired(stored, TTL, now_ms) else str(stored["messageId"])
 
     def delete(self, message_id: str, dedup_id: str | None = None) -> None:
         """Take back a message whose publish failed: its items (the state item holds its log) and its dedup key
@@ -184,10 +187,10 @@ class MessageStore(DynamoRepository):
         items = {item["sk"]: item for item in self.batch_get([state_key(message_id), request_key(message_id)])}
         return Stored(state_item=items.get(message_id), request_item=items.get(REQUEST))
 
-    def get(self, message_id: str, now_s: int) -> Message | None:
+    def get(self, message_id: str, now_ms: int) -> Message | None:
         stored = self.load(message_id)
         request, state = stored.request_item, stored.state_item
-        if request is None or state is None or hidden(state, now_s) or is_expired(request, TTL, now_s):
+        if request is None or state is None or hidden(state, now_ms) or is_expired(request, TTL, now_ms):
             return None
         return Message(request=self.request_of(request), status=status_of(state))
 
@@ -200,18 +203,18 @@ class MessageStore(DynamoRepository):
         item = self.client.get_item(TableName=self.table_name, Key=state_key(message_id), ConsistentRead=True)
         return from_item(item["Item"]) if "Item" in item else None
 
-    def find_by_dedup_id(self, dedup_id: str, now_s: int) -> str | None:
+    def find_by_dedup_id(self, dedup_id: str, now_ms: int) -> str | None:
         """The newest message published with this dedup / idempotency key that is still shown (an index query)."""
         query = Conditions().query_arguments("dedupId = :dedupId", dedupId=dedup_id)
         arguments = {"TableName": self.table_name, "IndexName": DEDUP_INDEX, "ScanIndexForward": False, **query}
         for found in query_all(self.client, arguments):
             message_id = str(found["sk"])
             state = self.states([message_id]).get(message_id)
-            if state is not None and not hidden(state, now_s):
+            if state is not None and not hidden(state, now_ms):
                 return message_id
         return None
 
-    def logged_bodies(self, message_ids: Iterable[str], now_s: int) -> dict[str, bytes]:
+    def logged_bodies(self, message_ids: Iterable[str], now_ms: int) -> dict[str, bytes]:
         """The bodies the log shows (held in the item, at most MAX_LOGGED_BODY_BYTES) of these messages: one
         BatchGetItem per 100 messages, reading only the body."""
         keys = [request_key(message_id) for message_id in dict.fromkeys(message_ids)]
@@ -219,7 +222,7 @@ class MessageStore(DynamoRepository):
         for item in self.batch_get(keys, "pk, body, redact, #ttl", {"#ttl": TTL}):
             redact = redaction_from_attribute(item.get("redact"))
             body = shown_body(b"", redact) if redact and redact.body_sha256 else item.get("body")
-            if body is not None and len(body) <= MAX_LOGGED_BODY_BYTES and not is_expired(item, TTL, now_s):
+            if body is not None and len(body) <= MAX_LOGGED_BODY_BYTES and not is_expired(item, TTL, now_ms):
                 found[str(item["pk"])] = bytes(body)
         return found
 

@@ -20,7 +20,7 @@ from functions.core.events import MessageEvent, request_event
 from functions.core.lifecycle import Facts, MessageState, Transition
 from functions.core.log import LOG, log_entry
 from functions.core.models import AttemptResult, Message, MessageRequest, MessageStatus
-from functions.shared.dynamo import DynamoRepository, cancellation_reasons, to_item, values
+from functions.shared.dynamo import DynamoRepository, cancellation_reasons, epoch_s, to_item, values
 from functions.shared.ids import time_of_uuid7, uuid7
 from functions.shared.shards import shard_key
 from functions.stores.message_items import LATE, LATE_AFTER_MS, PENDING, TTL, VISIBLE, result_fields, state_key
@@ -81,7 +81,7 @@ class MessageMoves(DynamoRepository):
         result: AttemptResult,
         *,
         now_ms: int,
-        expires_at_s: int | None = None,
+        visible_until_ms: int | None = None,
         next_at_ms: int | None = None,
         dlq_id: str | None = None,
         dlq_put: TransactWriteItemTypeDef | None = None,
@@ -103,7 +103,7 @@ class MessageMoves(DynamoRepository):
         }
         also: list[Any] = [item for new in follow_ups for item in self.store.new_message_items(new)]
         if transition.is_final:
-            sets.update({**self._finished(expires_at_s or 0, now_ms), **({"dlqId": dlq_id} if dlq_id else {})})
+            sets.update({**self._finished(visible_until_ms or now_ms, now_ms), **({"dlqId": dlq_id} if dlq_id else {})})
             also += [*([dlq_put] if dlq_put else []), *self._release(request.queue_name)]
         else:  # a message that will retry is tracked by the pending index (no index write when it already was)
             pending = shard_key(PENDING, request.message_id)
@@ -122,7 +122,7 @@ class MessageMoves(DynamoRepository):
 
     # --- cancelling -------------------------------------------------------------------------------
 
-    def cancel(self, message_id: str, now_ms: int, expires_at_s: int) -> CancelOutcome:
+    def cancel(self, message_id: str, now_ms: int, visible_until_ms: int) -> CancelOutcome:
         """Waiting -> CANCELED; in flight -> CANCEL_REQUESTED (the running attempt is the last one). Logged."""
         for _ in range(5):  # the state may move between the read and the conditional write: look again
             status = self.store.get_status(message_id)
@@ -138,21 +138,21 @@ class MessageMoves(DynamoRepository):
                 sets = {"cancelRequested": True, "updatedAt": now_ms}
                 if self._write(lifecycle.REQUEST_CANCEL, message_id, facts, sets, requested):
                     return CancelOutcome.REQUESTED
-            elif self._cancel(lifecycle.CANCEL, message_id, status, now_ms, expires_at_s):
+            elif self._cancel(lifecycle.CANCEL, message_id, status, now_ms, visible_until_ms):
                 return CancelOutcome.CANCELED
         raise RuntimeError(f"message {message_id} kept changing while being cancelled")
 
-    def finish_cancel(self, message_id: str, attempt: int, now_ms: int, expires_at_s: int) -> bool:
+    def finish_cancel(self, message_id: str, attempt: int, now_ms: int, visible_until_ms: int) -> bool:
         """A message whose cancel was requested mid-attempt -> CANCELED (its failed attempt is not retried)."""
         status = self.store.get_status(message_id)
         if not lifecycle.FINISH_CANCEL.allows(status, Facts(attempt, now_ms)) or status is None:
             return False
-        return self._cancel(lifecycle.FINISH_CANCEL, message_id, status, now_ms, expires_at_s)
+        return self._cancel(lifecycle.FINISH_CANCEL, message_id, status, now_ms, visible_until_ms)
 
     def _cancel(
-        self, transition: Transition, message_id: str, status: MessageStatus, now_ms: int, expires_at_s: int
+        self, transition: Transition, message_id: str, status: MessageStatus, now_ms: int, visible_until_ms: int
     ) -> bool:
-        sets = {"#state": MessageState.CANCELED.value, "updatedAt": now_ms, **self._finished(expires_at_s, now_ms)}
+        sets = {"#state": MessageState.CANCELED.value, "updatedAt": now_ms, **self._finished(visible_until_ms, now_ms)}
         canceled = _state_event(status, message_id, transition.logged, now_ms)
         release = self._release(status.queue_name, dispatched=not status.queue_waiting)
         removes = ["pendingKey", "claimUntil", "queueWaiting"]
@@ -214,12 +214,13 @@ class MessageMoves(DynamoRepository):
         never the reverse."""
         if event.time_ms - time_of_uuid7(event.message_id) > LATE_AFTER_MS:
             marker = {"pk": shard_key(LATE, event.message_id), "sk": event.event_id, "messageId": event.message_id}
-            expires_s = event.time_ms // 1000 + self.store.log_retention_s
-            self.client.put_item(TableName=self.table_name, Item=to_item({**marker, TTL: expires_s}))
+            expires = epoch_s(event.time_ms + self.store.log_retention_s * 1000)
+            self.client.put_item(TableName=self.table_name, Item=to_item({**marker, TTL: expires}))
 
-    def _finished(self, visible_until_s: int, now_ms: int) -> dict[str, int]:
-        """The attributes a final state sets: shown until `visible_until_s`, kept as long as its log is."""
-        return {VISIBLE: visible_until_s, TTL: max(visible_until_s, now_ms // 1000 + self.store.log_retention_s)}
+    def _finished(self, visible_until_ms: int, now_ms: int) -> dict[str, int]:
+        """The attributes a final state sets: shown until `visible_until_ms`, kept as long as its log is."""
+        log_until = now_ms + self.store.log_retention_s * 1000
+        return {VISIBLE: epoch_s(visible_until_ms), TTL: epoch_s(max(visible_until_ms, log_until))}
 
     def _release(self, queue_name: str | None, dispatched: bool = True) -> list[TransactWriteItemTypeDef]:
         """The slot a finishing queue message gives back (none for one still waiting for a slot)."""

@@ -39,41 +39,43 @@ class PendingSet(DynamoRepository):
         super().__init__(store.table_name, store.injected_client)
         self.store = store
 
-    def pending_ids(self, where: RecordFilter, now_s: int) -> Iterator[str]:
+    def pending_ids(self, where: RecordFilter, now_ms: int) -> Iterator[str]:
         """Ids of the messages not finished yet that match `where` (dates: when they were created), oldest first; the
         sparse pending index's shards, merged."""
         if where.matches_nothing:
             return
-        for item in self._pending(now_s):
+        for item in self._pending(now_ms):
             if _pending_match(item, where):
                 yield str(item["sk"])
 
-    def matching_ids(self, message_ids: Sequence[str], where: RecordFilter, now_s: int) -> list[str]:
+    def matching_ids(self, message_ids: Sequence[str], where: RecordFilter, now_ms: int) -> list[str]:
         """Those of `message_ids` whose message matches `where` (a read of each state item)."""
         if where.is_empty:
             return list(dict.fromkeys(message_ids))
         states = self.store.states(list(dict.fromkeys(message_ids)))
         return [
-            message_id for message_id, item in states.items() if not hidden(item, now_s) and _pending_match(item, where)
+            message_id
+            for message_id, item in states.items()
+            if not hidden(item, now_ms) and _pending_match(item, where)
         ]
 
-    def count_pending(self, now_s: int, **equals: Any) -> int:
+    def count_pending(self, now_ms: int, **equals: Any) -> int:
         """How many unfinished messages have these attribute values (`state=`, `flowControlKey=`, ...)."""
-        return sum(1 for item in self._pending(now_s) if all(item.get(k) == v for k, v in equals.items()))
+        return sum(1 for item in self._pending(now_ms) if all(item.get(k) == v for k, v in equals.items()))
 
-    def overdue(self, cutoff_ms: int, now_s: int) -> Iterator[tuple[str, int]]:
+    def overdue(self, cutoff_ms: int, now_ms: int) -> Iterator[tuple[str, int]]:
         """(id, attempt) of pending messages whose record should have arrived before `cutoff_ms` but did not:
         waiting past their delivery time, or claimed by a worker whose lease ran out long ago. (Those created after
         the watermark are not: when `cutoff_ms` is before it, as after the sweep's tracking, only tracked ones are
         read.)"""
-        for item in self._pending(now_s, untracked=cutoff_ms > self._watermark_ms()):
+        for item in self._pending(now_ms, untracked=cutoff_ms > self._watermark_ms()):
             state, waiting = item["state"], item.get("queueWaiting") is not None  # waiting for a slot: not overdue
             late = state in WAITING_VALUES and int(item["nextDeliveryAt"]) < cutoff_ms
             stuck = state == MessageState.ACTIVE.value and int(item.get("claimUntil") or 0) < cutoff_ms
             if (late or stuck) and not waiting:
                 yield str(item["sk"]), int(item["attempt"])
 
-    def _pending(self, now_s: int, *, untracked: bool = True) -> Iterator[dict[str, Any]]:
+    def _pending(self, now_ms: int, *, untracked: bool = True) -> Iterator[dict[str, Any]]:
         """The state items of every unfinished message, oldest first: those the pending index tracks (the keys from
         its shards, then the items, a batch read per 100), merged with those created since the watermark (the state
         items' own shards), which holds the untracked ones (unless `untracked` is False)."""
@@ -83,7 +85,7 @@ class PendingSet(DynamoRepository):
             "KeyConditionExpression": "pendingKey = :shard",
         }
         tracked = self._in_batches(
-            merged(self.client, PENDING, query, sort_attribute="sk", descending=False, first_page=100), now_s
+            merged(self.client, PENDING, query, sort_attribute="sk", descending=False, first_page=100), now_ms
         )
         if not untracked:
             yield from tracked
@@ -101,22 +103,22 @@ class PendingSet(DynamoRepository):
             first_page=100,
         )
         # (tracked or not: one the sweep tracks while this reads is then found twice, never missed)
-        unfinished = (item for item in recent if item["state"] not in FINAL_VALUES and not hidden(item, now_s))
+        unfinished = (item for item in recent if item["state"] not in FINAL_VALUES and not hidden(item, now_ms))
         last = None
         for item in heapq.merge(tracked, unfinished, key=lambda item: str(item["sk"])):
             if item["sk"] != last:
                 last = item["sk"]
                 yield item
 
-    def _in_batches(self, keys: Iterator[dict[str, Any]], now_s: int) -> Iterator[dict[str, Any]]:
+    def _in_batches(self, keys: Iterator[dict[str, Any]], now_ms: int) -> Iterator[dict[str, Any]]:
         batch: list[str] = []
         for key in keys:
             batch.append(str(key["sk"]))
             if len(batch) == 100:
-                yield from self._live_states(batch, now_s)
+                yield from self._live_states(batch, now_ms)
                 batch = []
         if batch:
-            yield from self._live_states(batch, now_s)
+            yield from self._live_states(batch, now_ms)
 
     def track_waiting(self, now_ms: int) -> int:
         """Have the pending index track every message created before TRACK_AFTER_MS ago that is not finished yet (the
@@ -166,11 +168,11 @@ class PendingSet(DynamoRepository):
         item = self.client.get_item(TableName=self.table_name, Key=to_item(WATERMARK_KEY), ConsistentRead=True)
         return int(from_item(item["Item"]).get("until", 0)) if "Item" in item else 0
 
-    def _live_states(self, message_ids: list[str], now_s: int) -> Iterator[dict[str, Any]]:
+    def _live_states(self, message_ids: list[str], now_ms: int) -> Iterator[dict[str, Any]]:
         states = self.store.states(message_ids)
         for message_id in message_ids:
             item = states.get(message_id)
-            if item is not None and not hidden(item, now_s) and item.get("pendingKey") is not None:
+            if item is not None and not hidden(item, now_ms) and item.get("pendingKey") is not None:
                 yield item
 
 

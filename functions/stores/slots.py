@@ -23,9 +23,9 @@ class QueueSlots(DynamoRepository):
         super().__init__(store.table_name, store.injected_client)
         self.queues = queues
 
-    def waiting(self, queue_name: str, limit: int, now_s: int) -> list[str]:
+    def waiting(self, queue_name: str, limit: int, now_ms: int) -> list[str]:
         """The oldest messages waiting for a slot of the queue (FIFO: UUIDv7 ids are in publish order)."""
-        query = Conditions().not_expired(VISIBLE, now_s).query_arguments("queueWaiting = :queue", queue=queue_name)
+        query = Conditions().not_expired(VISIBLE, now_ms).query_arguments("queueWaiting = :queue", queue=queue_name)
         page = self.client.query(
             TableName=self.table_name, IndexName=QUEUE_INDEX, ScanIndexForward=True, Limit=limit, **query
         )

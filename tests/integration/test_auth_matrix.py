@@ -211,7 +211,7 @@ def _seed(world: World) -> None:
             message_id=uuid7(), url=f"{DEST}/dead", body=b"d", not_before_ms=at, created_at_ms=at, max_retries=0
         )
         entry = DlqEntry(dlq_id=str(uuid7()), request=request, response=AttemptResult(status=500), created_at_ms=at)
-        client.put_item(**dlq.put_in_transaction(entry, 4_000_000_000)["Put"])
+        client.put_item(**dlq.put_in_transaction(entry, 4_000_000_000_000)["Put"])
         world.ids[name] = entry.dlq_id
 
 

@@ -27,7 +27,7 @@ def seed_dlq(count, *, start_ms=1_800_000_000_000, step_ms=1000, url="https://a.
         )
         dlq_id = str(uuid.UUID(int=at << 80 | 0x7 << 76 | 0b10 << 62 | i))  # a UUIDv7 of that very millisecond
         entry = DlqEntry(dlq_id=dlq_id, request=request, response=AttemptResult(status=status), created_at_ms=at)
-        client.put_item(**dlq.put_in_transaction(entry, 4_000_000_000)["Put"])
+        client.put_item(**dlq.put_in_transaction(entry, 4_000_000_000_000)["Put"])
         ids.append(entry.dlq_id)
     return ids
 

@@ -68,12 +68,12 @@ def seeded(postbox) -> Seeded:
             message_id=uuid7(at), not_before_ms=at + 3_600_000, created_at_ms=at, body=name.encode(), **attributes
         )
         status = MessageStatus(state=MessageState.CREATED, next_delivery_at_ms=at + 3_600_000, updated_at_ms=at)
-        messages.store.create(NewMessage(request, status, 4_000_000_000))
+        messages.store.create(NewMessage(request, status, 4_000_000_000_000))
         dlq_id = str(uuid.UUID(int=at << 80 | 0x7 << 76 | 0b10 << 62 | i))  # a UUIDv7 of that very millisecond
         entry = DlqEntry(
             dlq_id=dlq_id, request=request, response=AttemptResult(status=spec["status"]), created_at_ms=at
         )
-        messages.store.client.put_item(**dlq.put_in_transaction(entry, 4_000_000_000)["Put"])
+        messages.store.client.put_item(**dlq.put_in_transaction(entry, 4_000_000_000_000)["Put"])
         seeded.message[name], seeded.dlq[name] = request.message_id, dlq_id
     return seeded
 

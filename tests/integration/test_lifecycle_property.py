@@ -72,7 +72,7 @@ def test_v1_status_attempts_and_log_agree(postbox, httpserver: HTTPServer, statu
         worker.process(task)
     # Then the log, the /v1 status and the attempt count are what the rules say
     log, status, attempts = expected_run(statuses, retries)
-    events = events_repository(settings_).for_message(published.message_id, now_s=0)
+    events = events_repository(settings_).for_message(published.message_id, now_ms=0)
     assert [e.state.value for e in events] == log
     view = v1_message_view(messages.store.get(published.message_id, 0), project_id="p", request_id="r").data
     assert (view.status, view.attempt_count) == (status, attempts)

@@ -28,7 +28,7 @@ def new(at: int, **request: object) -> NewMessage:
     return NewMessage(
         message,
         MessageStatus(state=MessageState.CREATED, next_delivery_at_ms=not_before, updated_at_ms=at),
-        4_000_000_000,
+        4_000_000_000_000,
     )
 
 
@@ -49,15 +49,15 @@ def test_a_first_try_is_not_tracked_but_is_pending_until_it_ends(store) -> None:
     message_id = immediate.request.message_id
     # Then the index does not track it, and the pending set still has it
     assert not tracked(message_id)
-    assert list(store.pending.pending_ids(RecordFilter(), NOW // 1000)) == [message_id]
-    assert store.pending.count_pending(NOW // 1000, state="CREATED") == 1
+    assert list(store.pending.pending_ids(RecordFilter(), NOW)) == [message_id]
+    assert store.pending.count_pending(NOW, state="CREATED") == 1
     # And once delivered, it is pending no more (its claim and its delivery wrote nothing to the index)
     claimed = store.moves.claim(message_id, 0, NOW + 10, NOW + 60_000)
-    assert store.pending.count_pending(NOW // 1000, state="ACTIVE") == 1 and not tracked(message_id)
+    assert store.pending.count_pending(NOW, state="ACTIVE") == 1 and not tracked(message_id)
     assert store.moves.outcome(
-        lifecycle.DELIVER, claimed.request, 0, _ok(), now_ms=NOW + 20, expires_at_s=NOW // 1000 + 60
+        lifecycle.DELIVER, claimed.request, 0, _ok(), now_ms=NOW + 20, visible_until_ms=NOW + 60_000
     )
-    assert list(store.pending.pending_ids(RecordFilter(), NOW // 1000)) == []
+    assert list(store.pending.pending_ids(RecordFilter(), NOW)) == []
 
 
 @pytest.mark.parametrize(
@@ -73,7 +73,7 @@ def test_a_message_that_may_wait_is_tracked_from_its_publish(store, request_fiel
     waiting = new(NOW, url="https://a.example.com/", **request_fields)
     store.store.create(waiting)
     assert tracked(waiting.request.message_id)
-    assert list(store.pending.pending_ids(RecordFilter(), NOW // 1000)) == [waiting.request.message_id]
+    assert list(store.pending.pending_ids(RecordFilter(), NOW)) == [waiting.request.message_id]
 
 
 def test_a_retry_is_tracked(store) -> None:
@@ -91,12 +91,12 @@ def test_the_sweep_tracks_what_is_unfinished_a_minute_on_and_the_set_stays_compl
         store.store.create(message)
     first = store.moves.claim(old[0].request.message_id, 0, NOW - 100_000, NOW)
     assert store.moves.outcome(
-        lifecycle.DELIVER, first.request, 0, _ok(), now_ms=NOW - 90_000, expires_at_s=NOW // 1000 + 60
+        lifecycle.DELIVER, first.request, 0, _ok(), now_ms=NOW - 90_000, visible_until_ms=NOW + 60_000
     )
     recent = new(NOW, url="https://recent.example.com/")
     store.store.create(recent)
     expected = [old[1].request.message_id, old[2].request.message_id, recent.request.message_id]
-    assert list(store.pending.pending_ids(RecordFilter(), NOW // 1000)) == expected
+    assert list(store.pending.pending_ids(RecordFilter(), NOW)) == expected
     # When the sweep's tracking runs
     assert store.pending.track_waiting(NOW) == 2
     # Then the two old unfinished ones are tracked, the delivered and the recent one are not, the watermark moved,
@@ -104,7 +104,7 @@ def test_the_sweep_tracks_what_is_unfinished_a_minute_on_and_the_set_stays_compl
     assert [tracked(m.request.message_id) for m in old] == [False, True, True]
     assert not tracked(recent.request.message_id)
     assert store.pending._watermark_ms() == NOW - TRACK_AFTER_MS
-    assert list(store.pending.pending_ids(RecordFilter(), NOW // 1000)) == expected
+    assert list(store.pending.pending_ids(RecordFilter(), NOW)) == expected
     # And a second run finds nothing more to do
     assert store.pending.track_waiting(NOW) == 0
 
@@ -129,8 +129,8 @@ def test_the_overdue_are_found_tracked_or_not(store) -> None:
     # When the sweep tracks what is a minute old, then looks for what is overdue by 90 s (read from the index only,
     # since nothing after the watermark can be), and by 5 s (read with the state items after the watermark)
     assert store.pending.track_waiting(NOW) == 1
-    assert [m for m, _ in store.pending.overdue(NOW - 90_000, NOW // 1000)] == [old.request.message_id]
-    assert [m for m, _ in store.pending.overdue(NOW - 5_000, NOW // 1000)] == [
+    assert [m for m, _ in store.pending.overdue(NOW - 90_000, NOW)] == [old.request.message_id]
+    assert [m for m, _ in store.pending.overdue(NOW - 5_000, NOW)] == [
         old.request.message_id,
         recent.request.message_id,
     ]

@@ -204,7 +204,7 @@ def test_expired_dlq_entries_are_gone(postbox):
     _, dlq = repositories(get_settings())
     request = MessageRequest(message_id="m", url="https://e.com", not_before_ms=1, created_at_ms=1)
     entry = DlqEntry(dlq_id="expired", request=request, response=AttemptResult(status=500), created_at_ms=1)
-    boto3.client("dynamodb").put_item(**dlq.put_in_transaction(entry, expires_at_s=1)["Put"])  # expired in 1970
+    boto3.client("dynamodb").put_item(**dlq.put_in_transaction(entry, expires_at_ms=1000)["Put"])  # expired in 1970
     assert postbox.api("GET", "/v2/dlq/expired")[0] == 404
     assert postbox.api("GET", "/v2/dlq")[1] == {"messages": []}
     assert postbox.api("DELETE", "/v2/dlq/expired")[0] == 404
