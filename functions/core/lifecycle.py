@@ -99,7 +99,7 @@ DUE = Check(
 )
 # The attempt's lease ran out without an outcome (its worker died, or could not record it): it counts as failed.
 LEASE_RAN_OUT = Check(
-    "claimUntil < :leaseCheckedAt",
+    "(attribute_not_exists(claimUntil) OR claimUntil < :leaseCheckedAt)",
     lambda s, f: (s.claim_until_ms or 0) < f.now_ms,
     lambda f: {":leaseCheckedAt": f.now_ms},
 )
