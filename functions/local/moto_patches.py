@@ -42,6 +42,8 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
+from functions.local import moto_speedups
+
 BACKEND_LOCK = threading.RLock()
 _MOTO_TRANSACT = DynamoDBBackend.transact_write_items
 _MOTO_STUB = BotocoreStubber.__call__
@@ -198,6 +200,7 @@ def _serialized_stub(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
 
 
 def install() -> None:
+    moto_speedups.install()
     """Serialize in-process (`mock_aws`) requests on `BACKEND_LOCK`, back transactions up by item, and query a
     table's own key within its partition and an index among the items with its key."""
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
@@ -206,6 +209,7 @@ def install() -> None:
 
 
 def uninstall() -> None:
+    moto_speedups.uninstall()
     DynamoDBBackend.transact_write_items = _MOTO_TRANSACT  # type: ignore[method-assign]
     BotocoreStubber.__call__ = _MOTO_STUB  # type: ignore[method-assign]
     Table.query = _MOTO_QUERY  # type: ignore[method-assign]
