@@ -31,6 +31,9 @@ def at_time_ms(expression: str) -> int | None:
     return int(moment.timestamp() * 1000)
 
 
+STOP_WAIT_S = 300.0  # the longest a firing or a sweep may take to end when local mode stops
+
+
 class SchedulerLoop:
     def __init__(
         self,
@@ -123,6 +126,8 @@ class SchedulerLoop:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop, once the firing or sweep under way has ended: local mode tears the backend down next, and a call
+        made after that would go to AWS itself."""
         self._stop.set()
         if self._thread:
-            self._thread.join(timeout=self.interval_s + 5)
+            self._thread.join(timeout=STOP_WAIT_S)

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 Handler = Callable[[dict[str, Any], Any], Any]
+STOP_WAIT_S = 300.0  # the longest a batch under way may take to end when local mode stops (attempts time out)
 
 
 def sqs_event(messages: list[MessageTypeDef], queue_arn: str, region: str) -> dict[str, Any]:
@@ -118,7 +119,9 @@ class WorkerLoop:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop, once the batch under way has been delivered and acknowledged: local mode tears the backend down
+        next, and a call made after that would go to AWS itself."""
         self._stop.set()
         self._wake.set()
         if self._thread:
-            self._thread.join(timeout=self.wait_time_s + 5)
+            self._thread.join(timeout=STOP_WAIT_S)
