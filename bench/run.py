@@ -98,8 +98,8 @@ def publish_from_clients(local: Any, destination: str, **options: Any) -> dict[s
 def path_of_thread(name: str) -> str:
     if name.startswith(("worker-loop", "asyncio", "delivery")):
         return "worker"
-    if name.startswith("scheduler-loop"):
-        return "scheduler"
+    if name.startswith(("scheduler-loop", "shard-read")):
+        return "scheduler"  # (shard reads: the listings of the load's messages are the sweep's)
     if name == "MainThread":
         return "bench"  # the benchmark's own reads (waiting for the backlog to drain): not Postbox's cost
     return "publish"
