@@ -142,7 +142,7 @@ class FakeMessages:
         return self.statuses.get(message_id)
 
     def load(self, message_id: str) -> SimpleNamespace:
-        """What `MessageRepository.load` answers: the status and the (here: parsed) request, as one read found them."""
+        """What `MessageStore.load` answers: the status and the (here: parsed) request, as one read found them."""
         return SimpleNamespace(status=self.statuses.get(message_id), request_item=self.requests.get(message_id))
 
     def claim(

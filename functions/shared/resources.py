@@ -104,7 +104,7 @@ WRITE_SHARDS = 64
 # log as a list, appended to by the same conditional update that changes the state). The state items of a shard are
 # its messages in creation order (ids are UUIDv7): the table's own key lists messages and their logs by time.
 # Also: dedup keys (pk `dedup#<id>`), and `late#<shard>` markers for log entries made long after their message was
-# created (functions/stores/messages.py). `pending` (sparse: messages not finished; sharded) and `byDedupId`
+# created (functions/stores/message_items.py). `pending` (sparse: messages not finished; sharded) and `byDedupId`
 # project keys only: an update that does not change their key does not write them. `byDedupId` and `queueWaiting` hold
 # only messages published with a dedup id or into a FIFO queue.
 MESSAGES_TABLE = TableDef(
