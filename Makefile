@@ -29,8 +29,8 @@ $(VENV)/.installed-cdk: pyproject.toml | $(VENV)/bin/python
 
 install: $(STAMP)
 
-dev: $(VENV)/.installed-local  ## run Postbox locally: moto backend + API on 127.0.0.1:8080 + worker loop
-	$(VENV)/bin/postbox dev
+dev: $(VENV)/.installed-local  ## run Postbox locally: moto backend + API on 127.0.0.1:8080 + worker loop (PORT=, MOTO_PORT=)
+	$(VENV)/bin/postbox dev $(if $(PORT),--port $(PORT)) $(if $(MOTO_PORT),--moto-port $(MOTO_PORT))
 
 lint: install
 	$(VENV)/bin/ruff check .

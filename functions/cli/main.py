@@ -216,6 +216,15 @@ def dev(
         typer.Option(help="Serve the moto backend on this port of 127.0.0.1, for the AWS CLI (0: any free port)."),
     ] = None,
     no_worker: Annotated[bool, typer.Option("--no-worker", help="Run no worker loop in this process.")] = False,
+    worker_concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            envvar="POSTBOX_WORKER_CONCURRENCY",
+            help="Batches the worker delivers at once, as the SQS event source runs several (default: local mode's).",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run Postbox locally (what `make dev` runs): moto backend, API on 127.0.0.1, worker loop. Ctrl-C stops it.
 
@@ -226,6 +235,7 @@ def dev(
         fail(f"local mode is not installed ({exc}): pip install 'postbox[local]'", ExitCode.USAGE)
     argv = ["dev", "--port", str(port), *(["--moto-port", str(moto_port)] if moto_port is not None else [])]
     argv += ["--no-worker"] if no_worker else []
+    argv += ["--worker-concurrency", str(worker_concurrency)] if worker_concurrency is not None else []
     raise typer.Exit(local_main(argv))
 
 

@@ -2,16 +2,21 @@
 
 postbox-local                 # moto backend + HTTP front door on 127.0.0.1:8080 + worker loop
 postbox-local worker          # only a worker loop, for the backend named by AWS_ENDPOINT_URL & co.
+
+A port that is taken ends it at once with one line on stderr naming the flag that changes it (exit code 1).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 
+from functions.local.ports import PortBusyError
 from functions.local.runtime import LocalMode, make_worker_loop
+from functions.local.worker_loop import DEFAULT_CONCURRENCY
 
 
 def _wait_for_signal() -> None:
@@ -65,6 +70,13 @@ def _origins_line(local: LocalMode) -> str:
     return f"Pages of {', '.join(local.allowed_origins)} are let in (POSTBOX_ALLOWED_ORIGINS)."
 
 
+def _concurrency(value: str) -> int:
+    number = int(value) if value.strip().isdigit() else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{value!r}: a whole number of at least 1")
+    return number
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="postbox-local", description="Run Postbox locally against moto.")
     parser.add_argument("command", nargs="?", default="dev", choices=["dev", "worker"])
@@ -73,21 +85,33 @@ def main(argv: list[str] | None = None) -> int:
         "--moto-port", type=int, default=None, help="serve the moto backend on this port of 127.0.0.1 (default: none)"
     )
     parser.add_argument("--no-worker", action="store_true", help="do not run the worker loop in this process")
+    parser.add_argument(
+        "--worker-concurrency",
+        type=_concurrency,
+        default=os.environ.get("POSTBOX_WORKER_CONCURRENCY", str(DEFAULT_CONCURRENCY)),  # argparse applies `type`
+        help=f"batches the worker delivers at once (default: POSTBOX_WORKER_CONCURRENCY, else {DEFAULT_CONCURRENCY})",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "worker":
         from functions.local import faults
 
         faults.install_from_env()  # POSTBOX_FAULTS (the soak): before the worker makes its AWS clients
-        loop = make_worker_loop()
+        loop = make_worker_loop(args.worker_concurrency)
         print(f"postbox worker polling {loop.queue_url}", flush=True)
         loop.start()
         _wait_for_signal()
         loop.stop()
         return 0
 
-    local = LocalMode(port=args.port, moto_port=args.moto_port, worker=not args.no_worker)
-    local.start()
+    local = LocalMode(
+        port=args.port, moto_port=args.moto_port, worker=not args.no_worker, worker_concurrency=args.worker_concurrency
+    )
+    try:
+        local.start()
+    except PortBusyError as busy:
+        print(f"postbox: {busy}", file=sys.stderr, flush=True)
+        return 1
     print(_banner(local), flush=True)
     try:
         _wait_for_signal()

@@ -13,6 +13,8 @@ import json
 import logging
 import os
 import secrets as token_generator
+import socket
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ from werkzeug.serving import make_server
 
 from functions.local.browser_guard import BrowserGuard
 from functions.local.moto_patches import BACKEND_LOCK
+from functions.local.ports import binding
 from functions.shared.resources import (
     BODIES_BUCKET,
     DELAY_SCHEDULES,
@@ -106,9 +109,11 @@ class AtomicMotoServer(ThreadedMotoServer):
     (functions/local/browser_guard.py).
     """
 
-    def _server_entry(self) -> None:
+    def start(self) -> None:
+        """Bind in the caller's thread, so that a busy port raises `PortBusyError` here (moto's own `start` binds in
+        its server thread, which dies without signalling, and waits for that signal forever); then serve in a
+        thread."""
         backend_app = DomainDispatcherApplication(create_backend_app)
-
         guards: list[BrowserGuard] = []  # the one guard, made once the server's port is known
 
         def serialized(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -127,10 +132,18 @@ class AtomicMotoServer(ThreadedMotoServer):
             with BACKEND_LOCK:
                 return list(backend_app(environ, without_cors))
 
-        self._server = make_server(self._ip_address, self._port, serialized, True, request_handler=MotoRequestHandler)
-        guards.append(BrowserGuard(self._server.server_port, query_token=None))
+        # Bound here, not by werkzeug, which prints two lines and exits the process when the port is taken
+        with binding("the moto backend", self._port, "--moto-port", "MOTO_PORT"):
+            listening = socket.create_server((self._ip_address, self._port))
+        with listening:  # the server listens on its own copy of the socket
+            server = make_server(
+                self._ip_address, 0, serialized, True, request_handler=MotoRequestHandler, fd=listening.fileno()
+            )
+        guards.append(BrowserGuard(server.port, query_token=None))
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name="moto-server", daemon=True)
+        self._thread.start()
         self._server_ready_event.set()
-        self._server.serve_forever()
 
 
 def start_moto(port: int) -> tuple[ThreadedMotoServer, str]:

@@ -26,6 +26,7 @@ from functions.api.console import SECURITY_HEADERS
 from functions.api.openapi import OPENAPI_PATH
 from functions.local.browser_guard import BrowserGuard
 from functions.local.lambda_context import LocalLambdaContext
+from functions.local.ports import binding
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit
@@ -154,7 +155,8 @@ class FrontDoor:
         self.function_name = function_name
         self.after_invoke = after_invoke
         self._lock = threading.Lock()
-        self.server = _Server(("127.0.0.1", port), self._request_handler_class())
+        with binding("the API", port, "--port", "PORT"):
+            self.server = _Server(("127.0.0.1", port), self._request_handler_class())
         self.guard = BrowserGuard.of(self.server.server_address[1], allowed_origins)
         self._thread: threading.Thread | None = None
 

@@ -200,9 +200,9 @@ def _serialized_stub(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
 
 
 def install() -> None:
-    moto_speedups.install()
     """Serialize in-process (`mock_aws`) requests on `BACKEND_LOCK`, back transactions up by item, and query a
     table's own key within its partition and an index among the items with its key."""
+    moto_speedups.install()
     DynamoDBBackend.transact_write_items = _transact_write_items  # type: ignore[method-assign]
     BotocoreStubber.__call__ = _serialized_stub  # type: ignore[method-assign]
     Table.query = _query  # type: ignore[method-assign]

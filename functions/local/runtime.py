@@ -23,7 +23,7 @@ from functions.local.backend import (
 from functions.local.frontdoor import FrontDoor
 from functions.local.lambda_context import LocalLambdaContext
 from functions.local.scheduler_loop import SchedulerLoop
-from functions.local.worker_loop import WorkerLoop
+from functions.local.worker_loop import DEFAULT_CONCURRENCY, WorkerLoop
 
 LOCAL_SWITCH_INTERVAL_S = 0.001
 
@@ -52,8 +52,9 @@ def receive_visibility_timeout() -> int:
     return math.ceil(get_settings().claim_lease_seconds) + 3
 
 
-def make_worker_loop() -> WorkerLoop:
-    """A worker loop for this process's environment (used by local mode and by `postbox-local worker`)."""
+def make_worker_loop(concurrency: int = DEFAULT_CONCURRENCY) -> WorkerLoop:
+    """A worker loop for this process's environment (used by local mode and by `postbox-local worker`), running
+    up to `concurrency` batches at once."""
     from functions.shared import aws
     from functions.shared.config import get_settings
     from functions.worker.handler import lambda_handler
@@ -64,6 +65,7 @@ def make_worker_loop() -> WorkerLoop:
         queue_url=get_settings().delivery_queue_url,
         visibility_timeout_s=receive_visibility_timeout(),
         region=REGION,
+        concurrency=concurrency,
     )
 
 
@@ -98,8 +100,10 @@ class LocalMode:
         token: str | None = None,
         signing_keys: dict[str, str] | None = None,
         read_only_token: str | None = None,
+        worker_concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self.port = port
+        self.worker_concurrency = worker_concurrency
         self.moto_port = moto_port  # None: no moto server, the backend lives in this process only
         self.allowed_origins = [o for o in os.environ.get("POSTBOX_ALLOWED_ORIGINS", "").split(",") if o.strip()]
         self.with_worker = worker
@@ -128,6 +132,15 @@ class LocalMode:
         return {**os.environ, **self.backend.env}
 
     def start(self) -> LocalMode:
+        """Start everything, or nothing: what had started is stopped again if a part fails (a busy port raises
+        `PortBusyError`)."""
+        try:
+            return self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> LocalMode:
         from moto import mock_aws
 
         from functions.local import moto_patches
@@ -136,14 +149,16 @@ class LocalMode:
         # The front door, the worker and the scheduler are threads of this one process: a 1 ms GIL slice (instead
         # of 5) keeps an API call from waiting behind a worker thread (publish p99 ~28 -> ~20 ms in `make bench`).
         sys.setswitchinterval(LOCAL_SWITCH_INTERVAL_S)
-        self._mock = mock_aws()
+        mock = mock_aws()
         if self.moto_port is None:
-            self._mock.start()  # a fresh, in-process backend
+            mock.start()  # a fresh, in-process backend
+            self._mock = mock
             self.backend = provision(None, self.token, self.signing_keys, self.read_only_token)
         else:
             self._moto, endpoint = start_moto(self.moto_port)
             self.backend = provision(endpoint, self.token, self.signing_keys, self.read_only_token)
-            self._mock.start(reset=False)  # the state just provisioned through the server is the in-process state
+            mock.start(reset=False)  # the state just provisioned through the server is the in-process state
+            self._mock = mock
         self._saved_env = {name: os.environ.get(name) for name in self.backend.env}
         in_process = {k: v for k, v in self.backend.env.items() if k != "AWS_ENDPOINT_URL"}
         os.environ.update(in_process)
@@ -153,7 +168,7 @@ class LocalMode:
         from functions.api.handler import lambda_handler as api_handler
 
         if self.with_worker:
-            self.worker = make_worker_loop()
+            self.worker = make_worker_loop(self.worker_concurrency)
             self.worker.start()
         self.front_door = FrontDoor(
             api_handler,
@@ -177,6 +192,7 @@ class LocalMode:
             self._mock.stop(remove_data=False)  # the moto server may still be read by whoever started us
         if self._moto:
             self._moto.stop()
+        self.scheduler, self.worker, self.front_door, self._mock, self._moto = None, None, None, None, None
         from functions.local import moto_patches
 
         moto_patches.uninstall()

@@ -1,10 +1,16 @@
-"""Local mode's SQS event source mapping: long-poll the delivery queue, call the worker handler with real SQS
-event batches, delete what the handler did not report as failed (ReportBatchItemFailures semantics)."""
+"""Local mode's SQS event source mapping: poll the delivery queue, call the worker handler with real SQS event
+batches, delete what the handler did not report as failed (ReportBatchItemFailures semantics).
+
+Like the event source, it runs several batches at once (`concurrency` invocations): a batch waiting on a slow
+destination holds up only itself. One poller receives a batch whenever an invoker is free and hands it over.
+"""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from functions.local.lambda_context import LocalLambdaContext
@@ -16,6 +22,8 @@ if TYPE_CHECKING:
 
 Handler = Callable[[dict[str, Any], Any], Any]
 STOP_WAIT_S = 300.0  # the longest a batch under way may take to end when local mode stops (attempts time out)
+# Batches delivered at once by default: more than ten destinations may hang before a healthy one waits.
+DEFAULT_CONCURRENCY = 16
 
 
 def sqs_event(messages: list[MessageTypeDef], queue_arn: str, region: str) -> dict[str, Any]:
@@ -58,7 +66,10 @@ class WorkerLoop:
         wait_time_s: int = 0,
         function_name: str = "postbox-worker",
         idle_s: float = 0.1,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
+        if concurrency < 1:
+            raise ValueError("the worker loop needs at least one invoker")
         self.handler = handler
         self.sqs = sqs
         self.queue_url = queue_url
@@ -72,13 +83,23 @@ class WorkerLoop:
         self.queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
+        self.concurrency = concurrency
+        self._free = threading.Semaphore(concurrency)  # invokers not running a batch
+        self._invokers = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="worker-invoke")
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def poll_once(self) -> int:
-        """Receive one batch, hand it to the worker, acknowledge the successes. Returns the batch size."""
-        messages = self.sqs.receive_message(
+        """Receive one batch, hand it to the worker, acknowledge the successes (in this thread). Returns the batch
+        size."""
+        messages = self.receive()
+        if messages:
+            self.invoke(messages)
+        return len(messages)
+
+    def receive(self) -> list[MessageTypeDef]:
+        return self.sqs.receive_message(
             QueueUrl=self.queue_url,
             MaxNumberOfMessages=DELIVERY_BATCH_SIZE,
             WaitTimeSeconds=self.wait_time_s,
@@ -86,8 +107,9 @@ class WorkerLoop:
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         ).get("Messages", [])
-        if not messages:
-            return 0
+
+    def invoke(self, messages: list[MessageTypeDef]) -> None:
+        """Call the handler with one batch and delete what it did not report as failed."""
         context = LocalLambdaContext(self.function_name, timeout_s=self.visibility_timeout_s)
         response = self.handler(sqs_event(messages, self.queue_arn, self.region), context) or {}
         failed = {item["itemIdentifier"] for item in response.get("batchItemFailures", [])}
@@ -97,7 +119,6 @@ class WorkerLoop:
                 QueueUrl=self.queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
-        return len(messages)
 
     def wake(self) -> None:
         """Poll now instead of at the end of the idle pause: something was just published (the event source
@@ -106,13 +127,30 @@ class WorkerLoop:
 
     def run(self) -> None:
         while not self._stop.is_set():
+            if not self._free.acquire(timeout=self.idle_s):  # every invoker is busy
+                continue
             try:
-                if not self.poll_once():
-                    self._wake.wait(self.idle_s)
-                    self._wake.clear()
+                messages = self.receive()
             except Exception as exc:  # keep polling, as the event source mapping would
+                self._free.release()
                 print(f"worker loop: {exc!r}", flush=True)
                 self._stop.wait(1)
+                continue
+            if not messages:
+                self._free.release()
+                self._wake.wait(self.idle_s)
+                self._wake.clear()
+                continue
+            self._invokers.submit(self._invoke_and_free, messages)
+
+    def _invoke_and_free(self, messages: list[MessageTypeDef]) -> None:
+        try:
+            self.invoke(messages)
+        except Exception as exc:  # the records come back after their visibility timeout, as on AWS
+            print(f"worker loop: {exc!r}", flush=True)
+        finally:
+            self._free.release()
+            self._wake.set()  # an invoker is free: a batch may be waiting
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="worker-loop", daemon=True)
@@ -123,5 +161,10 @@ class WorkerLoop:
         next, and a call made after that would go to AWS itself."""
         self._stop.set()
         self._wake.set()
+        deadline = time.monotonic() + STOP_WAIT_S
         if self._thread:
             self._thread.join(timeout=STOP_WAIT_S)
+        for _ in range(self.concurrency):  # every batch under way has ended once every invoker is free again
+            if not self._free.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                break
+        self._invokers.shutdown(wait=False)

@@ -14,6 +14,7 @@ gc.disable()  # no garbage collections while the function's modules load: a fift
 
 import asyncio
 import contextvars
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -31,12 +32,25 @@ from functions.shared.observability import count, logger, metrics, tracer
 from functions.shared.resources import DELIVERY_BATCH_SIZE
 from functions.worker.dependencies import delivery_service, schedule_service
 
-# A batch whose every record failed is reported like any other (each record back to the queue), not raised: a Lambda
-# error would set off the worker-errors alarm, which means a crash or a timeout, for an ordinary failure.
-processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 # One thread per record of the largest batch the event source sends, so a batch of slow destinations is delivered
 # in one wave: asyncio's default executor has min(32, cpus + 4) threads, 6 on a 2-vCPU Lambda (two waves for 10).
-_delivery_threads = ThreadPoolExecutor(max_workers=DELIVERY_BATCH_SIZE, thread_name_prefix="delivery")
+_DELIVERY_THREADS = DELIVERY_BATCH_SIZE
+
+
+class _Invocation(threading.local):
+    """What a batch's processing holds: its batch processor (which keeps the batch's records and outcomes) and its
+    delivery threads. One per thread calling the handler: Lambda calls it from one thread at a time; local mode
+    runs several batches at once, as the event source does, each in its own thread."""
+
+    def __init__(self) -> None:
+        # A batch whose every record failed is reported like any other (each record back to the queue), not
+        # raised: a Lambda error would set off the worker-errors alarm, which means a crash or a timeout, for an
+        # ordinary failure.
+        self.processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+        self.delivery_threads = ThreadPoolExecutor(max_workers=_DELIVERY_THREADS, thread_name_prefix="delivery")
+
+
+_invocation = _Invocation()
 
 
 def scheduled_time_ms(value: object) -> int:
@@ -73,7 +87,8 @@ def handle_record(record: SQSRecord) -> str:
 
 async def record_handler(record: SQSRecord) -> str:
     context = contextvars.copy_context()  # what `asyncio.to_thread` does, on a pool sized for a whole batch
-    return await asyncio.get_running_loop().run_in_executor(_delivery_threads, context.run, handle_record, record)
+    threads = _invocation.delivery_threads  # the records' coroutines run in the thread that called the handler
+    return await asyncio.get_running_loop().run_in_executor(threads, context.run, handle_record, record)
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -86,7 +101,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItem
         fired = schedule_service().fire(str(event["schedule"]), scheduled_time_ms(event.get("scheduledTime")))
         return {"published": len(fired)}
     return async_process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
+        event=event, record_handler=record_handler, processor=_invocation.processor, context=context
     )
 
 

@@ -38,15 +38,19 @@ def test_the_scheduler_loop_stops_after_the_sweep_under_way() -> None:
 
 
 class _Queue:
+    """One message, invisible once received (the visibility timeout outlasts the test)."""
+
     def __init__(self) -> None:
         self.deleted: list[Any] = []
+        self.received = False
 
     def get_queue_attributes(self, **kwargs: Any) -> dict[str, Any]:
         return {"Attributes": {"QueueArn": "arn:aws:sqs:us-east-1:123456789012:q"}}
 
     def receive_message(self, **kwargs: Any) -> dict[str, Any]:
         body = {"MessageId": "m", "ReceiptHandle": "r", "Body": "{}", "MD5OfBody": ""}
-        return {"Messages": [body]} if not self.deleted else {}
+        first, self.received = not self.received, True
+        return {"Messages": [body]} if first else {}
 
     def delete_message_batch(self, **kwargs: Any) -> None:
         self.deleted.append(kwargs["Entries"])
