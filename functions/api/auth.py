@@ -10,6 +10,10 @@ The tokens live in one Secrets Manager secret (AUTH_SECRET_ID), a JSON object:
 Every field is optional; `{"token": ...}` alone is the original shape. A full-access token may call every route.
 A read-only token (QStash's kind) may only read: GET routes, except the signing keys (`GET /v2/keys`), whose holder
 could sign deliveries that receivers trust. Anything else answers 403. A token listed as both is read-only.
+
+Every answer to a request with a valid token names the token's kind in `Postbox-Token-Access` (`full` or
+`read-only`), errors too (a 429 or 503 is answered before the token is checked and does not), so a client such as
+the web console can offer only what the token may do.
 """
 
 from __future__ import annotations
@@ -32,6 +36,9 @@ READ_ONLY_FIELDS = ("readOnlyToken", "readOnlyTokens")
 READ_METHODS = frozenset({"GET"})
 # Reads a read-only token may not make: the signing keys sign deliveries, so reading them is more than reading.
 READ_ONLY_REFUSED_PATHS = ("/v2/keys",)
+# The answer header naming the access of the request's valid token (an `Access` value). Not secret: only the
+# token's holder sees it, and it says no more than what a write would answer.
+TOKEN_ACCESS_HEADER = "Postbox-Token-Access"
 
 
 class ForbiddenError(PostboxError):

@@ -22,7 +22,15 @@ from aws_lambda_powertools.logging import correlation_paths
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel
 
-from functions.api.auth import TOKEN_QUERY_PARAMETER, Access, TokenSet, authorize, caller_key, check_permission
+from functions.api.auth import (
+    TOKEN_ACCESS_HEADER,
+    TOKEN_QUERY_PARAMETER,
+    Access,
+    TokenSet,
+    authorize,
+    caller_key,
+    check_permission,
+)
 from functions.api.console import console_response
 from functions.api.dependencies import (
     api_tokens,
@@ -155,7 +163,7 @@ def query() -> list[tuple[str, str]]:
     return [(name, value) for name, value in pairs if name != TOKEN_QUERY_PARAMETER]
 
 
-# The token is checked in `lambda_handler`, before routing (see `_refused`).
+# The token is checked in `lambda_handler`, before routing (see `_gate`).
 
 
 # --- the API's description ------------------------------------------------------------------------
@@ -679,21 +687,25 @@ def _rate_limited(event: dict[str, Any], limit: RateLimitStatus) -> dict[str, An
     return response
 
 
-def _refused(event: dict[str, Any], tokens: TokenSet) -> dict[str, Any] | None:
-    """401 without a valid token, 403 for a read-only token on anything but a read. Checked before routing, so a
-    refused request reaches no route, no request validation and no service, whatever its path or body. The access
-    granted goes to the routes as `app.context["access"]`."""
+def _gate(event: dict[str, Any], tokens: TokenSet) -> tuple[Access | None, dict[str, Any] | None]:
+    """The access of the request's token (None without a valid one, and on the public OpenAPI document) and the
+    refusal, if any: 401 without a valid token, 403 for a read-only token on anything but a read. Checked before
+    routing, so a refused request reaches no route, no request validation and no service, whatever its path or
+    body. The access granted goes to the routes as `app.context["access"]`."""
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
     method = str(event.get("requestContext", {}).get("http", {}).get("method", ""))
     if method == "GET" and event.get("rawPath") == OPENAPI_PATH:  # public: the API's description holds no secret
-        return None
+        return None, None
     try:
         access = authorize(headers, event.get("queryStringParameters") or {}, tokens)
+    except PostboxError as exc:
+        return None, _error_result(event, exc.status_code, exc.message)
+    try:
         check_permission(access, method, str(event.get("rawPath", "")))
     except PostboxError as exc:
-        return _error_result(event, exc.status_code, exc.message)
+        return access, _error_result(event, exc.status_code, exc.message)
     app.context["access"] = access
-    return None
+    return access, None
 
 
 def _api_tokens() -> TokenSet | None:
@@ -722,15 +734,20 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     event.setdefault("requestContext", {}).setdefault("requestId", str(uuid.uuid4()))
     tokens = _api_tokens()
     limit = _check_rate_limit(event, tokens) if tokens is not None else None
+    access = None
     if tokens is None:
         response = _error_result(event, 503, "the API tokens cannot be read; try again")
     elif limit and not limit.allowed:
         response = _rate_limited(event, limit)
+    elif (console := console_response(event)) is not None:
+        response = console  # the console's page and files: public, they hold no data; before the token check
     else:
-        # The console (its page and files: public, they hold no data) is answered before the token check.
-        response = console_response(event) or _refused(event, tokens) or app.resolve(event, context)
+        access, refusal = _gate(event, tokens)
+        response = refusal or app.resolve(event, context)
     headers = dict(response.get("headers") or {})
     headers["X-Request-Id"] = request_id(event)
+    if access is not None:
+        headers[TOKEN_ACCESS_HEADER] = access.value
     if limit is not None:
         headers |= limit.headers()
     response["headers"] = headers

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from functions.api.auth import Access, permits
+from functions.api.auth import TOKEN_ACCESS_HEADER, Access, permits
 from functions.api.requests import (
     MAX_ID_LENGTH,
     BatchEntry,
@@ -641,7 +641,8 @@ def _event_states() -> set[str]:
 
 def _responses(op: Operation) -> dict[str, Any]:
     status, schema = op.ok
-    answer: dict[str, Any] = {"description": "OK", "headers": _REQUEST_ID}
+    headers = _REQUEST_ID if op.public else _REQUEST_ID | _TOKEN_ACCESS
+    answer: dict[str, Any] = {"description": "OK", "headers": headers}
     if schema is not None:
         answer["content"] = {"application/json": {"schema": schema}}
     else:
@@ -673,6 +674,7 @@ _ERRORS = {
 # Limits of the HTTP server in front (local mode's front door; API Gateway answers these itself when deployed).
 _HTTP_LIMITS = (414, 431)
 _REQUEST_ID = {"X-Request-Id": {"$ref": "#/components/headers/RequestId"}}
+_TOKEN_ACCESS = {TOKEN_ACCESS_HEADER: {"$ref": "#/components/headers/TokenAccess"}}
 
 
 def _error_responses() -> dict[str, Any]:
@@ -735,7 +737,13 @@ def build_document(settings: Settings, server_url: str = "/") -> dict[str, Any]:
                     "description": "the request id (also the logs' correlation id)",
                     "required": True,
                     "schema": {"type": "string", "minLength": 1},
-                }
+                },
+                "TokenAccess": {
+                    "description": "what the request's token may do: `full`, or `read-only` (GET routes but the "
+                    "signing keys); on every answer to a request with a valid token, errors too but for 429 and 503",
+                    "required": True,
+                    "schema": {"type": "string", "enum": [a.value for a in Access]},
+                },
             },
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <token>"},

@@ -203,6 +203,74 @@ def test_a_wrong_token_is_refused_and_nothing_is_shown(page: Any, local: LocalMo
     assert page.evaluate("sessionStorage.length") == 0
 
 
+def test_the_page_says_where_a_token_comes_from_before_one_is_entered(page: Any, local: LocalMode) -> None:
+    expect = sync_api.expect
+    # When the console is opened without a token
+    page.goto(f"{local.url}/console")
+
+    # Then the token form says where local mode prints one and where a deployed stack keeps it
+    hint = page.locator("#token-hint")
+    expect(hint).to_be_visible()
+    for text in ("Token", "make dev", "postbox dev", "QSTASH_TOKEN", "Secrets Manager", "ApiTokenSecretArn"):
+        expect(hint).to_contain_text(text)
+    expect(page.locator("#app")).to_be_hidden()
+    assert page.locator("#token").get_attribute("aria-describedby") == "token-hint"
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "console-token.png"))
+
+    # And once a token is in use the hint gives way to the data
+    sign_in(page, local)
+    expect(page.locator("#app")).to_be_visible()
+    expect(hint).to_be_hidden()
+
+
+def test_a_read_only_token_can_look_but_is_offered_no_retry_or_delete(
+    page: Any, local: LocalMode, receiver: Receiver, failed: dict[str, list[str]]
+) -> None:
+    expect = sync_api.expect
+    writes: list[str] = []
+    page.on("request", lambda r: writes.append(f"{r.method} {r.url}") if r.method != "GET" else None)
+    before = dlq(local)
+
+    # When the console is signed in with local mode's read-only token
+    sign_in(page, local, token=local.read_only_token)
+
+    # Then the DLQ is listed, the page says the token is read-only, and every retry and delete control (the
+    # selection boxes, the bulk buttons, the detail pane's buttons) is disabled, saying why
+    rows = page.locator("#dlq-rows tr")
+    expect(rows).to_have_count(len(before))
+    expect(page.locator("#token-access")).to_contain_text("Read-only token")
+    controls = [
+        page.locator("#select-page"),
+        rows.first.locator("input.select-entry"),
+        page.locator("#retry-selected"),
+        page.locator("#delete-selected"),
+    ]
+    rows.first.locator("button.open").click()
+    expect(page.locator("#detail").get_by_test_id("response-status")).to_have_text("500")
+    controls += [page.locator("#detail-retry"), page.locator("#detail-delete")]
+    for control in controls:
+        expect(control).to_be_disabled()
+        expect(control).to_have_attribute("title", re.compile("^read-only token"))
+    page.screenshot(path=str(ARTIFACTS / "console-read-only.png"), full_page=True)
+    page.locator("#detail-delete").click(force=True)  # a click on the disabled button does nothing
+
+    # And no write was sent: the DLQ is as it was
+    page.click("#dlq-refresh")
+    expect(rows).to_have_count(len(before))
+    assert writes == []
+    assert [e["dlqId"] for e in dlq(local)] == [e["dlqId"] for e in before]
+
+    # When the full token replaces it, the same controls are enabled again, with no read-only title
+    page.fill("#token", local.token)
+    page.click("#connect")
+    expect(page.locator("#token-access")).to_be_hidden()
+    rows.first.locator("input.select-entry").check()
+    for control in (page.locator("#retry-selected"), page.locator("#delete-selected"), page.locator("#detail-retry")):
+        expect(control).to_be_enabled()
+        assert control.get_attribute("title") is None
+
+
 def test_dlq_lists_filters_and_opens_a_detail(
     page: Any, local: LocalMode, receiver: Receiver, failed: dict[str, list[str]]
 ) -> None:
@@ -246,6 +314,10 @@ def test_dlq_lists_filters_and_opens_a_detail(
     expect(detail.get_by_test_id("request-body")).to_have_text(re.compile(r"^order [0-2]$"))
     expect(detail.get_by_test_id("timeline")).to_contain_text("FAILED")
     expect(detail.get_by_test_id("timeline")).to_contain_text("answered 500")
+    # with the full token, the entry's retry and delete are offered
+    expect(detail.locator("#detail-retry")).to_be_enabled()
+    expect(detail.locator("#detail-delete")).to_be_enabled()
+    expect(page.locator("#token-access")).to_be_hidden()
     page.screenshot(path=str(ARTIFACTS / "console-detail.png"), full_page=True)
 
 

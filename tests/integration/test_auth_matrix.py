@@ -26,6 +26,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from functions.api.auth import TOKEN_ACCESS_HEADER
 from functions.api.console import is_console_path
 from functions.core.models import AttemptResult, DlqEntry, MessageRequest
 from functions.local.backend import AUTH_SECRET, DEFAULT_SIGNING_KEYS, SIGNING_SECRET, LocalBackend, provision
@@ -305,6 +306,8 @@ def assert_refusal(answer: Answer, status: int, call: Call, credentials: str) ->
     assert answer.status == status, (call.id, credentials, answer)
     assert answer.headers.get("Content-Type") == "application/json", answer.headers
     assert answer.headers.get("X-Request-Id")
+    # the token's kind is named when the token is valid (a read-only one refused), never without one
+    assert answer.headers.get(TOKEN_ACCESS_HEADER) == ("read-only" if status == 403 else None), answer.headers
     if call.path.startswith("/v1/"):
         assert set(answer.body) == {"error", "meta"} and answer.body["error"]["message"], answer.body
     else:
@@ -361,6 +364,7 @@ class TestRefused:
         assert world.request("POST", "/v2/nowhere", {"Authorization": f"Bearer {READ_ONLY}"}).status == 403
         found = world.request("GET", "/v2/nowhere", {"Authorization": f"Bearer {READ_ONLY}"})
         assert found.status == 404 and set(found.body) == {"error"}
+        assert found.headers[TOKEN_ACCESS_HEADER] == "read-only"
         assert snapshot(world) == unchanged
 
     def test_a_bad_request_without_a_token_is_401_not_400(self, world, unchanged):
@@ -387,6 +391,7 @@ class TestReadOnly:
         assert snapshot(world) == unchanged
         full = world.send(call, bearer=FULL)
         assert full.status == answer.status and shape(full.body) == shape(answer.body)  # values may tick (time)
+        assert (answer.headers[TOKEN_ACCESS_HEADER], full.headers[TOKEN_ACCESS_HEADER]) == ("read-only", "full")
 
     def test_a_read_only_token_is_rate_limited_as_itself(self, world):
         # When a read-only token calls, in the header or the query
@@ -409,6 +414,7 @@ class TestFullTokenInTheQuery:
             header = world.send(call, bearer=FULL)
             query = world.send(call, query_token=FULL)
             assert query.status == header.status == 200, (call.id, query, header)
+            assert header.headers[TOKEN_ACCESS_HEADER] == query.headers[TOKEN_ACCESS_HEADER] == "full"
             if call.kind is K:
                 assert query.body == header.body and set(query.body) == {"current", "next"}
             return
@@ -426,7 +432,8 @@ class TestPublic:
         if resolved(call.method, call.path) is None and not is_console_path(call.path):
             pytest.skip(f"{call.id} is not served by this build")
         for credentials in ({}, {"bearer": WRONG}, {"bearer": READ_ONLY}, {"bearer": FULL}):
-            assert world.send(call, **credentials).status == 200
+            answer = world.send(call, **credentials)
+            assert answer.status == 200 and TOKEN_ACCESS_HEADER not in answer.headers  # no token checked
 
     def test_the_console_is_public_only_to_read(self, world, unchanged):
         # The page and its files, with the console's CSP; anything else under /console is an API call like any other

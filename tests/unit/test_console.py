@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from functions.api import console
+from functions.api.auth import TOKEN_ACCESS_HEADER, Access
 from functions.api.console import ASSETS_DIR, CONTENT_SECURITY_POLICY, console_response
 from functions.local.frontdoor import build_event
 
@@ -116,3 +117,11 @@ def test_bulk_calls_never_go_out_without_ids() -> None:
     source = (ASSETS_DIR / "api.js").read_text()
     assert 'if (!ids.length) throw new Error("no DLQ ids given");' in source
     assert source.count("inChunks(dlqIds,") == 2
+
+
+def test_the_page_learns_the_tokens_access_from_the_header_the_api_sets() -> None:
+    source = (ASSETS_DIR / "api.js").read_text()
+    assert f'const ACCESS_HEADER = "{TOKEN_ACCESS_HEADER}";' in source
+    assert {a.value for a in Access} == {"full", "read-only"}  # the values console.js compares with
+    page = (ASSETS_DIR / "console.js").read_text()
+    assert 'state.access === "full"' in page and 'access === "read-only"' in page

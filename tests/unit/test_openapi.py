@@ -115,3 +115,13 @@ def test_every_filter_of_a_list_or_bulk_route_is_documented(document, method, pa
     params = {p["name"]: p for p in document["paths"][path][method]["parameters"] if p["in"] == "query"}
     assert set(fields.split()) | {"fromDate", "toDate"} <= set(params)
     assert params["label"]["schema"]["type"] == "array" and params["label"]["explode"] is True  # repeated
+
+
+def test_answers_to_a_token_document_the_token_access_header(document: dict[str, Any]) -> None:
+    header = document["components"]["headers"]["TokenAccess"]
+    assert header["schema"]["enum"] == ["full", "read-only"]
+    for path, ops in document["paths"].items():
+        for method, op in ops.items():
+            ok = next(answer for code, answer in op["responses"].items() if code.startswith("2"))
+            documented = "Postbox-Token-Access" in ok["headers"]
+            assert documented is (path != OPENAPI_PATH), (method, path)

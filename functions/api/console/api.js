@@ -8,14 +8,18 @@ export class ApiError extends Error {
 }
 
 const BULK_CHUNK = 100; // ids per bulk retry / delete request, as the CLI sends them
+// Named by the API on every answer to a valid token: "full", or "read-only" (GET routes but the signing keys).
+const ACCESS_HEADER = "Postbox-Token-Access";
 
-export function createApi(getToken) {
+/** `onAccess(access, token)` hears the access the API names for the token each answer was sent with. */
+export function createApi(getToken, onAccess = () => {}) {
   async function call(method, path, { query = {}, body } = {}) {
     const url = new URL(path, window.location.origin);
     for (const [key, value] of Object.entries(query)) {
       if (value !== undefined && value !== null && value !== "") url.searchParams.set(key, String(value));
     }
-    const headers = { Authorization: `Bearer ${getToken()}` };
+    const token = getToken();
+    const headers = { Authorization: `Bearer ${token}` };
     const init = { method, headers, cache: "no-store", credentials: "omit", redirect: "error" };
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -27,6 +31,8 @@ export function createApi(getToken) {
     } catch (error) {
       throw new ApiError(0, `the API did not answer (${error.message})`);
     }
+    const access = response.headers.get(ACCESS_HEADER);
+    if (access) onAccess(access, token);
     const text = await response.text();
     let data = null;
     try {

@@ -8,6 +8,7 @@ import { bodyBlock, byId, facts, formatTime, h, headerTable, uuid7Time } from ".
 
 const TOKEN_KEY = "postbox.console.token";
 const EVENT_PAGES = 5; // a message's timeline: up to 5 pages of 1000 events
+const READ_ONLY_TITLE = "read-only token: it cannot retry or delete";
 
 const state = {
   filters: {},
@@ -21,9 +22,10 @@ const state = {
   listing: 0, // the latest list request: an older answer arriving after it is dropped
   lookingUp: 0,
   charting: 0,
+  access: null, // what the API says the token may do ("full" or "read-only"); null until its first answer
 };
 
-const api = createApi(() => sessionStorage.getItem(TOKEN_KEY) || "");
+const api = createApi(() => sessionStorage.getItem(TOKEN_KEY) || "", learnAccess);
 
 // --- notices and errors ---------------------------------------------------------------------------------
 
@@ -50,7 +52,33 @@ function failed(error, what) {
 function showApp(connected) {
   byId("app").hidden = !connected;
   byId("forget").hidden = !connected;
+  byId("token-hint").hidden = connected;
   byId("connect").textContent = connected ? "Change token" : "Connect";
+  if (!connected) setAccess(null);
+}
+
+// --- what the token may do: learnt from the API's answers, never guessed ---------------------------------
+
+function learnAccess(access, token) {
+  if (token === sessionStorage.getItem(TOKEN_KEY)) setAccess(access); // not an answer to a token since replaced
+}
+
+function setAccess(access) {
+  if (access === state.access) return;
+  state.access = access;
+  const label = byId("token-access");
+  label.textContent = access === "read-only" ? "Read-only token: it can look, not retry or delete." : "";
+  label.hidden = access !== "read-only";
+  renderSelection();
+}
+
+const canWrite = () => state.access === "full";
+
+/** A control that retries or deletes: enabled only for a full-access token (and when `ready`), else says why. */
+function writeControl(control, ready = true) {
+  control.disabled = !canWrite() || !ready;
+  if (state.access === "read-only") control.title = READ_ONLY_TITLE;
+  else control.removeAttribute("title");
 }
 
 async function connect() {
@@ -69,6 +97,7 @@ function onTokenSubmit(event) {
     return;
   }
   sessionStorage.setItem(TOKEN_KEY, token);
+  setAccess(null);
   connect();
 }
 
@@ -156,8 +185,11 @@ function dlqRow(entry) {
 
 function renderSelection() {
   const count = state.selected.size;
-  byId("retry-selected").disabled = count === 0;
-  byId("delete-selected").disabled = count === 0;
+  writeControl(byId("retry-selected"), count > 0);
+  writeControl(byId("delete-selected"), count > 0);
+  for (const control of document.querySelectorAll("input.select-entry, #select-page, [data-write]")) {
+    writeControl(control);
+  }
   byId("selection-count").textContent = count ? `${count} selected` : "";
   const all = byId("select-page");
   all.checked = state.entries.length > 0 && state.entries.every((e) => state.selected.has(e.dlqId));
@@ -178,7 +210,7 @@ const entries = (n) => `${n} DLQ ${n === 1 ? "entry" : "entries"}`;
 
 async function retrySelected() {
   const ids = [...state.selected];
-  if (!ids.length) return;
+  if (!ids.length || !canWrite()) return;
   const question = `Retry ${entries(ids.length)}? Each is published again as a new message and leaves the DLQ.`;
   if (!window.confirm(question)) return;
   let messageIds;
@@ -207,7 +239,7 @@ async function retrySelected() {
 
 async function deleteSelected() {
   const ids = [...state.selected];
-  if (!ids.length) return;
+  if (!ids.length || !canWrite()) return;
   if (!window.confirm(`Delete ${entries(ids.length)}? This cannot be undone.`)) return;
   try {
     const deleted = await api.deleteDlq(ids);
@@ -267,11 +299,20 @@ async function openDetail(dlqId) {
     h(
       "div",
       { class: "toolbar" },
-      h("button", { type: "button", onclick: () => selectOnly(dlqId, retrySelected) }, "Retry this entry"),
-      h("button", { type: "button", class: "danger", onclick: () => selectOnly(dlqId, deleteSelected) }, "Delete this entry"),
+      h(
+        "button",
+        { type: "button", id: "detail-retry", "data-write": "", onclick: () => selectOnly(dlqId, retrySelected) },
+        "Retry this entry",
+      ),
+      h(
+        "button",
+        { type: "button", id: "detail-delete", class: "danger", "data-write": "", onclick: () => selectOnly(dlqId, deleteSelected) },
+        "Delete this entry",
+      ),
       h("button", { type: "button", onclick: () => lookup(entry.messageId) }, "Look up the message"),
     ),
   );
+  renderSelection(); // the pane's retry and delete buttons, as the token allows
   try {
     attempts.replaceChildren(timeline(await messageEvents(entry.messageId)));
   } catch (error) {
