@@ -55,8 +55,9 @@ EPILOG = """[bold]Exit codes[/bold]
 6  the server could not be reached (connection refused, timeout)
 130  interrupted (Ctrl-C) during a bulk retry or delete
 
-The base URL and token come from --url / --token, else POSTBOX_URL / POSTBOX_TOKEN, else local mode's \
-(http://127.0.0.1:8080 and its default token). Errors go to stderr; --json prints JSON on stdout."""
+The base URL and token come from --url / --token, else POSTBOX_URL / POSTBOX_TOKEN, else QSTASH_URL / \
+QSTASH_TOKEN (what `postbox dev` prints), else local mode's (http://127.0.0.1:8080 and its default token). \
+Errors go to stderr; --json prints JSON on stdout."""
 
 app = typer.Typer(
     name="postbox",
@@ -126,12 +127,15 @@ def _show_version(value: bool) -> None:
 def main(
     ctx: typer.Context,
     url: Annotated[
-        str, typer.Option("--url", envvar="POSTBOX_URL", help="The API's base URL.", show_default=True)
+        str, typer.Option("--url", envvar=["POSTBOX_URL", "QSTASH_URL"], help="The API's base URL.", show_default=True)
     ] = DEFAULT_URL,
     token: Annotated[
         str,
         typer.Option(
-            "--token", envvar="POSTBOX_TOKEN", help="The API token. Default: local mode's.", show_default=False
+            "--token",
+            envvar=["POSTBOX_TOKEN", "QSTASH_TOKEN"],
+            help="The API token. Default: local mode's.",
+            show_default=False,
         ),
     ] = DEFAULT_TOKEN,
     request_timeout: Annotated[
@@ -398,7 +402,7 @@ def list_dlq(
     if json_output:
         render.print_json(answer)
         return
-    render.console().print(render.dlq_table(answer["messages"]))
+    render.console().print(render.dlq_table(answer["messages"]), crop=False)
     _more(answer)
 
 
@@ -588,7 +592,7 @@ def logs(
     if json_output:
         render.print_json(answer)
         return
-    render.console().print(render.logs_table(answer["logs"]))
+    render.console().print(render.logs_table(answer["logs"]), crop=False)
     _more(answer)
 
 

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from functions.cli.columns import Column, FittedTable
 from functions.cli.parsing import format_time
 
 PIPED_WIDTH = 200  # when the output is not a terminal, lines are not cut to 80 columns
@@ -125,47 +126,64 @@ def dlq_entry_table(entry: Mapping[str, Any]) -> Table:
     return _fields("DLQ entry", rows)
 
 
-def dlq_table(messages: Sequence[Mapping[str, Any]]) -> Table:
-    table = Table(title=f"DLQ ({len(messages)} {'entry' if len(messages) == 1 else 'entries'})", title_justify="left")
-    table.add_column("DLQ ID", no_wrap=True)
-    table.add_column("Message ID", no_wrap=True)
-    table.add_column("URL", overflow="fold")
-    table.add_column("Status", justify="right")
-    table.add_column("Label")
-    table.add_column("Created (UTC)", no_wrap=True)
-    for entry in messages:
-        table.add_row(
-            _text(entry.get("dlqId")),
-            _text(entry.get("messageId")),
-            _text(entry.get("url") or entry.get("topicName")),
-            _text(entry.get("responseStatus")),
-            _text(entry.get("label")),
+# The list tables' columns by priority: ids always, then what a row is about, then when, then the rest.
+DLQ_COLUMNS = (
+    Column("DLQ ID", 0),
+    Column("Message ID", 0),
+    Column("URL", 2, shrink_to=24),
+    Column("Status", 1, justify="right"),
+    Column("Label", 4, shrink_to=12),
+    Column("Created (UTC)", 3),
+)
+LOG_COLUMNS = (
+    Column("Time (UTC)", 2),
+    Column("State", 1),
+    Column("Message ID", 0),
+    Column("URL", 3, shrink_to=24),
+    Column("Status", 4, justify="right"),
+    Column("Note", 5, shrink_to=24),
+)
+
+
+def _plain(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def dlq_table(messages: Sequence[Mapping[str, Any]]) -> FittedTable:
+    """`postbox dlq list`: the columns that fit the terminal (columns.py), the ids whole."""
+    rows = [
+        (
+            _plain(entry.get("dlqId")),
+            _plain(entry.get("messageId")),
+            _plain(entry.get("url") or entry.get("topicName")),
+            _plain(entry.get("responseStatus")),
+            _plain(entry.get("label")),
             format_time(entry.get("createdAt")),
         )
-    return table
+        for entry in messages
+    ]
+    title = f"DLQ ({len(messages)} {'entry' if len(messages) == 1 else 'entries'})"
+    return FittedTable(title, DLQ_COLUMNS, rows)
 
 
-def logs_table(logs: Sequence[Mapping[str, Any]]) -> Table:
-    table = Table(title=f"Event log ({len(logs)} {'event' if len(logs) == 1 else 'events'})", title_justify="left")
-    table.add_column("Time (UTC)", no_wrap=True)
-    table.add_column("State", no_wrap=True)
-    table.add_column("Message ID", no_wrap=True)
-    table.add_column("URL", overflow="fold")
-    table.add_column("Status", justify="right")
-    table.add_column("Note", overflow="fold")
+def logs_table(logs: Sequence[Mapping[str, Any]]) -> FittedTable:
+    """`postbox logs`: the columns that fit the terminal (columns.py), the message ids whole."""
+    rows = []
     for event in logs:
         note = event.get("error") or ""
         if event.get("nextDeliveryTime"):
             note = f"{note}; next attempt {format_time(event['nextDeliveryTime'])}".lstrip("; ")
-        table.add_row(
-            format_time(event.get("time")),
-            _text(event.get("state")),
-            _text(event.get("messageId")),
-            _text(event.get("url")),
-            _text(event.get("responseStatus")),
-            _text(note),
+        rows.append(
+            (
+                format_time(event.get("time")),
+                _plain(event.get("state")),
+                _plain(event.get("messageId")),
+                _plain(event.get("url")),
+                _plain(event.get("responseStatus")),
+                _plain(note),
+            )
         )
-    return table
+    return FittedTable(f"Event log ({len(logs)} {'event' if len(logs) == 1 else 'events'})", LOG_COLUMNS, rows)
 
 
 def published_table(published: Sequence[Mapping[str, Any]]) -> Table:

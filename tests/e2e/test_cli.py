@@ -35,6 +35,7 @@ COMMANDS = ("dev", "publish", "messages", "dlq", "logs", "keys")
 
 
 Env = dict[str, str | None]
+UNSET: Env = dict.fromkeys(("POSTBOX_URL", "POSTBOX_TOKEN", "QSTASH_URL", "QSTASH_TOKEN"))
 
 
 def postbox(local: Any, *args: str, input: str | bytes | None = None, env: Env | None = None) -> Result:
@@ -43,7 +44,8 @@ def postbox(local: Any, *args: str, input: str | bytes | None = None, env: Env |
 
 
 def invoke(*args: str, input: str | bytes | None = None, env: Env | None = None) -> Result:
-    return runner.invoke(app, list(args), input=input, env={"COLUMNS": "200", **(env or {})})
+    """`postbox ARGS...`, in this process, with none of the variables it takes its URL and token from but `env`'s."""
+    return runner.invoke(app, list(args), input=input, env={"COLUMNS": "200", **UNSET, **(env or {})})
 
 
 def as_json(result: Result) -> Any:
@@ -114,7 +116,7 @@ def test_installed_script_runs_postbox_dev_and_talks_to_it():
     assert subprocess.run([script, "--help"], capture_output=True, text=True, check=True).stdout.count("publish")
 
     # Given `postbox dev` on free ports, as `make dev` runs it
-    env = {k: v for k, v in os.environ.items() if k not in ("POSTBOX_TOKEN", "POSTBOX_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in UNSET}
     dev = subprocess.Popen(
         [script, "dev", "--port", "0", "--moto-port", "0"],
         stdout=subprocess.PIPE,
@@ -327,6 +329,14 @@ def test_dlq_list_and_show(local, failing):
     assert table.exit_code == 0
     assert "DLQ (2 entries)" in table.stdout and ids[0] in table.stdout and ids[2] not in table.stdout
     assert f"--cursor {page['cursor']}" in table.stderr
+    assert all(m["messageId"] in table.stdout for m in page["messages"]) and "Created (UTC)" in table.stdout
+
+    # In 80 columns: the ids whole, the columns that do not fit left out
+    narrow = postbox(local, "dlq", "list", "-f", f"url={url}", env={"COLUMNS": "80"})
+    assert narrow.exit_code == 0
+    assert all(m["dlqId"] in narrow.stdout and m["messageId"] in narrow.stdout for m in every["messages"])
+    assert max(len(line) for line in narrow.stdout.splitlines()) <= 80
+    assert "Created (UTC)" not in narrow.stdout
 
     # show: the entry (--json: the API's object), the last response included
     entry = as_json(postbox(local, "dlq", "show", ids[0], "--json"))
@@ -480,6 +490,34 @@ def test_url_and_token_from_the_environment_and_flags_first(local):
     assert flag.exit_code == 0
     wrong = invoke("--token", "wrong", "keys", env={"POSTBOX_URL": local.url, "POSTBOX_TOKEN": local.token})
     assert wrong.exit_code == ExitCode.AUTH
+
+
+def test_the_banners_qstash_variables_are_enough(local):
+    from functions.local.__main__ import _banner
+
+    # Given local mode on a port that is not the default one, and what its banner says to export
+    assert not local.url.endswith(":8080")
+    exported = dict(line.split()[1].split("=", 1) for line in _banner(local).splitlines() if "export " in line)
+    qstash: Env = {name: exported[name] for name in ("QSTASH_URL", "QSTASH_TOKEN")}
+    assert qstash == {"QSTASH_URL": local.url, "QSTASH_TOKEN": local.token}
+
+    # When the CLI runs with those two set and nothing else
+    keys = invoke("keys", "--json", env=qstash)
+
+    # Then it reaches that local mode, with its token
+    assert keys.exit_code == 0, keys.stderr
+    assert json.loads(keys.stdout) == as_json(postbox(local, "keys", "--json"))
+
+    # QSTASH_TOKEN is the token sent (the read-only one may list the DLQ, not read the keys)
+    read_only: Env = {**qstash, "QSTASH_TOKEN": local.backend.read_only_token}
+    assert invoke("dlq", "list", "--json", env=read_only).exit_code == 0
+    assert invoke("keys", env=read_only).exit_code == ExitCode.AUTH
+
+    # POSTBOX_URL and POSTBOX_TOKEN come first, and a flag before them
+    assert invoke("keys", env={**qstash, "POSTBOX_TOKEN": local.backend.read_only_token}).exit_code == ExitCode.AUTH
+    elsewhere = invoke("keys", env={**qstash, "POSTBOX_URL": "http://127.0.0.1:9", "POSTBOX_TOKEN": local.token})
+    assert elsewhere.exit_code == ExitCode.UNREACHABLE and "127.0.0.1:9" in elsewhere.stderr
+    assert invoke("--url", local.url, "keys", env={**qstash, "POSTBOX_URL": "http://127.0.0.1:9"}).exit_code == 0
 
 
 def test_a_wrong_or_read_only_token_exits_4(local):

@@ -1,9 +1,10 @@
 """The CLI's pure parts: headers, durations, times and filters as typed; exit codes; the client's error messages;
-how a bulk command ends when interrupted or failing midway."""
+how a bulk command ends when interrupted or failing midway; where it connects; list tables at terminal widths."""
 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -12,10 +13,16 @@ from datetime import UTC, datetime
 import pytest
 import requests
 import typer
+from pytest_httpserver import HTTPServer
+from rich.console import Console
+from typer.testing import CliRunner
+from werkzeug import Request, Response
 
 from functions.api.requests import DlqQuery, EventQuery
+from functions.cli import render
 from functions.cli.client import DEFAULT_TOKEN, DEFAULT_URL, ApiError, error_message
-from functions.cli.main import ExitCode, _bulk, exit_code
+from functions.cli.columns import EDGE, GUTTER, Column, FittedTable, fit
+from functions.cli.main import ExitCode, _bulk, app, exit_code
 from functions.cli.parsing import (
     DLQ_FILTERS,
     LOG_FILTERS,
@@ -29,6 +36,7 @@ from functions.cli.parsing import (
     parse_since,
     publish_headers,
 )
+from functions.shared.ids import uuid7
 
 NOW_MS = 1_800_000_000_000
 
@@ -249,7 +257,8 @@ def test_the_cli_is_an_http_client_only() -> None:
     # Then no handler, service, local mode, boto3 or moto came with it
     postbox = {name for name in loaded if name.startswith("functions.")}
     assert postbox <= {"functions.cli", "functions.cli.main", "functions.cli.client", "functions.cli.parsing"} | {
-        "functions.cli.render"
+        "functions.cli.render",
+        "functions.cli.columns",
     }
     assert not {"boto3", "botocore", "moto", "aws_lambda_powertools"} & set(loaded)
 
@@ -285,3 +294,161 @@ def test_a_bulk_command_failing_midway_reports_what_was_done_then_fails() -> Non
     with pytest.raises(ApiError):
         _bulk("Retrying", ["a", "b", "c"], False, 2, act, lambda: reports.append("reported"), json_output=True)
     assert reports == ["reported"]
+
+
+# --- where the CLI connects: --url/--token, else POSTBOX_*, else QSTASH_* (what `postbox dev` prints), else local's
+
+
+CONNECTION_VARIABLES = ("POSTBOX_URL", "POSTBOX_TOKEN", "QSTASH_URL", "QSTASH_TOKEN")
+EVERY_VARIABLE = {
+    "POSTBOX_URL": "{postbox}",
+    "POSTBOX_TOKEN": "t-postbox",
+    "QSTASH_URL": "{qstash}",
+    "QSTASH_TOKEN": "t-qstash",
+}
+
+
+@pytest.mark.parametrize(
+    ("flags", "env", "called", "token"),
+    [
+        (["--url", "{flag}", "--token", "t-flag"], EVERY_VARIABLE, "flag", "t-flag"),
+        ([], EVERY_VARIABLE, "postbox", "t-postbox"),
+        ([], {"QSTASH_URL": "{qstash}", "QSTASH_TOKEN": "t-qstash"}, "qstash", "t-qstash"),
+        ([], {**EVERY_VARIABLE, "POSTBOX_URL": "", "POSTBOX_TOKEN": ""}, "qstash", "t-qstash"),  # empty is unset
+        ([], {"POSTBOX_URL": "{postbox}", "QSTASH_TOKEN": "t-qstash"}, "postbox", "t-qstash"),  # each on its own
+        (["--url", "{flag}"], {"QSTASH_URL": "{qstash}", "POSTBOX_TOKEN": "t-postbox"}, "flag", "t-postbox"),
+        (["--url", "{flag}"], {}, "flag", DEFAULT_TOKEN),
+    ],
+)
+def test_url_and_token_by_precedence(
+    httpserver: HTTPServer, flags: list[str], env: dict[str, str], called: str, token: str
+) -> None:
+    # Given one server, reached at a base URL of its own per source: the path says which URL was called
+    seen: list[tuple[str, str | None]] = []
+
+    def answer(request: Request) -> Response:
+        seen.append((request.path.split("/")[1], request.headers.get("Authorization")))
+        return Response(json.dumps({"current": "c", "next": "n"}), content_type="application/json")
+
+    httpserver.expect_request(re.compile(r"/\w+/v2/keys")).respond_with_handler(answer)
+    base = {name: httpserver.url_for(f"/{name}") for name in ("flag", "postbox", "qstash")}
+
+    # When the CLI runs with those flags and only those variables set
+    variables: dict[str, str | None] = dict.fromkeys(CONNECTION_VARIABLES)
+    variables |= {name: value.format(**base) for name, value in env.items()}
+    result = CliRunner().invoke(app, [*(flag.format(**base) for flag in flags), "keys", "--json"], env=variables)
+
+    # Then the first source set gave the URL, and the first set for it the token
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert seen == [(called, f"Bearer {token}")]
+
+
+def test_with_nothing_set_the_url_and_token_are_local_modes(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in CONNECTION_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+    context = typer.main.get_command(app).make_context("postbox", ["keys"])
+
+    assert (context.params["url"], context.params["token"]) == (DEFAULT_URL, DEFAULT_TOKEN)
+
+
+# --- list tables at terminal widths: ids whole, columns left out by priority ---------------------------
+
+
+def _dlq_list() -> tuple[FittedTable, list[str], tuple[Column, ...]]:
+    """`dlq list`'s table of three entries with real ids (UUIDv7, as the worker makes them) and long URLs."""
+    entries = [
+        {
+            "dlqId": uuid7(),
+            "messageId": uuid7(),
+            "url": f"http://127.0.0.1:9000/hooks/orders/{n}/a-rather-long-path?tenant=7&region=eu-west-1",
+            "responseStatus": 500,
+            "label": "orders-eu-west-1",
+            "createdAt": NOW_MS,
+        }
+        for n in range(3)
+    ]
+    ids = [str(entry[key]) for entry in entries for key in ("dlqId", "messageId")]
+    return render.dlq_table(entries), ids, render.DLQ_COLUMNS
+
+
+def _logs() -> tuple[FittedTable, list[str], tuple[Column, ...]]:
+    """`logs`' table of three events with real message ids, long URLs and notes."""
+    events = [
+        {
+            "time": NOW_MS,
+            "state": "RETRY",
+            "messageId": uuid7(),
+            "url": "http://127.0.0.1:9000/hooks/orders/a-rather-long-path?tenant=7",
+            "responseStatus": 503,
+            "error": "the destination answered 503 Service Unavailable",
+            "nextDeliveryTime": NOW_MS + 60_000,
+        }
+        for _ in range(3)
+    ]
+    return render.logs_table(events), [str(event["messageId"]) for event in events], render.LOG_COLUMNS
+
+
+LIST_TABLES = {"dlq list": _dlq_list, "logs": _logs}
+
+
+def _printed(table: FittedTable, width: int) -> list[str]:
+    """The lines a terminal `width` columns wide shows, printed as the commands print it."""
+    out = Console(width=width, record=True, highlight=False, color_system=None)
+    out.print(table, crop=False)
+    return out.export_text().splitlines()
+
+
+def _headers_shown(lines: list[str]) -> list[str]:
+    header = next(line for line in lines if line.startswith("┃"))
+    return [cell.strip() for cell in header.strip("┃").split("┃")]
+
+
+@pytest.mark.parametrize("command", LIST_TABLES)
+def test_list_tables_keep_ids_whole_and_leave_out_columns_by_priority(command: str) -> None:
+    table, ids, columns = LIST_TABLES[command]()
+    assert all(len(identifier) == 36 for identifier in ids)
+    by_priority = [column.header for column in sorted(columns, key=lambda column: column.priority)]
+    in_order = [column.header for column in columns]
+    always = {column.header for column in columns if column.priority == 0}
+    shown: dict[int, list[str]] = {}
+    for width in (80, 120, 200):
+        # When the list is printed at this width
+        lines = _printed(table, width)
+
+        # Then every id is there whole, no line is wider than the terminal, and the ids' columns are shown
+        assert all(any(identifier in line for line in lines) for identifier in ids)
+        assert max(len(line) for line in lines) <= width
+        shown[width] = _headers_shown(lines)
+        assert always <= set(shown[width])
+
+        # The columns shown are the first ones by priority, each whole or left out, in the table's own order
+        assert sorted(shown[width], key=by_priority.index) == by_priority[: len(shown[width])]
+        assert shown[width] == [header for header in in_order if header in shown[width]]
+
+    # A narrower terminal shows some of a wider one's columns; 200 columns show them all
+    assert set(shown[80]) <= set(shown[120]) <= set(shown[200]) == set(in_order)
+    assert len(shown[80]) < len(shown[120]) < len(shown[200])
+
+
+@pytest.mark.parametrize("command", LIST_TABLES)
+def test_a_terminal_narrower_than_the_ids_gets_them_whole_on_longer_lines(command: str) -> None:
+    table, ids, columns = LIST_TABLES[command]()
+
+    lines = _printed(table, 30)
+
+    assert all(any(identifier in line for line in lines) for identifier in ids)
+    assert _headers_shown(lines) == [column.header for column in columns if column.priority == 0]
+
+
+def test_columns_that_may_shrink_are_ellipsized_not_squeezed_out() -> None:
+    # Given a URL column that may shrink to 10, after an id of 36
+    columns = (Column("ID", 0), Column("URL", 1, shrink_to=10), Column("Note", 2, shrink_to=10))
+
+    # When there is room for the id and 10 to 12 more cells, or for both
+    assert fit(columns, [36, 50, 40], EDGE + 36 + GUTTER + 10 + GUTTER) == {0: 36, 1: 10}
+    assert fit(columns, [36, 50, 40], EDGE + 36 + GUTTER + 12 + GUTTER + 9) == {0: 36, 1: 21}
+    assert fit(columns, [36, 50, 40], EDGE + 36 + GUTTER + 10 + GUTTER + 10 + GUTTER) == {0: 36, 1: 10, 2: 10}
+
+    # Then one column is given the room left over, up to its natural width, before the next by priority
+    assert fit(columns, [36, 8, 40], 200) == {0: 36, 1: 8, 2: 40}
