@@ -476,7 +476,7 @@ def delete_dlq(
     client = _client(ctx)
     ids, named = _selection(client, dlq_ids, filters, every_entry)
     if ids and not named and not yes:
-        _confirm(f"Delete {len(ids)} DLQ {'entry' if len(ids) == 1 else 'entries'}?")
+        _confirm(f"Delete {len(ids)} DLQ {'entry' if len(ids) == 1 else 'entries'} at {client.base_url}?")
     deleted = 0
 
     def delete(chunk: Sequence[str]) -> int:
@@ -617,9 +617,10 @@ def keys(ctx: typer.Context, json_output: JsonOption = False) -> None:
 def rotate_keys(ctx: typer.Context, yes: YesOption = False, json_output: JsonOption = False) -> None:
     """Rotate the signing keys: `next` becomes `current` and a new `next` is made. Receivers that know only the
     old `current` stop verifying: give them both new keys. Asks first, unless --yes."""
+    client = _client(ctx)
     if not yes:
-        _confirm("Rotate the signing keys? Receivers must be given the new current and next keys.")
-    answer = _client(ctx).rotate_keys()
+        _confirm(f"Rotate the signing keys of {client.base_url}? Receivers must be given both new keys.")
+    answer = client.rotate_keys()
     if json_output:
         render.print_json(answer)
     else:

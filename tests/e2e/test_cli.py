@@ -395,7 +395,7 @@ def test_dlq_delete_by_id_and_by_filter_asks_first(local, failing):
     for answer in ("n\n", ""):
         declined = postbox(local, "dlq", "delete", "-f", f"url={url}", input=answer)
         assert declined.exit_code == ExitCode.REFUSED
-        assert "Delete 3 DLQ entries?" in declined.stderr and "aborted" in declined.stderr
+        assert f"Delete 3 DLQ entries at {local.url}?" in declined.stderr and "aborted" in declined.stderr
     assert len(as_json(postbox(local, "dlq", "list", "-f", f"url={url}", "--json"))["messages"]) == 3
 
     # Yes deletes them, in chunks
