@@ -2,15 +2,22 @@
 
 postbox-local                 # moto backend + HTTP front door on 127.0.0.1:8080 + worker loop
 postbox-local worker          # only a worker loop, for the backend named by AWS_ENDPOINT_URL & co.
+
+--log-format (else POSTBOX_LOG_FORMAT): `pretty`, one line per publish, attempt outcome, cancel and schedule
+fired plus every warning and error (`functions/local/terminal.py`; the default of `dev`), or `json`, the
+handlers' Powertools JSON lines as deployed (the default of `worker`).
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
+from functions.local import terminal
 from functions.local.runtime import LocalMode, make_worker_loop
 
 
@@ -73,8 +80,33 @@ def main(argv: list[str] | None = None) -> int:
         "--moto-port", type=int, default=None, help="serve the moto backend on this port of 127.0.0.1 (default: none)"
     )
     parser.add_argument("--no-worker", action="store_true", help="do not run the worker loop in this process")
+    parser.add_argument(
+        "--log-format",
+        choices=terminal.LOG_FORMATS,
+        default=None,
+        help=f"pretty: one line per event; json: the handlers' JSON lines (default: {terminal.ENV_VAR}, else "
+        "pretty for dev and json for worker)",
+    )
     args = parser.parse_args(argv)
+    try:
+        log_format = terminal.log_format(args.log_format, os.environ, "json" if args.command == "worker" else "pretty")
+    except ValueError as exc:
+        parser.error(str(exc))
+    restore_logs = _pretty_logs() if log_format == "pretty" else None
+    try:
+        return _run(args)
+    finally:
+        if restore_logs is not None:
+            restore_logs()
 
+
+def _pretty_logs() -> Callable[[], None]:
+    from functions.shared.observability import logger
+
+    return terminal.install(logger)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "worker":
         from functions.local import faults
 
