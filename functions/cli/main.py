@@ -10,7 +10,7 @@ import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from enum import IntEnum
+from enum import IntEnum, StrEnum
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
@@ -212,6 +212,11 @@ def _now_ms() -> int:
 # --- postbox dev ---------------------------------------------------------------------------------------
 
 
+class LogFormat(StrEnum):
+    PRETTY = "pretty"
+    JSON = "json"
+
+
 @app.command()
 def dev(
     port: Annotated[int, typer.Option(help="The API's port on 127.0.0.1 (0: any free port).")] = 8080,
@@ -229,6 +234,13 @@ def dev(
             show_default=False,
         ),
     ] = None,
+    log_format: Annotated[
+        LogFormat | None,
+        typer.Option(
+            help="pretty: one line per publish, delivery outcome, cancel, schedule fired, warning and error; "
+            "json: the handlers' JSON log lines. Default: POSTBOX_LOG_FORMAT, else pretty.",
+        ),
+    ] = None,
 ) -> None:
     """Run Postbox locally (what `make dev` runs): moto backend, API on 127.0.0.1, worker loop. Ctrl-C stops it.
 
@@ -240,6 +252,7 @@ def dev(
     argv = ["dev", "--port", str(port), *(["--moto-port", str(moto_port)] if moto_port is not None else [])]
     argv += ["--no-worker"] if no_worker else []
     argv += ["--worker-concurrency", str(worker_concurrency)] if worker_concurrency is not None else []
+    argv += ["--log-format", log_format.value] if log_format else []
     raise typer.Exit(local_main(argv))
 
 

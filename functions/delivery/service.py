@@ -223,7 +223,14 @@ class DeliveryService:
 
     def _record(self, message: Message, attempt: int, result: AttemptResult, lease_lost: bool = False) -> Outcome:
         request, now = message.request, self.clock()
-        log = {"message_id": request.message_id, "attempt": attempt, "status": result.status, "error": result.error}
+        log = {
+            "message_id": request.message_id,
+            "url": request.url,
+            "attempt": attempt,
+            "status": result.status,
+            "error": result.error,
+            "latency_ms": result.latency_ms,
+        }
         callbacks = self._callbacks(request, result, attempt, now, request.callback)
         if result.succeeded:
             done = self.messages.moves.outcome(

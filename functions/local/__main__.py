@@ -4,6 +4,10 @@ postbox-local                 # moto backend + HTTP front door on 127.0.0.1:8080
 postbox-local worker          # only a worker loop, for the backend named by AWS_ENDPOINT_URL & co.
 
 A port that is taken ends it at once with one line on stderr naming the flag that changes it (exit code 1).
+
+--log-format (else POSTBOX_LOG_FORMAT): `pretty`, one line per publish, attempt outcome, cancel and schedule
+fired plus every warning and error (`functions/local/terminal.py`; the default of `dev`), or `json`, the
+handlers' Powertools JSON lines as deployed (the default of `worker`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,9 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 
+from functions.local import terminal
 from functions.local.ports import PortBusyError
 from functions.local.runtime import LocalMode, make_worker_loop
 from functions.local.worker_loop import DEFAULT_CONCURRENCY
@@ -91,8 +97,33 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("POSTBOX_WORKER_CONCURRENCY", str(DEFAULT_CONCURRENCY)),  # argparse applies `type`
         help=f"batches the worker delivers at once (default: POSTBOX_WORKER_CONCURRENCY, else {DEFAULT_CONCURRENCY})",
     )
+    parser.add_argument(
+        "--log-format",
+        choices=terminal.LOG_FORMATS,
+        default=None,
+        help=f"pretty: one line per event; json: the handlers' JSON lines (default: {terminal.ENV_VAR}, else "
+        "pretty for dev and json for worker)",
+    )
     args = parser.parse_args(argv)
+    try:
+        log_format = terminal.log_format(args.log_format, os.environ, "json" if args.command == "worker" else "pretty")
+    except ValueError as exc:
+        parser.error(str(exc))
+    restore_logs = _pretty_logs() if log_format == "pretty" else None
+    try:
+        return _run(args)
+    finally:
+        if restore_logs is not None:
+            restore_logs()
 
+
+def _pretty_logs() -> Callable[[], None]:
+    from functions.shared.observability import logger
+
+    return terminal.install(logger)
+
+
+def _run(args: argparse.Namespace) -> int:
     if args.command == "worker":
         from functions.local import faults
 

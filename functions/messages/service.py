@@ -219,8 +219,7 @@ class MessageService:
 
     def cancel(self, message_id: str) -> int:
         """Cancel one message: 1 when it will not be delivered (again), 0 when it had finished already."""
-        now = self.clock()
-        outcome = self.messages.moves.cancel(message_id, now, now + self.retention_s * 1000)
+        outcome = self._cancel(message_id, self.clock())
         if outcome == CancelOutcome.NOT_FOUND:
             raise NotFoundError(f"message {message_id} not found")
         return 0 if outcome == CancelOutcome.FINISHED else 1
@@ -237,9 +236,14 @@ class MessageService:
         for message_id in ids:
             if limit is not None and cancelled >= limit:
                 break
-            outcome = self.messages.moves.cancel(message_id, now, now + self.retention_s * 1000)
-            cancelled += outcome in (CancelOutcome.CANCELED, CancelOutcome.REQUESTED)
+            cancelled += self._cancel(message_id, now) in (CancelOutcome.CANCELED, CancelOutcome.REQUESTED)
         return cancelled
+
+    def _cancel(self, message_id: str, now: int) -> CancelOutcome:
+        outcome = self.messages.moves.cancel(message_id, now, now + self.retention_s * 1000)
+        if outcome in (CancelOutcome.CANCELED, CancelOutcome.REQUESTED):
+            logger.info("message cancelled", message_id=message_id, outcome=outcome.value)
+        return outcome
 
     # --- DLQ ----------------------------------------------------------------------------------------
 
