@@ -121,7 +121,8 @@ class DeliveryService:
             return self._record(claimed, task.attempt, result)
         finally:
             if slot is not None:
-                self.flows.release(slot)  # type: ignore[union-attr]
+                # read after the attempt: its rate slot is free a period from this time
+                self.flows.release(slot, self.clock())  # type: ignore[union-attr]
 
     def sweep(self, grace_s: float) -> int:
         """Re-enqueue pending messages whose record was lost (a crash between a write and its enqueue): the

@@ -1,8 +1,15 @@
 """Flow-control state in the counters table: a config item per key, and slot items taken by conditional writes.
 
 Parallelism: slot items `flow#<key>#p#<i>` hold a delivery (holder + lease), so a crashed worker's slot frees
-itself when its lease runs out. Rate: slot items `flow#<key>#r#<i>` keep the start time of a delivery; one can be
-taken again only a period later, so no period-long window (sliding, not fixed) holds more than `rate` starts.
+itself when its lease runs out.
+
+Rate: slot items `flow#<key>#r#<i>` hold a delivery too, and are free again (`freeAt`) a full period after the
+attempt ended. A request reaches its destination after its slot was taken and before its attempt ends, so two
+requests that used one slot reach the destination more than a period apart, however long the worker took between
+its clock read and the request, or the request on its way: no period-long window (sliding, not fixed) sees more
+than `rate` of them arrive. Taking a slot sets `freeAt` to the end of the attempt's lease plus a period, so the
+slot of a worker that died mid-attempt frees itself. (Clocks round down to the millisecond: `freeAt` must be
+strictly earlier than the taker's clock.)
 """
 
 from __future__ import annotations
@@ -17,9 +24,6 @@ from functions.shared.resources import COUNTERS_TABLE
 
 TTL = COUNTERS_TABLE.ttl_attribute or "expiresAt"
 REGISTRY = "flow#keys"
-# A rate slot is taken again only this long after a full period: deliveries reach destinations with some jitter,
-# and a destination counting starts in any period-long window must still see at most `rate` of them.
-RATE_MARGIN_MS = 250
 
 
 @dataclass(frozen=True)
@@ -104,27 +108,39 @@ class FlowRepository(DynamoRepository):
             ExpressionAttributeValues=values({":token": token}),
         )
 
-    def take_rate_slot(self, key: str, index: int, now_ms: int, period_ms: int) -> bool:
+    def take_rate_slot(
+        self, key: str, index: int, token: str, now_ms: int, lease_until_ms: int, period_ms: int
+    ) -> bool:
         return self.conditional_update(
             Key=_slot_key(key, "r", index),
-            UpdateExpression="SET lastStart = :now, #ttl = :ttl",
-            ConditionExpression="attribute_not_exists(lastStart) OR lastStart <= :free",
+            UpdateExpression="SET holder = :token, lastStart = :now, freeAt = :free, #ttl = :ttl",
+            ConditionExpression="attribute_not_exists(freeAt) OR freeAt < :now",
             ExpressionAttributeNames={"#ttl": TTL},
             ExpressionAttributeValues=values(
                 {
+                    ":token": token,
                     ":now": now_ms,
-                    ":free": now_ms - period_ms - RATE_MARGIN_MS,
-                    ":ttl": epoch_s(now_ms + period_ms) + 86400,
+                    ":free": lease_until_ms + period_ms,
+                    ":ttl": epoch_s(lease_until_ms + period_ms) + 86400,
                 }
             ),
+        )
+
+    def release_rate_slot(self, key: str, index: int, token: str, ended_ms: int, period_ms: int) -> None:
+        """The attempt ended at `ended_ms` (read after its answer): the slot is free a period later."""
+        self.conditional_update(
+            Key=_slot_key(key, "r", index),
+            UpdateExpression="SET freeAt = :free REMOVE holder",
+            ConditionExpression="holder = :token",
+            ExpressionAttributeValues=values({":token": token, ":free": ended_ms + period_ms}),
         )
 
     def reset_rate(self, key: str, slots: int) -> None:
         for index in range(slots):
             self.client.delete_item(TableName=self.table_name, Key=_slot_key(key, "r", index))
 
-    def usage(self, key: str, parallelism: int, rate: int, now_ms: int, period_ms: int) -> tuple[int, list[int]]:
-        """(parallel slots held, start times of the current period) — read with one batch per 100 slots."""
+    def usage(self, key: str, parallelism: int, rate: int, now_ms: int) -> tuple[int, list[int]]:
+        """(parallel slots held, start times of the rate slots not free yet) — read with one batch per 100 slots."""
         keys = [_slot_key(key, "p", i) for i in range(parallelism)] + [_slot_key(key, "r", i) for i in range(rate)]
         held, starts = 0, []
         for chunk in (keys[i : i + 100] for i in range(0, len(keys), 100)):
@@ -132,7 +148,7 @@ class FlowRepository(DynamoRepository):
             for item in map(from_item, answer.get("Responses", {}).get(self.table_name, [])):
                 if "#p#" in item["pk"] and int(item.get("leaseUntil", 0)) >= now_ms:
                     held += 1
-                elif "#r#" in item["pk"] and int(item.get("lastStart", 0)) > now_ms - period_ms:
+                elif "#r#" in item["pk"] and int(item.get("freeAt", 0)) > now_ms:
                     starts.append(int(item["lastStart"]))
         return held, starts
 

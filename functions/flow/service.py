@@ -31,8 +31,8 @@ class FlowService:
             raise NotFoundError(f"flow control key {key} not found")
         now = self.clock()
         state = self.flows.state(key)
-        parallelism, rate, period = state.limits(None)
-        held, starts = self.flows.usage(key, parallelism or 0, rate or 0, now, period * 1000)
+        parallelism, rate, _ = state.limits(None)
+        held, starts = self.flows.usage(key, parallelism or 0, rate or 0, now)
         waiting = self.pending.count_pending(now, flowControlKey=key)
         return FlowInfo(
             state=state,

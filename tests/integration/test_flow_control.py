@@ -4,6 +4,14 @@ import time
 
 from pytest_httpserver import HTTPServer
 
+from functions.core.models import AttemptResult, DeliveryTask, FlowControl
+from functions.delivery.service import DeliveryPolicy, DeliveryService, Outcome
+from functions.flow.limiter import FlowLimiter, Slot, Wait
+from functions.flow.repository import FlowRepository
+from functions.shared.clock import now_ms
+from functions.shared.config import get_settings
+from functions.wiring import delivery_queue, repositories
+from tests.fakes import Clock
 from tests.helpers import ConcurrencyProbe
 
 FLOW = {"Upstash-Flow-Control-Key": "tenant-1", "Upstash-Flow-Control-Value": "parallelism=2, rate=20, period=1s"}
@@ -81,3 +89,59 @@ def test_a_paused_key_holds_its_messages(postbox, httpserver: HTTPServer):
     assert httpserver.log == []  # it waits (re-enqueued with a delay), it is not failed
     _, events, _ = postbox.api("GET", "/v2/events?state=FAILED")
     assert events == {"events": []}
+
+
+class SlowRoute:
+    """A destination each request reaches some time after its worker read the clock (a busy machine, a slow
+    network): it records when each request arrives, on the workers' clock."""
+
+    def __init__(self, clock: Clock, delays_s: list[float]) -> None:
+        self.clock = clock
+        self.delays_s = delays_s
+        self.arrivals: list[int] = []
+
+    def send(self, **_: object) -> AttemptResult:
+        self.clock.advance(self.delays_s.pop(0))
+        self.arrivals.append(self.clock())
+        return AttemptResult(status=200, body=b"ok")
+
+
+def worker(clock: Clock, route: SlowRoute) -> DeliveryService:
+    settings = get_settings()
+    messages, dlq = repositories(settings)
+    policy = DeliveryPolicy(
+        attempt_timeout_s=5, default_timeout_s=3, claim_margin_s=5, retention_s=60, dlq_retention_s=60
+    )
+    flows = FlowLimiter(FlowRepository(settings.counters_table))
+    return DeliveryService(
+        messages, dlq, delivery_queue(settings), route, policy, signing_key=lambda: "k", clock=clock, flows=flows
+    )
+
+
+def test_a_late_request_holds_its_rate_slot_until_it_has_arrived(postbox):
+    # Given two workers, a key limited to 1 request per second, and a first request that reaches the destination
+    # 0.9 s after its worker read the clock while the second one gets there at once
+    clock = Clock(now_ms() + 1000)
+    route = SlowRoute(clock, [0.9, 0.0])
+    first, second = worker(clock, route), worker(clock, route)
+    headers = {"Upstash-Flow-Control-Key": "late", "Upstash-Flow-Control-Value": "rate=1, period=1s"}
+    a, b = (postbox.api("POST", "/v2/publish/https://example.com/x", headers=headers)[1]["messageId"] for _ in "ab")
+    # When the first worker delivers one, and the second worker tries the other from 1.25 s after that clock read
+    assert first.process(DeliveryTask(message_id=a, attempt=0)) == Outcome.DELIVERED
+    clock.advance(0.35)
+    for _ in range(100):
+        if second.process(DeliveryTask(message_id=b, attempt=0)) == Outcome.DELIVERED:
+            break
+        clock.advance(0.05)
+    # Then the destination sees the two more than a period apart
+    assert len(route.arrivals) == 2
+    assert route.arrivals[1] - route.arrivals[0] > 1000, route.arrivals
+
+
+def test_the_rate_slot_of_a_worker_that_died_frees_itself_a_period_after_its_lease(postbox):
+    flows = FlowRepository(get_settings().counters_table)
+    limiter, flow, now = FlowLimiter(flows), FlowControl(key="died", rate=1, period_s=2), 1_800_000_000_000
+    assert isinstance(limiter.acquire(flow, "m1#0", now, now + 10_000), Slot)  # never released
+    assert flows.usage("died", 0, 1, now + 11_000) == (0, [now])
+    assert isinstance(limiter.acquire(flow, "m2#0", now + 12_000, now + 22_000), Wait)
+    assert isinstance(limiter.acquire(flow, "m2#0", now + 12_001, now + 22_001), Slot)
