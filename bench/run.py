@@ -96,7 +96,7 @@ def publish_from_clients(local: Any, destination: str, **options: Any) -> dict[s
 
 
 def path_of_thread(name: str) -> str:
-    if name.startswith(("worker-loop", "asyncio", "delivery")):
+    if name.startswith(("worker-loop", "worker-invoke", "asyncio", "delivery")):
         return "worker"
     if name.startswith(("scheduler-loop", "shard-read")):
         return "scheduler"  # (shard reads: the listings of the load's messages are the sweep's)

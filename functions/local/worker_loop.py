@@ -1,8 +1,11 @@
 """Local mode's SQS event source mapping: poll the delivery queue, call the worker handler with real SQS event
 batches, delete what the handler did not report as failed (ReportBatchItemFailures semantics).
 
-Like the event source, it runs several batches at once (`concurrency` invocations): a batch waiting on a slow
-destination holds up only itself. One poller receives a batch whenever an invoker is free and hands it over.
+Like the event source, it runs several batches at once (up to `concurrency` invocations): a batch waiting on a slow
+destination holds up only itself. One poller receives a batch and hands it to a free invoker. It starts a batch
+beside those under way only once the newest has run for SCALE_OUT_AFTER_S: batches that end sooner are polled for
+one after another, as one invoker would, so records that arrive meanwhile are delivered together (fewer, fuller
+batches), and a batch held up by a slow destination is overtaken a moment later.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ Handler = Callable[[dict[str, Any], Any], Any]
 STOP_WAIT_S = 300.0  # the longest a batch under way may take to end when local mode stops (attempts time out)
 # Batches delivered at once by default: more than ten destinations may hang before a healthy one waits.
 DEFAULT_CONCURRENCY = 16
+SCALE_OUT_AFTER_S = 0.1  # how long the newest batch under way runs before another is started beside it
 
 
 def sqs_event(messages: list[MessageTypeDef], queue_arn: str, region: str) -> dict[str, Any]:
@@ -85,6 +89,9 @@ class WorkerLoop:
         ]
         self.concurrency = concurrency
         self._free = threading.Semaphore(concurrency)  # invokers not running a batch
+        self._batches = threading.Condition()  # guards the two below; notified when a batch ends
+        self._under_way = 0
+        self._newest_started = 0.0  # time.monotonic() of the newest batch's start
         self._invokers = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="worker-invoke")
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -129,6 +136,7 @@ class WorkerLoop:
         while not self._stop.is_set():
             if not self._free.acquire(timeout=self.idle_s):  # every invoker is busy
                 continue
+            self._wait_to_scale_out()
             try:
                 messages = self.receive()
             except Exception as exc:  # keep polling, as the event source mapping would
@@ -141,7 +149,19 @@ class WorkerLoop:
                 self._wake.wait(self.idle_s)
                 self._wake.clear()
                 continue
+            with self._batches:
+                self._under_way += 1
+                self._newest_started = time.monotonic()
             self._invokers.submit(self._invoke_and_free, messages)
+
+    def _wait_to_scale_out(self) -> None:
+        """Return once no batch is under way, or the newest has run for SCALE_OUT_AFTER_S (or the loop stops)."""
+        with self._batches:
+            while self._under_way and not self._stop.is_set():
+                left = self._newest_started + SCALE_OUT_AFTER_S - time.monotonic()
+                if left <= 0:
+                    return
+                self._batches.wait(left)
 
     def _invoke_and_free(self, messages: list[MessageTypeDef]) -> None:
         try:
@@ -149,8 +169,10 @@ class WorkerLoop:
         except Exception as exc:  # the records come back after their visibility timeout, as on AWS
             print(f"worker loop: {exc!r}", flush=True)
         finally:
+            with self._batches:
+                self._under_way -= 1
+                self._batches.notify_all()
             self._free.release()
-            self._wake.set()  # an invoker is free: a batch may be waiting
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self.run, name="worker-loop", daemon=True)
@@ -161,6 +183,8 @@ class WorkerLoop:
         next, and a call made after that would go to AWS itself."""
         self._stop.set()
         self._wake.set()
+        with self._batches:
+            self._batches.notify_all()
         deadline = time.monotonic() + STOP_WAIT_S
         if self._thread:
             self._thread.join(timeout=STOP_WAIT_S)
