@@ -121,11 +121,11 @@ def worker(clock: Clock, route: SlowRoute) -> DeliveryService:
 def test_a_late_request_holds_its_rate_slot_until_it_has_arrived(postbox):
     # Given two workers, a key limited to 1 request per second, and a first request that reaches the destination
     # 0.9 s after its worker read the clock while the second one gets there at once
-    clock = Clock(now_ms() + 1000)
-    route = SlowRoute(clock, [0.9, 0.0])
-    first, second = worker(clock, route), worker(clock, route)
     headers = {"Upstash-Flow-Control-Key": "late", "Upstash-Flow-Control-Value": "rate=1, period=1s"}
     a, b = (postbox.api("POST", "/v2/publish/https://example.com/x", headers=headers)[1]["messageId"] for _ in "ab")
+    clock = Clock(now_ms() + 1000)  # read after both were published (at real times): both are due on it
+    route = SlowRoute(clock, [0.9, 0.0])
+    first, second = worker(clock, route), worker(clock, route)
     # When the first worker delivers one, and the second worker tries the other from 1.25 s after that clock read
     assert first.process(DeliveryTask(message_id=a, attempt=0)) == Outcome.DELIVERED
     clock.advance(0.35)
