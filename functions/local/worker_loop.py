@@ -187,8 +187,7 @@ class WorkerLoop:
             self._batches.notify_all()
         deadline = time.monotonic() + STOP_WAIT_S
         if self._thread:
-            self._thread.join(timeout=STOP_WAIT_S)
-        for _ in range(self.concurrency):  # every batch under way has ended once every invoker is free again
-            if not self._free.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                break
+            self._thread.join(timeout=STOP_WAIT_S)  # the poller starts no batch after this
+        with self._batches:
+            self._batches.wait_for(lambda: not self._under_way, timeout=max(0.0, deadline - time.monotonic()))
         self._invokers.shutdown(wait=False)

@@ -32,10 +32,6 @@ from functions.shared.observability import count, logger, metrics, tracer
 from functions.shared.resources import DELIVERY_BATCH_SIZE
 from functions.worker.dependencies import delivery_service, schedule_service
 
-# One thread per record of the largest batch the event source sends, so a batch of slow destinations is delivered
-# in one wave: asyncio's default executor has min(32, cpus + 4) threads, 6 on a 2-vCPU Lambda (two waves for 10).
-_DELIVERY_THREADS = DELIVERY_BATCH_SIZE
-
 
 class _Invocation(threading.local):
     """What a batch's processing holds: its batch processor (which keeps the batch's records and outcomes) and its
@@ -47,7 +43,9 @@ class _Invocation(threading.local):
         # raised: a Lambda error would set off the worker-errors alarm, which means a crash or a timeout, for an
         # ordinary failure.
         self.processor = AsyncBatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-        self.delivery_threads = ThreadPoolExecutor(max_workers=_DELIVERY_THREADS, thread_name_prefix="delivery")
+        # One thread per record of the largest batch the event source sends, so a batch of slow destinations is
+        # delivered in one wave: asyncio's default executor has min(32, cpus + 4) threads, 6 on a 2-vCPU Lambda.
+        self.delivery_threads = ThreadPoolExecutor(max_workers=DELIVERY_BATCH_SIZE, thread_name_prefix="delivery")
 
 
 _invocation = _Invocation()
