@@ -14,7 +14,7 @@ import boto3
 import botocore.handlers
 from moto.dynamodb.models.dynamo_type import DynamoType
 
-from functions.local.moto_patches import BACKEND_LOCK
+from local_mode.moto_patches import BACKEND_LOCK
 
 
 class AwsCounter:

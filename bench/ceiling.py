@@ -149,8 +149,8 @@ def measure(messages: int, server: bool, calls: str = "minimal") -> float:
     from moto import mock_aws
     from moto.server import ThreadedMotoServer
 
-    from functions.local import moto_patches
     from functions.shared.resources import COUNTERS_TABLE, MESSAGES_TABLE
+    from local_mode import moto_patches
 
     moto_patches.install()  # local mode's backend: moto with item-level transaction backups and partition queries
 

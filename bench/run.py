@@ -335,8 +335,8 @@ def cold_start(runs: int, env: dict[str, str]) -> dict[str, Any]:
 MEMORY_PROBE = """
 import sys
 from functions.api.handler import lambda_handler
-from functions.local.frontdoor import build_event
-from functions.local.lambda_context import LocalLambdaContext
+from local_mode.frontdoor import build_event
+from local_mode.lambda_context import LocalLambdaContext
 token, destination, events = sys.argv[1], sys.argv[2], int(sys.argv[3])
 auth = [("Authorization", "Bearer " + token)]
 message_id = "none"
@@ -381,8 +381,8 @@ def backing_store_ceiling(messages: int, server: bool, env: dict[str, str], call
 def batch_concurrency(records: int = 10, sleep_s: float = 0.2, runs: int = 5) -> dict[str, Any]:
     """Worker invocations, each with a batch of `records` to a receiver that sleeps `sleep_s` (the median of
     `runs`): concurrent delivery takes about the slowest attempt, a sequential worker would take the sum."""
-    from functions.local.runtime import LocalMode, make_worker_loop
     from functions.shared import aws
+    from local_mode.runtime import LocalMode, make_worker_loop
 
     durations, batches = [], []
     with ReceiverProcess(0.0, sleep_s) as receiver:
@@ -450,7 +450,7 @@ def main(argv: list[str] | None = None) -> int:
         "postbox_calls_per_s": backing_store_ceiling(300 if quick else 2000, server=False, env=env, calls="postbox"),
     }
 
-    from functions.local.runtime import LocalMode
+    from local_mode.runtime import LocalMode
 
     counter = AwsCounter(path_of_thread)
     counter.install()

@@ -8,7 +8,7 @@ Faults, all at once:
 - the worker processes SIGKILLed at random moments and started again (their records come back after the
   visibility timeout);
 - DynamoDB throttling and SQS errors for a share of calls, injected through botocore in every Postbox process
-  (`functions.local.faults`), botocore's own retries included;
+  (`local_mode.faults`), botocore's own retries included;
 - a poison record (a body no worker can parse) that must land in the delivery queue's redrive queue without
   holding up its batch;
 - cancels of delayed messages.
@@ -204,7 +204,7 @@ class Workers:
     def _start(self) -> subprocess.Popen[bytes]:
         with self.log.open("ab") as out:
             return subprocess.Popen(
-                [sys.executable, "-m", "functions.local", "worker"], env=self.env, stdout=out, stderr=out, cwd=ROOT
+                [sys.executable, "-m", "local_mode", "worker"], env=self.env, stdout=out, stderr=out, cwd=ROOT
             )
 
     def kill_one(self, rng: random.Random) -> None:
@@ -262,8 +262,8 @@ def run_soak(
     seed: int = 1,
     log_dir: Path | None = None,
 ) -> SoakResult:
-    from functions.local import faults
-    from functions.local.runtime import LocalMode, make_scheduler_loop
+    from local_mode import faults
+    from local_mode.runtime import LocalMode, make_scheduler_loop
 
     rng = random.Random(seed)
     saved = {name: os.environ.get(name) for name in (*TIMINGS, faults.ENV_VAR)}

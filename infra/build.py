@@ -1,6 +1,6 @@
 """Stage the Lambda code and build the dependency layer for `Code.from_asset` (no Docker): `python -m infra.build`.
 
-- code: a copy of the `functions/` package without local mode, into `<lambda asset dir>/functions/`;
+- code: a copy of the `functions/` package (all of it is deployed code), into `<lambda asset dir>/functions/`;
 - layer: the runtime dependencies pinned in pyproject.toml, installed as CPython 3.12 wheels of the manylinux
   platform of `postbox:architecture` (arm64 by default) into `<layer asset dir>/python/`; skipped when the stamp file
   records the same install;
@@ -32,8 +32,6 @@ from pathlib import Path
 from infra.config import DEFAULT_ARCHITECTURE, PROJECT_ROOT, InfraConfig, cdk_json_context, context_overrides
 
 FUNCTIONS_DIR = PROJECT_ROOT / "functions"
-# functions/local is local mode (moto server, front door, worker loop); functions/cli the `postbox` command line
-EXCLUDED_PACKAGES = ("local", "cli")
 EXCLUDED_FILES = ("__pycache__", "*.pyc")
 
 # The Lambda runtime ships the AWS SDK; the layer must not shadow it (aws-xray-sdk pulls botocore in).
@@ -65,19 +63,11 @@ _REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[([^\]]*)\])?
 
 
 def stage_code(dest: Path) -> Path:
-    """Copy `functions/` (without local mode and bytecode) to `dest/functions`, replacing what was there."""
+    """Copy `functions/` (without bytecode) to `dest/functions`, replacing what was there."""
     target = dest / "functions"
     if target.exists():
         shutil.rmtree(target)
-    ignore_files = shutil.ignore_patterns(*EXCLUDED_FILES)
-
-    def ignore(directory: str, names: list[str]) -> set[str]:
-        skipped = set(ignore_files(directory, names))
-        if Path(directory) == FUNCTIONS_DIR:
-            skipped |= set(EXCLUDED_PACKAGES) & set(names)
-        return skipped
-
-    shutil.copytree(FUNCTIONS_DIR, target, ignore=ignore)
+    shutil.copytree(FUNCTIONS_DIR, target, ignore=shutil.ignore_patterns(*EXCLUDED_FILES))
     return target
 
 

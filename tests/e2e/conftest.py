@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from functions.local.runtime import LocalMode
+from local_mode.runtime import LocalMode
 
 T = TypeVar("T")
 

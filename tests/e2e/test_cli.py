@@ -24,8 +24,8 @@ from pytest_httpserver import HTTPServer
 from typer.testing import CliRunner, Result
 from werkzeug import Request, Response
 
-from functions.cli.main import ExitCode, app
-from functions.local.backend import DEFAULT_SIGNING_KEYS, DEFAULT_TOKEN
+from cli.main import ExitCode, app
+from local_mode.backend import DEFAULT_SIGNING_KEYS, DEFAULT_TOKEN
 from tests.e2e.conftest import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -493,7 +493,7 @@ def test_url_and_token_from_the_environment_and_flags_first(local):
 
 
 def test_the_banners_qstash_variables_are_enough(local):
-    from functions.local.__main__ import _banner
+    from local_mode.__main__ import _banner
 
     # Given local mode on a port that is not the default one, and what its banner says to export
     assert not local.url.endswith(":8080")

@@ -20,7 +20,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from functions.api.console import CONTENT_SECURITY_POLICY
-from functions.local.runtime import LocalMode
+from local_mode.runtime import LocalMode
 from tests.e2e.conftest import wait_until
 
 CHROMIUM = Path("/usr/bin/chromium")

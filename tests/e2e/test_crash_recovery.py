@@ -13,7 +13,7 @@ from pytest_httpserver import HTTPServer
 from qstash import QStash
 from werkzeug import Request, Response
 
-from functions.local.runtime import LocalMode
+from local_mode.runtime import LocalMode
 from tests.e2e.conftest import message_status, wait_until
 
 
@@ -30,9 +30,7 @@ def start_worker(local: LocalMode, log: Path) -> subprocess.Popen[bytes]:
     """A worker in its own process, as a Lambda execution environment is (the environment names the backend)."""
     local_env = local.process_env()
     with log.open("ab") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "functions.local", "worker"], env=local_env, stdout=out, stderr=out
-        )
+        return subprocess.Popen([sys.executable, "-m", "local_mode", "worker"], env=local_env, stdout=out, stderr=out)
 
 
 def test_worker_killed_mid_delivery_is_recovered(local_without_worker, httpserver: HTTPServer, tmp_path):

@@ -15,7 +15,7 @@ from qstash import QStash, Receiver
 from qstash.errors import SignatureError
 from werkzeug import Request, Response
 
-from functions.local.runtime import LocalMode
+from local_mode.runtime import LocalMode
 from tests.e2e.conftest import message_status, wait_until
 
 

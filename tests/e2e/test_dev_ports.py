@@ -39,7 +39,7 @@ def _run(command: list[str]) -> subprocess.CompletedProcess[str]:
 
 
 def _local(*args: str) -> subprocess.CompletedProcess[str]:
-    return _run([sys.executable, "-m", "functions.local", "dev", *args])
+    return _run([sys.executable, "-m", "local_mode", "dev", *args])
 
 
 def _make_dev(*variables: str) -> list[str]:

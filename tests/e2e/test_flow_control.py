@@ -19,7 +19,7 @@ def test_rate_holds_across_two_workers(local, threaded_httpserver: HTTPServer, t
     # Given a second worker process next to local mode's worker loop
     log = (tmp_path / "worker.log").open("ab")
     second = subprocess.Popen(
-        [sys.executable, "-m", "functions.local", "worker"], env=local.process_env(), stdout=log, stderr=log
+        [sys.executable, "-m", "local_mode", "worker"], env=local.process_env(), stdout=log, stderr=log
     )
     starts: list[float] = []
     lock = threading.Lock()

@@ -23,9 +23,9 @@ from schemathesis import checks
 from schemathesis.generation import GenerationMode
 
 from functions.api.openapi import build_document
-from functions.local.backend import function_env
-from functions.local.runtime import LocalMode
 from functions.shared.config import Settings
+from local_mode.backend import function_env
+from local_mode.runtime import LocalMode
 
 pytestmark = pytest.mark.e2e
 

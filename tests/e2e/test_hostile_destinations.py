@@ -10,7 +10,7 @@ from qstash import QStash
 from werkzeug import Request, Response
 
 from functions.core.models import MAX_RESPONSE_HEADER_BYTES
-from functions.local.runtime import LocalMode
+from local_mode.runtime import LocalMode
 from tests.e2e.conftest import message_status, wait_until
 
 BIG_HEADERS = {f"X-Big-{i}": "v" * 60_000 for i in range(8)}  # ~480 KB: more than a DynamoDB item holds

@@ -7,8 +7,8 @@ import requests
 from qstash import QStash
 from qstash.errors import QStashError
 
-from functions.local.__main__ import _banner
-from functions.local.backend import DEFAULT_TOKEN
+from local_mode.__main__ import _banner
+from local_mode.backend import DEFAULT_TOKEN
 
 
 def test_local_mode_prints_both_tokens(local):

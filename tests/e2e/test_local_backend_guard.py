@@ -7,7 +7,7 @@ import boto3
 import pytest
 import requests
 
-from functions.local.runtime import LocalMode
+from local_mode.runtime import LocalMode
 
 # secretsmanager.GetSecretValue as a page's fetch() would send it (moto checks no signature)
 GET_SECRET = {

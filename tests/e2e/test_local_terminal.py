@@ -1,4 +1,4 @@
-"""`python -m functions.local dev` as a process, its output piped: one line per event by default, the handlers'
+"""`python -m local_mode dev` as a process, its output piped: one line per event by default, the handlers'
 JSON lines with `--log-format json`."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 import requests
 from pytest_httpserver import HTTPServer
 
-from functions.local.backend import DEFAULT_TOKEN
+from local_mode.backend import DEFAULT_TOKEN
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTH = {"Authorization": f"Bearer {DEFAULT_TOKEN}"}
@@ -63,7 +63,7 @@ def local_mode(*args: str) -> Iterator[tuple[str, Output]]:
     dropped = ("POSTBOX_TOKEN", "POSTBOX_LOG_FORMAT", "FORCE_COLOR", "NO_COLOR")
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     process = subprocess.Popen(
-        [sys.executable, "-m", "functions.local", "dev", "--port", "0", *args],
+        [sys.executable, "-m", "local_mode", "dev", "--port", "0", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from functions.local.runtime import LocalMode
+from local_mode.runtime import LocalMode
 from tests.e2e.conftest import wait_until
 
 HANGING = 10

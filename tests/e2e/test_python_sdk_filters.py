@@ -11,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from qstash import QStash
 from qstash.log import LogState
 
-from functions.local.runtime import LocalMode
+from local_mode.runtime import LocalMode
 from tests.e2e.conftest import wait_until
 
 

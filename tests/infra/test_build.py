@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ from infra import build
 from infra.config import PROJECT_ROOT, InfraConfig, cdk_json_context
 
 
-def test_stage_code_copies_functions_without_local_mode_the_cli_or_bytecode(tmp_path: Path) -> None:
+def test_stage_code_copies_all_of_functions_without_bytecode(tmp_path: Path) -> None:
     # Given a destination holding a file from an earlier build
     stale = tmp_path / "functions" / "removed.py"
     stale.parent.mkdir()
@@ -23,20 +24,31 @@ def test_stage_code_copies_functions_without_local_mode_the_cli_or_bytecode(tmp_
     # When staging the code
     staged = build.stage_code(tmp_path)
 
-    # Then it holds every module (and data file) of functions/ except local mode and the `postbox` CLI, and nothing else
+    # Then it holds every module (and data file) of functions/, and nothing else
     expected = {
         path.relative_to(PROJECT_ROOT / "functions")
         for path in (PROJECT_ROOT / "functions").rglob("*")
-        if path.is_file()
-        and path.relative_to(PROJECT_ROOT / "functions").parts[0] not in {"local", "cli"}
-        and "__pycache__" not in path.parts
-        and path.suffix != ".pyc"
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
     }
     assert staged == tmp_path / "functions"
     assert {path.relative_to(staged) for path in staged.rglob("*") if path.is_file()} == expected
     assert (staged / "api" / "handler.py").is_file()
-    assert not (staged / "local").exists()
-    assert not (staged / "cli").exists()
+
+
+TOOLING_IMPORTS = re.compile(r"^\s*(?:from|import)\s+(local_mode|cli|bench|tests|moto|flask|typer|rich)\b", re.M)
+
+
+def test_deployed_code_imports_no_tooling() -> None:
+    # Given every module of functions/ (what ships to Lambda)
+    modules = sorted((PROJECT_ROOT / "functions").rglob("*.py"))
+
+    # Then none imports local mode, the CLI, the tests or their libraries, which the layer does not hold
+    offenders = {
+        str(path.relative_to(PROJECT_ROOT)): match.group(1)
+        for path in modules
+        if (match := TOOLING_IMPORTS.search(path.read_text()))
+    }
+    assert modules and offenders == {}
 
 
 def test_stage_code_ships_the_web_console(tmp_path: Path) -> None:

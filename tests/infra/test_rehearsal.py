@@ -36,11 +36,11 @@ from aws_cdk.assertions import Template
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from functions.local.backend import start_moto
-from functions.local.worker_loop import sqs_event
 from infra import build
 from infra.config import InfraConfig, cdk_json_context
 from infra.stack import PostboxStack
+from local_mode.backend import start_moto
+from local_mode.worker_loop import sqs_event
 
 ACCOUNT, REGION, STACK = "123456789012", "us-east-1", "Rehearsal"
 RUNTIME_SCRIPT = Path(__file__).with_name("rehearsal_runtime.py")

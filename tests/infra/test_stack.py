@@ -866,7 +866,7 @@ AWS_SERVICES = ("dynamodb", "sqs", "s3", "secretsmanager", "scheduler")
 
 
 def actions_called_by_functions() -> dict[str, set[str]]:
-    """The IAM actions of the AWS calls in the deployed code (functions/, without local mode), by file.
+    """The IAM actions of the AWS calls in the deployed code (all of functions/), by file.
 
     A coarse reading: any `.<method>(` whose name is a method of the boto3 client of a service the stack grants.
     """
@@ -880,8 +880,6 @@ def actions_called_by_functions() -> dict[str, set[str]]:
     root = Path(__file__).resolve().parents[2] / "functions"
     called: dict[str, set[str]] = {}
     for path in root.rglob("*.py"):
-        if path.relative_to(root).parts[0] == "local":
-            continue
         source = path.read_text()
         for method in set(re.findall(r"\.([a-z_][a-z0-9_]*)\(", source)) & operations.keys():
             for operation in operations[method]:

@@ -13,11 +13,11 @@ import pytest
 from moto import mock_aws
 from moto.core.botocore_stubber import BotocoreStubber
 
-from functions.local.backend import DEFAULT_SIGNING_KEYS, LocalBackend, provision
-from functions.local.frontdoor import build_event
-from functions.local.lambda_context import LocalLambdaContext
-from functions.local.runtime import reset_process_caches
-from functions.local.worker_loop import WorkerLoop, sqs_event
+from local_mode.backend import DEFAULT_SIGNING_KEYS, LocalBackend, provision
+from local_mode.frontdoor import build_event
+from local_mode.lambda_context import LocalLambdaContext
+from local_mode.runtime import reset_process_caches
+from local_mode.worker_loop import WorkerLoop, sqs_event
 
 TOKEN = "integration-token"
 

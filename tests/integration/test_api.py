@@ -6,8 +6,8 @@ import json
 import boto3
 import pytest
 
-from functions.local.frontdoor import build_event
-from functions.local.lambda_context import LocalLambdaContext
+from local_mode.frontdoor import build_event
+from local_mode.lambda_context import LocalLambdaContext
 
 DEST = "/v2/publish/https://example.com/hook"
 
@@ -90,7 +90,7 @@ def test_bad_input_is_400_and_stores_nothing(postbox, path, headers):
 def test_loopback_destinations_are_refused_outside_local_mode(postbox, monkeypatch):
     monkeypatch.setenv("ALLOW_LOOPBACK_DESTINATIONS", "false")
     monkeypatch.setenv("DESTINATIONS_LOOPBACK_ONLY", "false")
-    from functions.local.runtime import reset_process_caches
+    from local_mode.runtime import reset_process_caches
 
     reset_process_caches()
     status, body, _ = postbox.api("POST", "/v2/publish/http://127.0.0.1:9/x")
@@ -99,7 +99,7 @@ def test_loopback_destinations_are_refused_outside_local_mode(postbox, monkeypat
 
 def test_oversize_body_is_413(postbox, monkeypatch):
     monkeypatch.setenv("MAX_BODY_BYTES", "10")
-    from functions.local.runtime import reset_process_caches
+    from local_mode.runtime import reset_process_caches
 
     reset_process_caches()
     status, body, _ = postbox.api("POST", DEST, body=b"x" * 11)

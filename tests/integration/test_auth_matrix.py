@@ -29,14 +29,14 @@ from moto import mock_aws
 from functions.api.auth import TOKEN_ACCESS_HEADER
 from functions.api.console import is_console_path
 from functions.core.models import AttemptResult, DlqEntry, MessageRequest
-from functions.local.backend import AUTH_SECRET, DEFAULT_SIGNING_KEYS, SIGNING_SECRET, LocalBackend, provision
-from functions.local.frontdoor import build_event
-from functions.local.lambda_context import LocalLambdaContext
-from functions.local.runtime import reset_process_caches
 from functions.shared.config import get_settings
 from functions.shared.ids import uuid7
 from functions.shared.resources import BODIES_BUCKET, COUNTERS_TABLE, TABLES
 from functions.wiring import repositories
+from local_mode.backend import AUTH_SECRET, DEFAULT_SIGNING_KEYS, SIGNING_SECRET, LocalBackend, provision
+from local_mode.frontdoor import build_event
+from local_mode.lambda_context import LocalLambdaContext
+from local_mode.runtime import reset_process_caches
 
 FULL = "matrix-full-token"
 READ_ONLY = "matrix-read-only-token"

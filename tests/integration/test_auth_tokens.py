@@ -8,7 +8,7 @@ import json
 import boto3
 import pytest
 
-from functions.local.backend import AUTH_SECRET
+from local_mode.backend import AUTH_SECRET
 from tests.integration.conftest import TOKEN
 
 READ = ("GET", "/v2/queues")

@@ -8,7 +8,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from functions.local.runtime import reset_process_caches
+from local_mode.runtime import reset_process_caches
 
 DEST = "/v2/publish/https://example.com/hook"
 

@@ -7,7 +7,7 @@ import json
 
 import boto3
 
-from functions.local.runtime import reset_process_caches
+from local_mode.runtime import reset_process_caches
 
 DEST = "/v2/publish/https://example.com/hook"
 

@@ -10,7 +10,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from functions.local import moto_patches
+from local_mode import moto_patches
 
 TABLE = "t"
 T = TypeVar("T")

@@ -1,4 +1,4 @@
-"""moto's speed-ups (functions/local/moto_speedups.py) change no answer: the same requests, run once with and once
+"""moto's speed-ups (local_mode/moto_speedups.py) change no answer: the same requests, run once with and once
 without them, give the same responses, the same errors and the same tables."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from functions.local import moto_speedups
+from local_mode import moto_speedups
 
 TABLE = "t"
 EVERY_TYPE = {

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from pytest_httpserver import HTTPServer
 
-from functions.local.lambda_context import LocalLambdaContext
+from local_mode.lambda_context import LocalLambdaContext
 
 MINUTE = 1_800_000_000_000  # a whole minute (unix ms)
 

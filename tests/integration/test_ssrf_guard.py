@@ -149,7 +149,7 @@ def test_callbacks_and_url_groups_are_checked_too(postbox):
 
 def test_the_allowlist_setting_admits_its_literals(postbox, monkeypatch):
     monkeypatch.setenv("DESTINATION_ALLOW_CIDRS", "10.0.0.0/24")  # (nothing is delivered: no worker runs here)
-    from functions.local.runtime import reset_process_caches
+    from local_mode.runtime import reset_process_caches
 
     reset_process_caches()
     status, _, _ = postbox.api("POST", "/v2/publish/http://10.0.0.7:9/x", body=b"x")
@@ -183,7 +183,7 @@ def test_local_mode_does_not_even_resolve_other_names(postbox, resolve):
 
 def test_a_name_resolving_to_the_metadata_service_fails_with_a_clear_last_error(postbox, resolve, monkeypatch):
     monkeypatch.setenv("DESTINATIONS_LOOPBACK_ONLY", "false")  # as deployed
-    from functions.local.runtime import reset_process_caches
+    from local_mode.runtime import reset_process_caches
 
     reset_process_caches()
     resolve["names"]["hooks.test"] = ["169.254.169.254"]

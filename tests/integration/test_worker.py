@@ -7,8 +7,8 @@ from pytest_httpserver import HTTPServer
 from qstash import Receiver
 from werkzeug import Request, Response
 
-from functions.local.backend import DEFAULT_SIGNING_KEYS
 from functions.shared.observability import logger
+from local_mode.backend import DEFAULT_SIGNING_KEYS
 
 
 def publish(postbox, url, headers=None, body=b"payload"):
@@ -169,9 +169,9 @@ def test_the_sweep_delivers_a_message_whose_record_was_lost(postbox, httpserver:
     for record in postbox.receive():
         sqs.delete_message(QueueUrl=postbox.env["DELIVERY_QUEUE_URL"], ReceiptHandle=record["ReceiptHandle"])
     # When the recurring sweep runs (as the stack's schedule invokes the worker) once it is overdue
-    from functions.local.lambda_context import LocalLambdaContext
-    from functions.local.runtime import reset_process_caches
     from functions.worker.handler import lambda_handler
+    from local_mode.lambda_context import LocalLambdaContext
+    from local_mode.runtime import reset_process_caches
 
     assert lambda_handler({"sweep": True}, LocalLambdaContext("postbox-worker")) == {"requeued": 0}  # not overdue
     monkeypatch.setenv("SWEEP_GRACE_SECONDS", "0.001")

@@ -162,7 +162,7 @@ def test_caller_key_is_the_hashed_token_of_either_kind_else_the_address():
 
 
 def test_local_mode_takes_its_read_only_token_from_the_environment(monkeypatch):
-    from functions.local.runtime import LocalMode
+    from local_mode.runtime import LocalMode
 
     monkeypatch.setenv("POSTBOX_READ_ONLY_TOKEN", "my-read-only")
     assert LocalMode().read_only_token == "my-read-only"

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from functions.local.browser_guard import BrowserGuard
-from functions.local.frontdoor import FrontDoor
+from local_mode.browser_guard import BrowserGuard
+from local_mode.frontdoor import FrontDoor
 from tests.unit.test_frontdoor import Recorder, raw_exchange
 
 

@@ -18,12 +18,11 @@ from rich.console import Console
 from typer.testing import CliRunner
 from werkzeug import Request, Response
 
-from functions.api.requests import DlqQuery, EventQuery
-from functions.cli import render
-from functions.cli.client import DEFAULT_TOKEN, DEFAULT_URL, ApiError, error_message
-from functions.cli.columns import EDGE, GUTTER, Column, FittedTable, fit
-from functions.cli.main import ExitCode, _bulk, app, exit_code
-from functions.cli.parsing import (
+from cli import render
+from cli.client import DEFAULT_TOKEN, DEFAULT_URL, ApiError, error_message
+from cli.columns import EDGE, GUTTER, Column, FittedTable, fit
+from cli.main import ExitCode, _bulk, app, exit_code
+from cli.parsing import (
     DLQ_FILTERS,
     LOG_FILTERS,
     chunks,
@@ -36,6 +35,7 @@ from functions.cli.parsing import (
     parse_since,
     publish_headers,
 )
+from functions.api.requests import DlqQuery, EventQuery
 from functions.shared.ids import uuid7
 
 NOW_MS = 1_800_000_000_000
@@ -240,8 +240,8 @@ def test_error_messages_are_the_apis(body: bytes, message: str) -> None:
 
 
 def test_defaults_are_local_modes() -> None:
-    from functions.local.backend import DEFAULT_TOKEN as LOCAL_TOKEN
-    from functions.local.runtime import LocalMode
+    from local_mode.backend import DEFAULT_TOKEN as LOCAL_TOKEN
+    from local_mode.runtime import LocalMode
 
     assert DEFAULT_TOKEN == LOCAL_TOKEN
     assert DEFAULT_URL.rsplit(":", 1)[1] == str(LocalMode().port)
@@ -249,16 +249,16 @@ def test_defaults_are_local_modes() -> None:
 
 def test_the_cli_is_an_http_client_only() -> None:
     # Given a fresh interpreter
-    code = "import json, sys, functions.cli.main; print(json.dumps(sorted(sys.modules)))"
+    code = "import json, sys, cli.main; print(json.dumps(sorted(sys.modules)))"
 
     # When it imports the CLI
     loaded = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, check=True).stdout)
 
     # Then no handler, service, local mode, boto3 or moto came with it
     postbox = {name for name in loaded if name.startswith("functions.")}
-    assert postbox <= {"functions.cli", "functions.cli.main", "functions.cli.client", "functions.cli.parsing"} | {
-        "functions.cli.render",
-        "functions.cli.columns",
+    assert postbox <= {"cli", "cli.main", "cli.client", "cli.parsing"} | {
+        "cli.render",
+        "cli.columns",
     }
     assert not {"boto3", "botocore", "moto", "aws_lambda_powertools"} & set(loaded)
 

@@ -12,7 +12,7 @@ import pytest
 from functions.api import console
 from functions.api.auth import TOKEN_ACCESS_HEADER, Access
 from functions.api.console import ASSETS_DIR, CONTENT_SECURITY_POLICY, console_response
-from functions.local.frontdoor import build_event
+from local_mode.frontdoor import build_event
 
 SCRIPTS = sorted(ASSETS_DIR.glob("*.js"))
 # What would turn data into markup or code: none of it appears in the console's scripts.

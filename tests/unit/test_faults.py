@@ -8,8 +8,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from functions.local import moto_patches
-from functions.local.faults import FaultInjector, parse
+from local_mode import moto_patches
+from local_mode.faults import FaultInjector, parse
 
 
 @pytest.fixture

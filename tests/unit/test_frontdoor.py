@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from functions.local.frontdoor import FrontDoor
+from local_mode.frontdoor import FrontDoor
 
 
 class Recorder:
@@ -73,7 +73,7 @@ def test_a_bad_content_length_is_a_json_400(door: FrontDoor, handler: Recorder, 
 def test_a_body_over_the_limit_is_a_json_413_and_the_connection_is_closed(
     door: FrontDoor, handler: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("functions.local.frontdoor.MAX_REQUEST_BYTES", 10)
+    monkeypatch.setattr("local_mode.frontdoor.MAX_REQUEST_BYTES", 10)
     request = b"POST /v2/batch HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\n" + b"x" * 11
     status, headers, body = raw_exchange(door, request + b"GET /v2/keys HTTP/1.1\r\nHost: x\r\n\r\n")
     assert status == 413 and set(json.loads(body)) == {"error"}

@@ -29,8 +29,6 @@ LAYERS = [
     "wiring",
     "api",
     "worker",
-    "local",
-    "cli",
 ]
 
 

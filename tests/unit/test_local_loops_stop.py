@@ -7,8 +7,8 @@ import threading
 import time
 from typing import Any
 
-from functions.local.scheduler_loop import SchedulerLoop
-from functions.local.worker_loop import WorkerLoop
+from local_mode.scheduler_loop import SchedulerLoop
+from local_mode.worker_loop import WorkerLoop
 
 
 class _NoSchedules:

@@ -9,8 +9,8 @@ import pytest
 
 from functions.api.handler import app
 from functions.api.openapi import OPENAPI_PATH, build_document, operations
-from functions.local.backend import function_env
 from functions.shared.config import Settings
+from local_mode.backend import function_env
 
 # A value for each path parameter that the route's pattern accepts.
 SAMPLES = {

@@ -7,8 +7,8 @@ import json
 import threading
 from typing import Any
 
-from functions.local.scheduler_loop import SchedulerLoop
 from functions.stores.delivery_queue import SQS_SEND_MESSAGE_TARGET
+from local_mode.scheduler_loop import SchedulerLoop
 from tests.e2e.conftest import wait_until
 
 CRON_TARGET = {"Arn": "arn:aws:lambda:us-east-1:123456789012:function:postbox-worker", "Input": '{"schedule": "s"}'}

@@ -1,4 +1,4 @@
-"""Local mode's terminal lines (functions/local/terminal.py): one line per event that matters, nothing for the
+"""Local mode's terminal lines (local_mode/terminal.py): one line per event that matters, nothing for the
 other INFO records, warnings and errors always; colour only when wanted; the JSON lines back when uninstalled."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import pytest
 from aws_lambda_powertools import Logger
 from typer.testing import CliRunner
 
-from functions.local import terminal
+from local_mode import terminal
 
 ROOT = Path(__file__).resolve().parents[2]
 STAMP = r"\d\d:\d\d:\d\d\.\d{3}"
@@ -271,10 +271,10 @@ def test_every_rendered_message_is_one_a_service_logs() -> None:
 
 
 def test_postbox_dev_forwards_the_log_format(monkeypatch: pytest.MonkeyPatch) -> None:
-    from functions.cli.main import app
+    from cli.main import app
 
     seen: list[list[str]] = []
-    monkeypatch.setattr("functions.local.__main__.main", lambda argv: seen.append(argv) or 0)
+    monkeypatch.setattr("local_mode.__main__.main", lambda argv: seen.append(argv) or 0)
 
     CliRunner().invoke(app, ["dev", "--port", "0", "--log-format", "json"])
     CliRunner().invoke(app, ["dev", "--port", "0"])

@@ -1,4 +1,4 @@
-"""`python -m functions.local` (also `postbox-local`): run Postbox on this machine.
+"""`python -m local_mode` (also `postbox-local`): run Postbox on this machine.
 
 postbox-local                 # moto backend + HTTP front door on 127.0.0.1:8080 + worker loop
 postbox-local worker          # only a worker loop, for the backend named by AWS_ENDPOINT_URL & co.
@@ -6,7 +6,7 @@ postbox-local worker          # only a worker loop, for the backend named by AWS
 A port that is taken ends it at once with one line on stderr naming the flag that changes it (exit code 1).
 
 --log-format (else POSTBOX_LOG_FORMAT): `pretty`, one line per publish, attempt outcome, cancel and schedule
-fired plus every warning and error (`functions/local/terminal.py`; the default of `dev`), or `json`, the
+fired plus every warning and error (`local_mode/terminal.py`; the default of `dev`), or `json`, the
 handlers' Powertools JSON lines as deployed (the default of `worker`).
 """
 
@@ -19,10 +19,10 @@ import sys
 import threading
 from collections.abc import Callable
 
-from functions.local import terminal
-from functions.local.ports import PortBusyError
-from functions.local.runtime import LocalMode, make_worker_loop
-from functions.local.worker_loop import DEFAULT_CONCURRENCY
+from local_mode import terminal
+from local_mode.ports import PortBusyError
+from local_mode.runtime import LocalMode, make_worker_loop
+from local_mode.worker_loop import DEFAULT_CONCURRENCY
 
 
 def _wait_for_signal() -> None:
@@ -125,7 +125,7 @@ def _pretty_logs() -> Callable[[], None]:
 
 def _run(args: argparse.Namespace) -> int:
     if args.command == "worker":
-        from functions.local import faults
+        from local_mode import faults
 
         faults.install_from_env()  # POSTBOX_FAULTS (the soak): before the worker makes its AWS clients
         loop = make_worker_loop(args.worker_concurrency)

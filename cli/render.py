@@ -13,8 +13,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from functions.cli.columns import Column, FittedTable
-from functions.cli.parsing import format_time
+from cli.columns import Column, FittedTable
+from cli.parsing import format_time
 
 PIPED_WIDTH = 200  # when the output is not a terminal, lines are not cut to 80 columns
 

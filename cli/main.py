@@ -1,6 +1,6 @@
 """`postbox`: the command line of the API, and `postbox dev` (local mode).
 
-Every command but `dev` is an HTTP client of the API (functions/cli/client.py): it imports no handler, no boto3,
+Every command but `dev` is an HTTP client of the API (cli/client.py): it imports no handler, no boto3,
 and works the same against local mode and a deployed stack.
 """
 
@@ -17,9 +17,9 @@ from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 import typer
 from rich.markup import escape
 
-from functions.cli import render
-from functions.cli.client import DEFAULT_TOKEN, DEFAULT_URL, PAGE_SIZE, ApiError, BadAnswer, Client, Unreachable
-from functions.cli.parsing import (
+from cli import render
+from cli.client import DEFAULT_TOKEN, DEFAULT_URL, PAGE_SIZE, ApiError, BadAnswer, Client, Unreachable
+from cli.parsing import (
     DLQ_FILTERS,
     LOG_FILTERS,
     chunks,
@@ -246,7 +246,7 @@ def dev(
 
     Its token is POSTBOX_TOKEN, else the QStash dev server's; it prints the base URL, tokens and signing keys."""
     try:
-        from functions.local.__main__ import main as local_main
+        from local_mode.__main__ import main as local_main
     except ImportError as exc:  # an install without the `local` extra
         fail(f"local mode is not installed ({exc}): pip install 'postbox[local]'", ExitCode.USAGE)
     argv = ["dev", "--port", str(port), *(["--moto-port", str(moto_port)] if moto_port is not None else [])]

@@ -42,7 +42,7 @@ from moto.dynamodb.models import DynamoDBBackend
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table
 
-from functions.local import moto_speedups
+from local_mode import moto_speedups
 
 BACKEND_LOCK = threading.RLock()
 _MOTO_TRANSACT = DynamoDBBackend.transact_write_items
@@ -194,7 +194,7 @@ def _with_values(table: Table, conditions: list[tuple[str, DynamoType]]) -> list
 
 def _serialized_stub(self: BotocoreStubber, *args: Any, **kwargs: Any) -> Any:
     if getattr(kwargs.get("request"), "injected_fault", False):
-        return None  # answered by an injected fault (functions.local.faults): never reaches the backend
+        return None  # answered by an injected fault (local_mode.faults): never reaches the backend
     with BACKEND_LOCK:
         return _MOTO_STUB(self, *args, **kwargs)
 

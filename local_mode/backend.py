@@ -24,15 +24,15 @@ from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoReque
 from moto.server import ThreadedMotoServer
 from werkzeug.serving import make_server
 
-from functions.local.browser_guard import BrowserGuard
-from functions.local.moto_patches import BACKEND_LOCK
-from functions.local.ports import binding
 from functions.shared.resources import (
     BODIES_BUCKET,
     DELAY_SCHEDULES,
     DELIVERY_QUEUE,
     TABLES,
 )
+from local_mode.browser_guard import BrowserGuard
+from local_mode.moto_patches import BACKEND_LOCK
+from local_mode.ports import binding
 
 REGION = "us-east-1"
 PREFIX = "postbox-local"
@@ -106,7 +106,7 @@ class AtomicMotoServer(ThreadedMotoServer):
     Local mode never long-polls, so nothing holds the lock long. It holds local mode's secrets and state and checks
     no credentials, so no web page may reach it: it answers no CORS (moto's own headers are removed, a preflight
     is refused), and refuses what a browser sends for a page and any `Host` but a loopback name
-    (functions/local/browser_guard.py).
+    (local_mode/browser_guard.py).
     """
 
     def start(self) -> None:

@@ -24,9 +24,9 @@ from aws_lambda_powertools.event_handler.openapi import swagger_ui
 
 from functions.api.console import SECURITY_HEADERS
 from functions.api.openapi import OPENAPI_PATH
-from functions.local.browser_guard import BrowserGuard
-from functions.local.lambda_context import LocalLambdaContext
-from functions.local.ports import binding
+from local_mode.browser_guard import BrowserGuard
+from local_mode.lambda_context import LocalLambdaContext
+from local_mode.ports import binding
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 MAX_REQUEST_BYTES = 10 * 1024 * 1024  # API Gateway's payload limit

@@ -16,8 +16,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-from functions.local.lambda_context import LocalLambdaContext
 from functions.shared.resources import DELIVERY_BATCH_SIZE
+from local_mode.lambda_context import LocalLambdaContext
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient

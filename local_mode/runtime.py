@@ -11,7 +11,7 @@ import os
 import sys
 from typing import Any
 
-from functions.local.backend import (
+from local_mode.backend import (
     DEFAULT_SIGNING_KEYS,
     DEFAULT_TOKEN,
     REGION,
@@ -20,10 +20,10 @@ from functions.local.backend import (
     provision,
     start_moto,
 )
-from functions.local.frontdoor import FrontDoor
-from functions.local.lambda_context import LocalLambdaContext
-from functions.local.scheduler_loop import SchedulerLoop
-from functions.local.worker_loop import DEFAULT_CONCURRENCY, WorkerLoop
+from local_mode.frontdoor import FrontDoor
+from local_mode.lambda_context import LocalLambdaContext
+from local_mode.scheduler_loop import SchedulerLoop
+from local_mode.worker_loop import DEFAULT_CONCURRENCY, WorkerLoop
 
 LOCAL_SWITCH_INTERVAL_S = 0.001
 
@@ -143,7 +143,7 @@ class LocalMode:
     def _start(self) -> LocalMode:
         from moto import mock_aws
 
-        from functions.local import moto_patches
+        from local_mode import moto_patches
 
         moto_patches.install()
         # The front door, the worker and the scheduler are threads of this one process: a 1 ms GIL slice (instead
@@ -193,7 +193,7 @@ class LocalMode:
         if self._moto:
             self._moto.stop()
         self.scheduler, self.worker, self.front_door, self._mock, self._moto = None, None, None, None, None
-        from functions.local import moto_patches
+        from local_mode import moto_patches
 
         moto_patches.uninstall()
         sys.setswitchinterval(self._switch_interval)

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import requests
 
 DEFAULT_URL = "http://127.0.0.1:8080"  # local mode's front door (`postbox dev`)
-# Local mode's token when POSTBOX_TOKEN is not set: the QStash dev server's (functions/local/backend.py).
+# Local mode's token when POSTBOX_TOKEN is not set: the QStash dev server's (local_mode/backend.py).
 DEFAULT_TOKEN = "eyJVc2VySUQiOiJkZWZhdWx0VXNlciIsIlBhc3N3b3JkIjoiZGVmYXVsdFBhc3N3b3JkIn0="
 PAGE_SIZE = 100  # the most GET /v2/dlq and GET /v2/logs give in one page
 Filters = Mapping[str, str | Sequence[str]]  # a query parameter's value, or its values (sent repeated)
