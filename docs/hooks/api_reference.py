@@ -9,6 +9,7 @@ from functions.api.openapi import build_document
 
 Schema = dict[str, Any]
 _METHODS = ("get", "post", "put", "patch", "delete")
+_ACRONYMS = {"dlq", "url", "api"}
 _REF_PREFIXES = ("#/components/schemas/", "#/components/responses/", "#/components/headers/")
 
 
@@ -30,11 +31,16 @@ def render(doc: dict[str, Any]) -> str:
         tags.setdefault(op["tags"][0], []).append((method, path, op))
     lines: list[str] = []
     for tag, ops in tags.items():
-        lines += [f"## {tag.capitalize()}", ""]
+        lines += [f"## {_title(tag)}", ""]
         for method, path, op in ops:
             lines += _operation(doc, method, path, op)
     lines += _schemas(doc["components"]["schemas"])
     return "\n".join(lines)
+
+
+def _title(tag: str) -> str:
+    words = [word.upper() if word in _ACRONYMS else word for word in tag.split()]
+    return " ".join(words)[:1].upper() + " ".join(words)[1:]
 
 
 def _operation(doc: dict[str, Any], method: str, path: str, op: dict[str, Any]) -> list[str]:

@@ -49,7 +49,7 @@ def render(full: bool) -> str:
         "| target | bound | measured | |",
         "|---|---|---|---|",
         *(
-            f"| {t['target']} | {t['bound']:g} | {t['value']:.2f} | {'met' if t['met'] else 'not met'} |"
+            f"| {t['target']} | {t['bound']:g} | {t['value']:.4g} | {'met' if t['met'] else 'not met'} |"
             for t in r["targets"]
         ),
     ]
@@ -86,7 +86,8 @@ def _calls(r: dict[str, Any]) -> list[str]:
     first_try = r["cost"]["1KB"]["load"]
     hot = r["hottest_partition_key"]
     lines = ["| path and call | per message |", "|---|---|"]
-    lines += [f"| {name} | {count:.2f} |" for name, count in first_try["aws_calls_per_message"].items()]
+    calls = first_try["aws_calls_per_message"].items()
+    lines += [f"| {name} | {count:.2f} |" for name, count in calls if round(count, 2)]
     lines += [
         f"| DynamoDB write units | {sum(first_try['dynamodb_wru_per_message'].values()):.2f} |",
         f"| DynamoDB read units | {sum(first_try['dynamodb_rru_per_message'].values()):.2f} |",
