@@ -28,7 +28,7 @@ def render(doc: dict[str, Any]) -> str:
     """The reference: per tag, each operation with its parameters, body and answers; then the schemas."""
     tags: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
     for method, path, op in operations(doc):
-        tags.setdefault(op["tags"][0], []).append((method, path, op))
+        tags.setdefault((op.get("tags") or ["other"])[0], []).append((method, path, op))
     lines: list[str] = []
     for tag, ops in tags.items():
         lines += [f"## {_title(tag)}", ""]
@@ -44,7 +44,9 @@ def _title(tag: str) -> str:
 
 
 def _operation(doc: dict[str, Any], method: str, path: str, op: dict[str, Any]) -> list[str]:
-    lines = [f"### `{method.upper()} {path}`", "", op["summary"] + ".", ""]
+    lines = [f"### `{method.upper()} {path}`", ""]
+    if op.get("summary"):
+        lines += [op["summary"].rstrip(".") + ".", ""]
     if op.get("description"):
         lines += [op["description"], ""]
     lines += [_access(op), ""]
