@@ -20,10 +20,12 @@ MARKER = re.compile(r"<!-- generated: ([\w-]+) -->")
 def renderers() -> dict[str, Callable[[], str]]:
     if sys.path[:1] != [str(ROOT)]:
         sys.path.insert(0, str(ROOT))
-    from docs.hooks import api_reference, bench_tables, config_tables
+    from docs.hooks import api_reference, bench_tables, cli_reference, config_tables
 
     return {
         "api-reference": lambda: api_reference.render(api_reference.document()),
+        "cli-commands": cli_reference.commands_table,
+        "cli-exit-codes": cli_reference.exit_codes_table,
         "environment": config_tables.environment_table,
         "cdk-context": config_tables.context_table,
         "bench-full": lambda: bench_tables.render(full=True),
