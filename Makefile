@@ -6,9 +6,10 @@ STAMP := $(VENV)/.installed
 
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
+export NO_MKDOCS_2_WARNING := 1
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: install dev lint format test rehearsal test-unit test-integration test-infra test-e2e fuzz bench bench-quick soak build synth bootstrap deploy destroy clean
+.PHONY: install dev lint format test docs docs-build rehearsal test-unit test-integration test-infra test-e2e fuzz bench bench-quick soak build synth bootstrap deploy destroy clean
 
 # Two install levels: `make dev` needs only the runtime + local mode; everything else needs the dev tools too.
 $(VENV)/bin/python:
@@ -41,8 +42,14 @@ format: install
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
-test: lint rehearsal  ## lint, then every suite: unit, integration, infra, e2e
+test: lint docs-build rehearsal  ## lint, build the docs strictly, then every suite: unit, integration, infra, e2e
 	$(PY) -m pytest
+
+docs: install  ## serve the documentation site on http://127.0.0.1:8000 (reloads on edits)
+	$(VENV)/bin/mkdocs serve -a 127.0.0.1:8000
+
+docs-build: install  ## build the documentation site into .build/site; a broken link or a page not in the nav fails it
+	$(VENV)/bin/mkdocs build --strict
 
 # The deploy rehearsal's code, layer and runtime boto3 (tests/infra/test_rehearsal.py): built from PyPI before the
 # tests, since no test may use the network. A second run reinstalls nothing unless the pins changed.
