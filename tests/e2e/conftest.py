@@ -35,9 +35,9 @@ def local() -> Iterator[LocalMode]:
 
 def message_status(message_id: str) -> Any:
     """The stored state of a message (read from the backend, as an operator would with the AWS CLI)."""
+    from functions.composition.stores import Stores
     from functions.shared.config import get_settings
-    from functions.wiring import repositories
 
-    messages = repositories(get_settings())[0].store
+    messages = Stores(get_settings()).messages.store
     message = messages.get(message_id, 0)
     return message.status if message else None

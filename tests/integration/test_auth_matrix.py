@@ -28,11 +28,11 @@ from moto import mock_aws
 
 from functions.api.auth import TOKEN_ACCESS_HEADER
 from functions.api.console import is_console_path
+from functions.composition.stores import Stores
 from functions.core.models import AttemptResult, DlqEntry, MessageRequest
 from functions.shared.config import get_settings
 from functions.shared.ids import uuid7
 from functions.shared.resources import BODIES_BUCKET, COUNTERS_TABLE, TABLES
-from functions.wiring import repositories
 from local_mode.backend import AUTH_SECRET, DEFAULT_SIGNING_KEYS, SIGNING_SECRET, LocalBackend, provision
 from local_mode.frontdoor import build_event
 from local_mode.lambda_context import LocalLambdaContext
@@ -204,7 +204,7 @@ def _seed(world: World) -> None:
     ok("POST", "/v2/topics/doomed-group/endpoints", {"endpoints": [{"url": f"{DEST}/a"}]})
     for schedule in ("sched-1", "sched-doomed"):
         ok("POST", f"/v2/schedules/{DEST}/cron", b"", {"Upstash-Cron": "0 * * * *", "Upstash-Schedule-Id": schedule})
-    _, dlq = repositories(get_settings())
+    dlq = Stores(get_settings()).dlq
     client = boto3.client("dynamodb")
     for name in ("dlq_get", "dlq_retry", "dlq_retry_bulk", "dlq_delete", "dlq_delete_bulk"):
         at = 1_800_000_000_000

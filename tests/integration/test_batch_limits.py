@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from functions.composition.stores import Stores
 from functions.shared.config import get_settings
 from functions.stores.messages import MessageStore
-from functions.wiring import repositories
 
 URL = "https://example.com/hook"
 
@@ -19,7 +19,7 @@ def batch(entries: list[dict]) -> bytes:
 
 
 def stored_items(postbox) -> list[dict]:
-    messages = repositories(get_settings())[0].store
+    messages = Stores(get_settings()).messages.store
     return messages.client.scan(TableName=get_settings().messages_table)["Items"]
 
 

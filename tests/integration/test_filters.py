@@ -10,13 +10,13 @@ from urllib.parse import quote
 
 import pytest
 
+from functions.composition.stores import Stores
 from functions.core.lifecycle import MessageState
 from functions.core.models import AttemptResult, DlqEntry, FlowControl, MessageRequest, MessageStatus
 from functions.shared.clock import now_ms
 from functions.shared.config import get_settings
 from functions.shared.ids import uuid7
 from functions.stores.messages import NewMessage
-from functions.wiring import repositories
 
 T0 = now_ms() - 600_000  # ten minutes ago: inside the log's retention
 # Three records, each a pending message (with its CREATED log entry) and a DLQ entry of its own.
@@ -59,7 +59,8 @@ class Seeded:
 
 @pytest.fixture
 def seeded(postbox) -> Seeded:
-    messages, dlq = repositories(get_settings())
+    stores = Stores(get_settings())
+    messages, dlq = stores.messages, stores.dlq
     seeded = Seeded()
     for i, (name, spec) in enumerate(RECORDS.items()):
         at = T0 + i * 1000
@@ -98,7 +99,7 @@ def listed_log(postbox, seeded: Seeded, query: str, route: str = "/v2/events") -
 
 
 def pending(postbox, seeded: Seeded) -> set[str]:
-    messages = repositories(get_settings())[0].store
+    messages = Stores(get_settings()).messages.store
     return {n for n, i in seeded.message.items() if messages.get(i, 0).status.state == MessageState.CREATED}
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from functions.composition.stores import Stores
 from functions.core import lifecycle
 from functions.core.filters import RecordFilter
 from functions.core.lifecycle import MessageState
@@ -17,7 +18,6 @@ from functions.shared.dynamo import from_item
 from functions.shared.ids import uuid7
 from functions.stores.message_items import TRACK_AFTER_MS, state_key
 from functions.stores.messages import NewMessage
-from functions.wiring import repositories
 
 NOW = now_ms()
 
@@ -39,7 +39,7 @@ def tracked(message_id: str) -> bool:
 
 @pytest.fixture
 def store(postbox):
-    return repositories(get_settings())[0]
+    return Stores(get_settings()).messages
 
 
 def test_a_first_try_is_not_tracked_but_is_pending_until_it_ends(store) -> None:

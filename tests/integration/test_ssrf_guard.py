@@ -159,10 +159,10 @@ def test_the_allowlist_setting_admits_its_literals(postbox, monkeypatch):
 
 
 def stored_status(message_id: str) -> Any:
+    from functions.composition.stores import Stores
     from functions.shared.config import get_settings
-    from functions.wiring import repositories
 
-    messages = repositories(get_settings())[0].store
+    messages = Stores(get_settings()).messages.store
     return messages.get(message_id, 0).status
 
 

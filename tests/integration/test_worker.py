@@ -18,10 +18,10 @@ def publish(postbox, url, headers=None, body=b"payload"):
 
 
 def state_of(postbox, message_id):
+    from functions.composition.stores import Stores
     from functions.shared.config import get_settings
-    from functions.wiring import repositories
 
-    messages = repositories(get_settings())[0].store
+    messages = Stores(get_settings()).messages.store
     return messages.get(message_id, 0).status
 
 
@@ -197,11 +197,11 @@ def test_a_dlq_replay_is_not_swallowed_by_dedup(postbox, httpserver: HTTPServer)
 
 
 def test_expired_dlq_entries_are_gone(postbox):
+    from functions.composition.stores import Stores
     from functions.core.models import AttemptResult, DlqEntry, MessageRequest
     from functions.shared.config import get_settings
-    from functions.wiring import repositories
 
-    _, dlq = repositories(get_settings())
+    dlq = Stores(get_settings()).dlq
     request = MessageRequest(message_id="m", url="https://e.com", not_before_ms=1, created_at_ms=1)
     entry = DlqEntry(dlq_id="expired", request=request, response=AttemptResult(status=500), created_at_ms=1)
     boto3.client("dynamodb").put_item(**dlq.put_in_transaction(entry, expires_at_ms=1000)["Put"])  # expired in 1970
