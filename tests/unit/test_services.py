@@ -18,7 +18,7 @@ from functions.core.models import (
 )
 from functions.delivery.service import ClaimBusyError, DeliveryPolicy, DeliveryService, Outcome
 from functions.messages.publish import PublishLimits
-from functions.messages.service import MessageService, PublishInput, Published
+from functions.messages.service import MessageService, Published, PublishInput
 from functions.shared.errors import NotFoundError, ServiceUnavailableError
 from functions.shared.ssrf import AddressPolicy
 from tests.fakes import Clock, FakeDlq, FakeMessages, FakeQueue, FakeSender
