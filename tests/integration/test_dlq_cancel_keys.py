@@ -15,11 +15,18 @@ from functions.shared.ids import uuid7
 DEST = "/v2/publish/https://example.com/hook"
 
 
-def seed_dlq(count, *, start_ms=1_800_000_000_000, step_ms=1000, url="https://a.example.com/x", status=500):
+def seed_dlq(
+    count: int,
+    *,
+    start_ms: int = 1_800_000_000_000,
+    step_ms: int = 1000,
+    url: str = "https://a.example.com/x",
+    status: int = 500,
+) -> list[str]:
     """Dead-letter `count` messages directly through the repository (one per `step_ms`)."""
     dlq = Stores(get_settings()).dlq
     client = boto3.client("dynamodb")
-    ids = []
+    ids: list[str] = []
     for i in range(count):
         at = start_ms + i * step_ms
         request = MessageRequest(
@@ -98,6 +105,7 @@ def test_retry_from_the_dlq_publishes_again(postbox):
     assert postbox.api("GET", f"/v2/dlq/{dlq_id}")[0] == 404
     messages = Stores(get_settings()).messages.store
     replay = messages.get(new_id, 0)
+    assert replay is not None
     assert replay.request.replay_count == 1 and replay.request.body == b"b0"
     assert [json.loads(m["Body"])["messageId"] for m in postbox.receive()] == [new_id]
     assert postbox.api("POST", f"/v2/dlq/retry/{dlq_id}")[0] == 404
@@ -124,7 +132,8 @@ def test_cancel_one_and_all(postbox):
     status, body, _ = postbox.api("DELETE", "/v2/messages")  # no body, no filter: every pending message
     assert body == {"cancelled": 1}
     messages = Stores(get_settings()).messages.store
-    assert {messages.get(i, 0).status.state for i in ids} == {"CANCELED"}
+    found = [messages.get(i, 0) for i in ids]
+    assert {m.status.state if m else None for m in found} == {"CANCELED"}
 
 
 def test_cancel_by_filter(postbox):
@@ -132,7 +141,9 @@ def test_cancel_by_filter(postbox):
     drop = postbox.api("POST", DEST, headers={"Upstash-Delay": "1h", "Upstash-Label": "drop"})[1]["messageId"]
     assert postbox.api("DELETE", "/v2/messages?label=drop")[1] == {"cancelled": 1}
     messages = Stores(get_settings()).messages.store
-    assert messages.get(keep, 0).status.state == "CREATED" and messages.get(drop, 0).status.state == "CANCELED"
+    kept, dropped = messages.get(keep, 0), messages.get(drop, 0)
+    assert kept is not None and dropped is not None
+    assert kept.status.state == "CREATED" and dropped.status.state == "CANCELED"
 
 
 def test_dedup_answers_202_with_the_first_id(postbox):

@@ -125,6 +125,7 @@ def test_a_schedule_keeps_flow_control_content_type_and_labels(postbox):
     messages = Stores(get_settings()).messages.store
     [record] = postbox.receive()
     message = messages.get(json.loads(record["Body"])["messageId"], 0)
+    assert message is not None and message.request.flow_control is not None
     assert message.request.flow_control.key == "sched-key" and message.request.flow_control.period_s == 86400
     assert message.request.content_type == "application/json" and message.request.labels == ("s1", "s2")
 

@@ -75,7 +75,9 @@ def test_v1_status_attempts_and_log_agree(postbox, httpserver: HTTPServer, statu
     log, status, attempts = expected_run(statuses, retries)
     events = stores.events.for_message(published.message_id, now_ms=0)
     assert [e.state.value for e in events] == log
-    view = v1_message_view(messages.store.get(published.message_id, 0), project_id="p", request_id="r").data
+    message = messages.store.get(published.message_id, 0)
+    assert message is not None
+    view = v1_message_view(message, project_id="p", request_id="r").data
     assert (view.status, view.attempt_count) == (status, attempts)
     assert view.response_status == statuses[attempts - 1]
     assert sum(e.state == "ACTIVE" for e in events) == attempts

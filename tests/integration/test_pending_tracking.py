@@ -11,7 +11,7 @@ from functions.composition.stores import Stores
 from functions.core import lifecycle
 from functions.core.filters import RecordFilter
 from functions.core.lifecycle import MessageState
-from functions.core.models import FlowControl, MessageRequest, MessageStatus
+from functions.core.models import AttemptResult, FlowControl, MessageRequest, MessageStatus
 from functions.shared.clock import now_ms
 from functions.shared.config import get_settings
 from functions.shared.dynamo import from_item
@@ -109,15 +109,11 @@ def test_the_sweep_tracks_what_is_unfinished_a_minute_on_and_the_set_stays_compl
     assert store.pending.track_waiting(NOW) == 0
 
 
-def _ok():
-    from functions.core.models import AttemptResult
-
+def _ok() -> AttemptResult:
     return AttemptResult(status=200)
 
 
-def _failed():
-    from functions.core.models import AttemptResult
-
+def _failed() -> AttemptResult:
     return AttemptResult(status=500)
 
 
