@@ -50,6 +50,8 @@ class EventPage:
 
 
 class EventStorePort(Protocol):
+    """What the event service uses of `EventRepository`."""
+
     def list(
         self, where: RecordFilter, *, count: int, now_ms: int, cursor: str | None = None, newest_first: bool = True
     ) -> EventPage: ...

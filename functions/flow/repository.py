@@ -54,6 +54,8 @@ def _slot_key(key: str, kind: str, index: int) -> dict[str, Any]:
 
 
 class FlowStorePort(Protocol):
+    """What the services and the flow limiter use of `FlowRepository`."""
+
     def record(self, flow: FlowControl) -> None: ...
 
     def known_keys(self) -> list[str]: ...

@@ -13,6 +13,8 @@ TTL = COUNTERS_TABLE.ttl_attribute or "expiresAt"
 
 
 class CounterStorePort(Protocol):
+    """What the rate limiter uses of `CounterRepository`."""
+
     def take(self, key: str, units: int, limit: int, expires_at_ms: int) -> tuple[bool, int]: ...
 
 

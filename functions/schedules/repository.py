@@ -14,6 +14,8 @@ ALL = SCHEDULES_TABLE.indexes[0].name
 
 
 class ScheduleStorePort(Protocol):
+    """What the schedule service uses of `ScheduleRepository`."""
+
     def delete(self, schedule_id: str) -> None: ...
 
     def get(self, schedule_id: str) -> Schedule | None: ...

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 
 
 class MessageStorePort(Protocol):
+    """What the services use of `MessageStore`: storing and reading messages."""
+
     def create(
         self,
         new: NewMessage,
@@ -42,6 +44,8 @@ class MessageStorePort(Protocol):
 
 
 class MessageMovesPort(Protocol):
+    """What the services use of `MessageMoves`: moving messages between states."""
+
     def cancel(self, message_id: str, now_ms: int, visible_until_ms: int) -> CancelOutcome: ...
 
     def claim(
@@ -68,6 +72,8 @@ class MessageMovesPort(Protocol):
 
 
 class PendingSetPort(Protocol):
+    """What the services use of `PendingSet`: the unfinished messages."""
+
     def pending_ids(self, where: RecordFilter, now_ms: int) -> Iterator[str]: ...
 
     def matching_ids(self, message_ids: Sequence[str], where: RecordFilter, now_ms: int) -> list[str]: ...
@@ -80,6 +86,8 @@ class PendingSetPort(Protocol):
 
 
 class QueueSlotsPort(Protocol):
+    """What the services use of `QueueSlots`: the slots of FIFO queues."""
+
     def waiting(self, queue_name: str, limit: int, now_ms: int) -> list[str]: ...
 
     def count_waiting(self, queue_name: str) -> int: ...
@@ -104,6 +112,8 @@ class MessageStoresPort(Protocol):
 
 
 class DlqPort(Protocol):
+    """What the services use of `DlqRepository`."""
+
     def delete(self, dlq_id: str, now_ms: int) -> bool: ...
 
     def delete_in_transaction(self, dlq_id: str, now_ms: int) -> TransactWriteItemTypeDef: ...
@@ -120,6 +130,8 @@ class DlqPort(Protocol):
 
 
 class QueueStorePort(Protocol):
+    """What the services use of `QueueRepository`: the FIFO queues' records."""
+
     def delete(self, name: str) -> None: ...
 
     def get(self, name: str) -> Queue | None: ...

@@ -14,6 +14,8 @@ ALL = TOPICS_TABLE.indexes[0].name
 
 
 class TopicStorePort(Protocol):
+    """What the services use of `TopicRepository`."""
+
     def get(self, name: str) -> Topic | None: ...
 
     def list(self) -> list[Topic]: ...
