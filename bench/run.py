@@ -127,12 +127,12 @@ def run_load(
 ) -> dict[str, Any]:
     """Publish `messages` through the front door from `concurrency` clients (paced at `rate_per_s` when given),
     wait until every one is received and marked delivered, and report the figures of that run."""
+    from functions.composition.stores import Stores
     from functions.core.lifecycle import MessageState
     from functions.shared.config import get_settings
     from functions.stores.message_items import state_key
-    from functions.wiring import repositories
 
-    store = repositories(get_settings())[0].store
+    store = Stores(get_settings()).messages.store
     with ReceiverProcess(error_share, latency_s) as receiver:
         for counts in (counter.calls, counter.wru, counter.rru, counter.sqs_chunks, counter.by_key):
             counts.clear()

@@ -29,19 +29,19 @@ LOCAL_SWITCH_INTERVAL_S = 0.001
 
 
 def reset_process_caches() -> None:
-    """Forget settings, clients and secrets read so far: the environment just changed."""
+    """Forget settings, clients, secrets and the functions' composition roots built so far: the environment just
+    changed."""
+    from functions.api.root import api_root
     from functions.shared import aws
     from functions.shared.config import get_settings
     from functions.shared.secrets import reset_secrets
+    from functions.worker.root import worker_root
 
     get_settings.cache_clear()
     aws.reset_clients()
     reset_secrets()
-    for module in ("functions.api.dependencies", "functions.worker.dependencies"):
-        imported = __import__(module, fromlist=["_"])
-        for value in vars(imported).values():  # every @cache-built service of the module
-            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", None) == module:
-                value.cache_clear()
+    api_root.cache_clear()
+    worker_root.cache_clear()
 
 
 def receive_visibility_timeout() -> int:

@@ -32,17 +32,6 @@ from functions.api.auth import (
     check_permission,
 )
 from functions.api.console import console_response
-from functions.api.dependencies import (
-    api_tokens,
-    event_service,
-    flow_service,
-    message_service,
-    queue_service,
-    rate_limiter,
-    schedule_service,
-    signing_keys,
-    topic_service,
-)
 from functions.api.masking import masked
 from functions.api.openapi import OPENAPI_PATH, document_json
 from functions.api.requests import (
@@ -58,6 +47,7 @@ from functions.api.requests import (
     parse_batch,
     path_id,
 )
+from functions.api.root import api_root
 from functions.events.views import EventsView, LogsView, log_entry_view
 from functions.flow.views import GlobalParallelismView, flow_control_view
 from functions.limits.service import RateLimitStatus
@@ -182,7 +172,7 @@ def openapi_document() -> Response[str]:
 @tracer.capture_method
 def publish() -> Response[str]:
     event = app.current_event
-    outcome = message_service().publish(
+    outcome = api_root().messages.publish(
         PublishInput(
             path_tail=event.path[len(PUBLISH_PREFIX) :],
             raw_query=event.raw_event.get("rawQueryString", ""),
@@ -228,11 +218,11 @@ def enqueue() -> Response[str]:
     match = ENQUEUE.match(event.path)
     if match is None:
         raise BadRequestError("use /v2/enqueue/{queue}/{destination}")
-    service = message_service()
+    service = api_root().messages
     destination = destination_from_path(match["destination"], event.raw_event.get("rawQueryString", ""))
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     prepared = service.prepare(destination, headers, raw_body(), event.request_context.http.source_ip or None)
-    queue = queue_service().ensure(match["queue"])  # only once the message is valid: a 4xx creates no queue
+    queue = api_root().queues.ensure(match["queue"])  # only once the message is valid: a 4xx creates no queue
     return publish_response(service.store(prepared, queue_name=queue.name))
 
 
@@ -243,7 +233,7 @@ def batch() -> Response[str]:
     object for a URL, a list for a URL group."""
     require_json_content_type()
     entries = parse_batch(raw_body())
-    service = message_service()
+    service = api_root().messages
     caller_ip = app.current_event.request_context.http.source_ip or None
     prepared, queues = [], []
     for entry in entries:
@@ -252,7 +242,7 @@ def batch() -> Response[str]:
         prepared.append(service.prepare(destination, headers, (entry.body or "").encode(), caller_ip))
         queues.append(validate_name(entry.queue, "queue") if entry.queue else None)
     outcomes = service.store_many(
-        [(p, queue_service().ensure(q).name if q else None) for p, q in zip(prepared, queues, strict=True)]
+        [(p, api_root().queues.ensure(q).name if q else None) for p, q in zip(prepared, queues, strict=True)]
     )
     created = sum(not p.deduplicated for o in outcomes for p in o.published)
     if created:
@@ -272,7 +262,7 @@ def upsert_endpoints(name: str) -> Response[str]:
         if not entry.url:
             raise BadRequestError("every endpoint needs a url")
         endpoints.append(Endpoint(url=entry.url, name=entry.name))
-    topic_service().upsert_endpoints(name, endpoints)
+    api_root().topics.upsert_endpoints(name, endpoints)
     return empty_response()
 
 
@@ -283,28 +273,28 @@ def remove_endpoints(name: str) -> Response[str]:
     request = parse(EndpointsRequest, body=json_body())
     if any(not (entry.url or entry.name) for entry in request.endpoints):
         raise BadRequestError("every endpoint to remove needs a url or a name")
-    topic_service().remove_endpoints(name, [Endpoint(url=e.url or "", name=e.name) for e in request.endpoints])
+    api_root().topics.remove_endpoints(name, [Endpoint(url=e.url or "", name=e.name) for e in request.endpoints])
     return empty_response()
 
 
 @app.get("/v2/topics")
 @tracer.capture_method
 def list_topics() -> Response[str]:
-    return json_response([topic_view(t) for t in topic_service().list()])
+    return json_response([topic_view(t) for t in api_root().topics.list()])
 
 
 @app.get("/v2/topics/<name>")
 @tracer.capture_method
 def get_topic(name: str) -> Response[str]:
     validate_name(name)
-    return json_response(topic_view(topic_service().get(name)))
+    return json_response(topic_view(api_root().topics.get(name)))
 
 
 @app.delete("/v2/topics/<name>")
 @tracer.capture_method
 def delete_topic(name: str) -> Response[str]:
     validate_name(name)
-    topic_service().delete(name)
+    api_root().topics.delete(name)
     return empty_response()
 
 
@@ -315,28 +305,28 @@ def delete_topic(name: str) -> Response[str]:
 @tracer.capture_method
 def upsert_queue() -> Response[str]:
     request = parse(QueueUpsertRequest, body=json_body())
-    queue_service().upsert(request.queue_name, request.parallelism, request.paused)
+    api_root().queues.upsert(request.queue_name, request.parallelism, request.paused)
     return empty_response()
 
 
 @app.get("/v2/queues")
 @tracer.capture_method
 def list_queues() -> Response[str]:
-    return json_response([queue_view(q) for q in queue_service().list()])
+    return json_response([queue_view(q) for q in api_root().queues.list()])
 
 
 @app.get("/v2/queues/<name>")
 @tracer.capture_method
 def get_queue(name: str) -> Response[str]:
     validate_name(name, "queue")
-    return json_response(queue_view(queue_service().get(name)))
+    return json_response(queue_view(api_root().queues.get(name)))
 
 
 @app.delete("/v2/queues/<name>")
 @tracer.capture_method
 def delete_queue(name: str) -> Response[str]:
     validate_name(name, "queue")
-    queue_service().delete(name)
+    api_root().queues.delete(name)
     return empty_response()
 
 
@@ -344,7 +334,7 @@ def delete_queue(name: str) -> Response[str]:
 @tracer.capture_method
 def pause_queue(name: str) -> Response[str]:
     validate_name(name, "queue")
-    queue_service().set_paused(name, True)
+    api_root().queues.set_paused(name, True)
     return empty_response()
 
 
@@ -352,7 +342,7 @@ def pause_queue(name: str) -> Response[str]:
 @tracer.capture_method
 def resume_queue(name: str) -> Response[str]:
     validate_name(name, "queue")
-    queue_service().set_paused(name, False)
+    api_root().queues.set_paused(name, False)
     return empty_response()
 
 
@@ -365,7 +355,7 @@ SCHEDULE_PREFIX = "/v2/schedules/"
 @tracer.capture_method
 def pause_schedule(schedule_id: str) -> Response[str]:
     validate_name(schedule_id, "schedule")
-    schedule_service().set_paused(schedule_id, True)
+    api_root().schedules.set_paused(schedule_id, True)
     return empty_response()
 
 
@@ -373,7 +363,7 @@ def pause_schedule(schedule_id: str) -> Response[str]:
 @tracer.capture_method
 def resume_schedule(schedule_id: str) -> Response[str]:
     validate_name(schedule_id, "schedule")
-    schedule_service().set_paused(schedule_id, False)
+    api_root().schedules.set_paused(schedule_id, False)
     return empty_response()
 
 
@@ -383,7 +373,7 @@ def create_schedule() -> Response[str]:
     """`Upstash-Cron` (+ `Upstash-Schedule-Id` to overwrite, `Upstash-Queue-Name`) and every publish header."""
     event = app.current_event
     destination = destination_from_path(event.path[len(SCHEDULE_PREFIX) :], event.raw_event.get("rawQueryString", ""))
-    schedule_id = schedule_service().create(
+    schedule_id = api_root().schedules.create(
         destination,
         {k.lower(): v for k, v in (event.headers or {}).items()},
         raw_body(),
@@ -395,7 +385,7 @@ def create_schedule() -> Response[str]:
 @app.get("/v2/schedules")
 @tracer.capture_method
 def list_schedules() -> Response[str]:
-    views = [schedule_view(info) for info in schedule_service().list_all()]
+    views = [schedule_view(info) for info in api_root().schedules.list_all()]
     return json_response(views)
 
 
@@ -403,14 +393,14 @@ def list_schedules() -> Response[str]:
 @tracer.capture_method
 def get_schedule(schedule_id: str) -> Response[str]:
     validate_name(schedule_id, "schedule")
-    return json_response(schedule_view(schedule_service().get(schedule_id)))
+    return json_response(schedule_view(api_root().schedules.get(schedule_id)))
 
 
 @app.delete("/v2/schedules/<schedule_id>")
 @tracer.capture_method
 def delete_schedule(schedule_id: str) -> Response[str]:
     validate_name(schedule_id, "schedule")
-    schedule_service().delete(schedule_id)
+    api_root().schedules.delete(schedule_id)
     return empty_response()
 
 
@@ -420,7 +410,7 @@ def delete_schedule(schedule_id: str) -> Response[str]:
 @app.get("/v2/flowControl")
 @tracer.capture_method
 def list_flow_control() -> Response[str]:
-    views = [flow_control_view(info) for info in flow_service().list_all()]
+    views = [flow_control_view(info) for info in api_root().flows.list_all()]
     return json_response(views)
 
 
@@ -428,14 +418,14 @@ def list_flow_control() -> Response[str]:
 @tracer.capture_method
 def get_flow_control(key: str) -> Response[str]:
     key = path_id(key, "flow-control key")
-    return json_response(flow_control_view(flow_service().get(key)))
+    return json_response(flow_control_view(api_root().flows.get(key)))
 
 
 @app.post("/v2/flowControl/<key>/pause")
 @tracer.capture_method
 def pause_flow_control(key: str) -> Response[str]:
     key = path_id(key, "flow-control key")
-    flow_service().set_paused(key, True)
+    api_root().flows.set_paused(key, True)
     return empty_response()
 
 
@@ -443,7 +433,7 @@ def pause_flow_control(key: str) -> Response[str]:
 @tracer.capture_method
 def resume_flow_control(key: str) -> Response[str]:
     key = path_id(key, "flow-control key")
-    flow_service().set_paused(key, False)
+    api_root().flows.set_paused(key, False)
     return empty_response()
 
 
@@ -452,7 +442,7 @@ def resume_flow_control(key: str) -> Response[str]:
 def pin_flow_control(key: str) -> Response[str]:
     key = path_id(key, "flow-control key")
     request = parse(PinQuery, query())
-    flow_service().pin(key, request.parallelism, request.rate, request.period)
+    api_root().flows.pin(key, request.parallelism, request.rate, request.period)
     return empty_response()
 
 
@@ -461,7 +451,7 @@ def pin_flow_control(key: str) -> Response[str]:
 def unpin_flow_control(key: str) -> Response[str]:
     key = path_id(key, "flow-control key")
     request = parse(UnpinQuery, query())
-    flow_service().unpin(key, request.parallelism, request.rate)
+    api_root().flows.unpin(key, request.parallelism, request.rate)
     return empty_response()
 
 
@@ -469,14 +459,14 @@ def unpin_flow_control(key: str) -> Response[str]:
 @tracer.capture_method
 def reset_flow_control_rate(key: str) -> Response[str]:
     key = path_id(key, "flow-control key")
-    flow_service().reset_rate(key)
+    api_root().flows.reset_rate(key)
     return empty_response()
 
 
 @app.get("/v2/globalParallelism")
 @tracer.capture_method
 def global_parallelism() -> Response[str]:
-    maximum, count = flow_service().global_parallelism()
+    maximum, count = api_root().flows.global_parallelism()
     return json_response(GlobalParallelismView(parallelism_max=maximum, parallelism_count=count))
 
 
@@ -489,7 +479,7 @@ def get_message(message_id: str) -> Response[str]:
     """By id or dedup key; a finished message stays readable for a short grace period."""
     message_id = path_id(message_id, "message id")
     grace = get_settings().delivered_grace_seconds
-    return json_response(message_view(message_service().get(message_id, finished_grace_s=grace)))
+    return json_response(message_view(api_root().messages.get(message_id, finished_grace_s=grace)))
 
 
 @app.get("/v1/messages/<message_id>")
@@ -497,7 +487,7 @@ def get_message(message_id: str) -> Response[str]:
 def get_message_v1(message_id: str) -> Response[str]:
     """Seed 003's message details, by id or idempotency key, for the whole retention period."""
     message_id = path_id(message_id, "message id")
-    message = message_service().get(message_id)
+    message = api_root().messages.get(message_id)
     view = v1_message_view(
         message, project_id=get_settings().project_id, request_id=request_id(app.current_event.raw_event)
     )
@@ -508,14 +498,14 @@ def get_message_v1(message_id: str) -> Response[str]:
 @tracer.capture_method
 def cancel_message(message_id: str) -> Response[str]:
     message_id = path_id(message_id, "message id")
-    return json_response(CancelledView(cancelled=message_service().cancel(message_id)))
+    return json_response(CancelledView(cancelled=api_root().messages.cancel(message_id)))
 
 
 @app.delete("/v2/messages")
 @tracer.capture_method
 def cancel_messages() -> Response[str]:
     request = parse(CancelRequest, query(), json_body())
-    cancelled = message_service().cancel_many(request.message_ids, request.to_filter(), request.count)
+    cancelled = api_root().messages.cancel_many(request.message_ids, request.to_filter(), request.count)
     return json_response(CancelledView(cancelled=cancelled))
 
 
@@ -526,7 +516,7 @@ def cancel_messages() -> Response[str]:
 @tracer.capture_method
 def list_dlq() -> Response[str]:
     request = parse(DlqQuery, query())
-    page = message_service().list_dlq(
+    page = api_root().messages.list_dlq(
         request.dlq_ids,
         request.to_filter(),
         count=request.count,
@@ -540,14 +530,14 @@ def list_dlq() -> Response[str]:
 @tracer.capture_method
 def get_dlq_message(dlq_id: str) -> Response[str]:
     dlq_id = path_id(dlq_id, "dlq id")
-    return json_response(dlq_message_view(message_service().get_dlq(dlq_id)))
+    return json_response(dlq_message_view(api_root().messages.get_dlq(dlq_id)))
 
 
 @app.delete("/v2/dlq/<dlq_id>")
 @tracer.capture_method
 def delete_dlq_message(dlq_id: str) -> Response[str]:
     dlq_id = path_id(dlq_id, "dlq id")
-    message_service().delete_dlq(dlq_id)
+    api_root().messages.delete_dlq(dlq_id)
     return empty_response()
 
 
@@ -555,7 +545,7 @@ def delete_dlq_message(dlq_id: str) -> Response[str]:
 @tracer.capture_method
 def delete_dlq_messages() -> Response[str]:
     request = parse(DlqQuery, query(), json_body())
-    deleted, cursor = message_service().delete_dlq_many(
+    deleted, cursor = api_root().messages.delete_dlq_many(
         request.dlq_ids,
         request.to_filter(),
         count=request.count,
@@ -569,14 +559,14 @@ def delete_dlq_messages() -> Response[str]:
 @tracer.capture_method
 def retry_dlq_message(dlq_id: str) -> Response[str]:
     dlq_id = path_id(dlq_id, "dlq id")
-    return json_response(PublishedView(message_id=message_service().retry_dlq(dlq_id)), 201)
+    return json_response(PublishedView(message_id=api_root().messages.retry_dlq(dlq_id)), 201)
 
 
 @app.post("/v2/dlq/retry")
 @tracer.capture_method
 def retry_dlq_messages() -> Response[str]:
     request = parse(DlqQuery, query(), json_body())
-    replayed, cursor = message_service().retry_dlq_many(
+    replayed, cursor = api_root().messages.retry_dlq_many(
         request.dlq_ids,
         request.to_filter(),
         count=request.count,
@@ -608,7 +598,7 @@ def list_logs() -> Response[str]:
 
 
 def _events_page(request: EventQuery, *, default: int, maximum: int) -> Any:
-    return event_service().list(
+    return api_root().events.list(
         request.to_filter(),
         count=request.page_size(default, maximum),
         cursor=request.cursor,
@@ -622,14 +612,14 @@ def _events_page(request: EventQuery, *, default: int, maximum: int) -> Any:
 @app.get("/v2/keys")
 @tracer.capture_method
 def get_keys() -> Response[str]:
-    keys = signing_keys().get()
+    keys = api_root().signing_keys.get()
     return json_response(SigningKeysView(current=keys.current, next=keys.next))
 
 
 @app.post("/v2/keys/rotate")
 @tracer.capture_method
 def rotate_keys() -> Response[str]:
-    keys = signing_keys().rotate()
+    keys = api_root().signing_keys.rotate()
     logger.info("signing keys rotated")
     return json_response(SigningKeysView(current=keys.current, next=keys.next))
 
@@ -711,14 +701,14 @@ def _gate(event: dict[str, Any], tokens: TokenSet) -> tuple[Access | None, dict[
 def _api_tokens() -> TokenSet | None:
     """The valid tokens; None when the secret cannot be read or is no JSON object (every request is refused)."""
     try:
-        return api_tokens()
+        return api_root().tokens()
     except Exception:
         logger.exception("the API tokens cannot be read")
         return None
 
 
 def _check_rate_limit(event: dict[str, Any], tokens: TokenSet) -> RateLimitStatus | None:
-    limiter = rate_limiter()
+    limiter = api_root().rate_limiter
     if not limiter.enabled:
         return None
     headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}

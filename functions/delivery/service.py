@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from functions.core import lifecycle
 from functions.core.lifecycle import Facts, MessageState, RecordFate
@@ -35,15 +35,11 @@ from functions.flow.limiter import FlowLimiter, Wait
 from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
 from functions.shared.ids import uuid7
+from functions.shared.observability import logger
 from functions.stores.delivery_queue import DeliveryQueue
-from functions.stores.dlq import DlqRepository
-from functions.stores.message_stores import MessageStores
 from functions.stores.messages import NewMessage
 from functions.stores.moves import ClaimRefused
-
-if TYPE_CHECKING:
-    from functions.delivery.http import HttpSender  # the worker injects it: the API never loads `requests`
-from functions.shared.observability import logger
+from functions.stores.protocols import DlqPort, MessageStoresPort
 
 USER_AGENT = "Upstash-QStash"
 LEASE_LOST = "the attempt's lease ran out before its outcome was recorded (its worker stopped, or could not record it)"
@@ -71,13 +67,22 @@ class DeliveryPolicy:
     dlq_retention_s: int
 
 
+class Sender(Protocol):
+    """What makes an attempt's HTTP call (`functions.delivery.http.HttpSender`, which the worker injects: the API
+    never loads it)."""
+
+    def send(
+        self, *, method: str, url: str, headers: Mapping[str, str], body: bytes, timeout_s: float
+    ) -> AttemptResult: ...
+
+
 class DeliveryService:
     def __init__(
         self,
-        messages: MessageStores,
-        dlq: DlqRepository,
+        messages: MessageStoresPort,
+        dlq: DlqPort,
         queue: DeliveryQueue,
-        sender: HttpSender,
+        sender: Sender,
         policy: DeliveryPolicy,
         signing_key: Callable[[], str],
         clock: Clock = now_ms,

@@ -13,7 +13,7 @@ import heapq
 import itertools
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from functions.core.codec import header_map, redaction_from_attribute
 from functions.core.events import BODY_STATES, MessageEvent
@@ -47,6 +47,14 @@ _REQUEST_FIELDS = "pk, header, redact, endpointName, #timeout, callback, failure
 class EventPage:
     events: list[MessageEvent]
     cursor: str | None  # None on the last page
+
+
+class EventStorePort(Protocol):
+    """What the event service uses of `EventRepository`."""
+
+    def list(
+        self, where: RecordFilter, *, count: int, now_ms: int, cursor: str | None = None, newest_first: bool = True
+    ) -> EventPage: ...
 
 
 class EventRepository(DynamoRepository):

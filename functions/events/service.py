@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from functions.core.events import BODY_STATES
 from functions.core.filters import RecordFilter
-from functions.events.repository import EventPage, EventRepository
+from functions.events.repository import EventPage, EventStorePort
 from functions.shared.clock import Clock, now_ms
 
 BodyLookup = Callable[[Iterable[str], int], Mapping[str, bytes]]
@@ -14,7 +14,7 @@ BodyLookup = Callable[[Iterable[str], int], Mapping[str, bytes]]
 
 
 class EventService:
-    def __init__(self, events: EventRepository, bodies: BodyLookup | None = None, clock: Clock = now_ms) -> None:
+    def __init__(self, events: EventStorePort, bodies: BodyLookup | None = None, clock: Clock = now_ms) -> None:
         self.events = events
         self.bodies = bodies
         self.clock = clock

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from functions.core.models import FlowControl
-from functions.flow.repository import FlowRepository
+from functions.flow.repository import FlowStorePort
 
 PROBES = 16  # slots tried per attempt: large limits are sampled, not scanned
 PAUSED_WAIT_S = 5
@@ -28,7 +28,7 @@ class Wait:
 
 
 class FlowLimiter:
-    def __init__(self, flows: FlowRepository, rng: random.Random | None = None) -> None:
+    def __init__(self, flows: FlowStorePort, rng: random.Random | None = None) -> None:
         self.flows = flows
         self.rng = rng or random.Random()
 

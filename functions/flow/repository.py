@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from functions.core.models import FlowControl
 from functions.shared.dynamo import DynamoRepository, epoch_s, from_item, to_item, values
@@ -51,6 +51,32 @@ def _config_key(key: str) -> dict[str, Any]:
 
 def _slot_key(key: str, kind: str, index: int) -> dict[str, Any]:
     return to_item({"pk": f"flow#{key}#{kind}#{index}"})
+
+
+class FlowStorePort(Protocol):
+    """What the services and the flow limiter use of `FlowRepository`."""
+
+    def record(self, flow: FlowControl) -> None: ...
+
+    def known_keys(self) -> list[str]: ...
+
+    def reset_rate(self, key: str, slots: int) -> None: ...
+
+    def set_fields(self, key: str, sets: Mapping[str, Any], removes: tuple[str, ...] = ()) -> None: ...
+
+    def state(self, key: str) -> FlowState: ...
+
+    def usage(self, key: str, parallelism: int, rate: int, now_ms: int) -> tuple[int, list[int]]: ...
+
+    def take_parallel_slot(self, key: str, index: int, token: str, now_ms: int, lease_until_ms: int) -> bool: ...
+
+    def release_parallel_slot(self, key: str, index: int, token: str) -> None: ...
+
+    def take_rate_slot(
+        self, key: str, index: int, token: str, now_ms: int, lease_until_ms: int, period_ms: int
+    ) -> bool: ...
+
+    def release_rate_slot(self, key: str, index: int, token: str, ended_ms: int, period_ms: int) -> None: ...
 
 
 class FlowRepository(DynamoRepository):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from functions.core.lifecycle import MessageState
-from functions.flow.repository import FlowRepository, FlowState
+from functions.flow.repository import FlowState, FlowStorePort
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError
-from functions.stores.pending import PendingSet
+from functions.stores.protocols import PendingSetPort
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class FlowInfo:
 
 
 class FlowService:
-    def __init__(self, flows: FlowRepository, pending: PendingSet, clock: Clock = now_ms) -> None:
+    def __init__(self, flows: FlowStorePort, pending: PendingSetPort, clock: Clock = now_ms) -> None:
         self.flows = flows
         self.pending = pending
         self.clock = clock

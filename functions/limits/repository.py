@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from botocore.exceptions import ClientError
 
@@ -10,6 +10,12 @@ from functions.shared.dynamo import DynamoRepository, epoch_s, is_condition_fail
 from functions.shared.resources import COUNTERS_TABLE
 
 TTL = COUNTERS_TABLE.ttl_attribute or "expiresAt"
+
+
+class CounterStorePort(Protocol):
+    """What the rate limiter uses of `CounterRepository`."""
+
+    def take(self, key: str, units: int, limit: int, expires_at_ms: int) -> tuple[bool, int]: ...
 
 
 class CounterRepository(DynamoRepository):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from functions.limits.repository import CounterRepository
+from functions.limits.repository import CounterStorePort
 from functions.shared.clock import Clock, now_ms
 
 MAX_LEASE = 20
@@ -43,7 +43,7 @@ class _Lease:
 class RateLimiter:
     def __init__(
         self,
-        counters: CounterRepository,
+        counters: CounterStorePort,
         limit: int,
         window_s: int,
         clock: Clock = now_ms,

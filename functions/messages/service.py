@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from functions.core.filters import RecordFilter
 from functions.core.lifecycle import MessageState
 from functions.core.models import DeliveryTask, DlqEntry, Message, MessageRequest, MessageStatus, lifetime_end_ms
-from functions.flow.repository import FlowRepository
+from functions.flow.repository import FlowStorePort
 from functions.messages.publish import PublishLimits, build_message, destination_from_path, is_group_name
 from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
@@ -17,12 +17,12 @@ from functions.shared.errors import BadRequestError, NotFoundError, ServiceUnava
 from functions.shared.ids import uuid7
 from functions.shared.observability import logger
 from functions.stores.delivery_queue import DeliveryQueue
-from functions.stores.dlq import DlqPage, DlqRepository
-from functions.stores.message_stores import MessageStores
+from functions.stores.dlq import DlqPage
 from functions.stores.messages import Created, NewMessage
 from functions.stores.moves import CancelOutcome
+from functions.stores.protocols import DlqPort, MessageStoresPort
 from functions.topics.models import Topic
-from functions.topics.repository import TopicRepository
+from functions.topics.repository import TopicStorePort
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
@@ -66,16 +66,16 @@ MAX_MESSAGES_PER_REQUEST = 100
 class MessageService:
     def __init__(
         self,
-        messages: MessageStores,
-        dlq: DlqRepository,
+        messages: MessageStoresPort,
+        dlq: DlqPort,
         queue: DeliveryQueue,
         limits: PublishLimits,
         retention_s: int,
         dedup_window_s: int = 600,
         clock: Clock = now_ms,
-        topics: TopicRepository | None = None,
+        topics: TopicStorePort | None = None,
         dispatcher: Dispatcher | None = None,
-        flows: FlowRepository | None = None,
+        flows: FlowStorePort | None = None,
     ) -> None:
         self.messages = messages
         self.dlq = dlq

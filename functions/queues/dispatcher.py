@@ -6,13 +6,13 @@ from functions.core.models import DeliveryTask
 from functions.shared.clock import Clock, now_ms
 from functions.shared.observability import logger
 from functions.stores.delivery_queue import DeliveryQueue
-from functions.stores.queues import QueueRepository
-from functions.stores.slots import DispatchOutcome, QueueSlots
+from functions.stores.protocols import QueueSlotsPort, QueueStorePort
+from functions.stores.slots import DispatchOutcome
 
 
 class Dispatcher:
     def __init__(
-        self, slots: QueueSlots, queues: QueueRepository, delivery: DeliveryQueue, clock: Clock = now_ms
+        self, slots: QueueSlotsPort, queues: QueueStorePort, delivery: DeliveryQueue, clock: Clock = now_ms
     ) -> None:
         self.slots = slots
         self.queues = queues

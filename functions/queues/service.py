@@ -8,8 +8,7 @@ from functions.core.models import Queue
 from functions.queues.dispatcher import Dispatcher
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError
-from functions.stores.message_stores import MessageStores
-from functions.stores.queues import QueueRepository
+from functions.stores.protocols import MessageStoresPort, QueueStorePort
 from functions.topics.models import validate_name
 
 
@@ -22,8 +21,8 @@ class QueueInfo:
 class QueueService:
     def __init__(
         self,
-        queues: QueueRepository,
-        messages: MessageStores,
+        queues: QueueStorePort,
+        messages: MessageStoresPort,
         dispatcher: Dispatcher,
         max_parallelism: int,
         retention_s: int,

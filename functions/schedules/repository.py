@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from functions.schedules.models import Schedule
 from functions.shared.dynamo import DynamoRepository, from_item, to_item, values
@@ -11,6 +11,22 @@ from functions.shared.resources import SCHEDULES_TABLE
 
 LISTING = "schedule"
 ALL = SCHEDULES_TABLE.indexes[0].name
+
+
+class ScheduleStorePort(Protocol):
+    """What the schedule service uses of `ScheduleRepository`."""
+
+    def delete(self, schedule_id: str) -> None: ...
+
+    def get(self, schedule_id: str) -> Schedule | None: ...
+
+    def list(self) -> list[Schedule]: ...
+
+    def put(self, schedule: Schedule) -> None: ...
+
+    def record_fire(self, schedule_id: str, tick_ms: int, message_ids: Sequence[str], error: str | None) -> bool: ...
+
+    def set_paused(self, schedule_id: str, paused: bool, now_ms: int) -> bool: ...
 
 
 class ScheduleRepository(DynamoRepository):

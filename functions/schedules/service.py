@@ -11,13 +11,13 @@ from functions.messages.publish import INTERNAL_DEDUP_PREFIX
 from functions.messages.service import MessageService, Prepared
 from functions.schedules.cron import parse_cron, read_cron
 from functions.schedules.models import Schedule
-from functions.schedules.repository import ScheduleRepository
-from functions.schedules.triggers import SchedulerTriggers
+from functions.schedules.repository import ScheduleStorePort
+from functions.schedules.triggers import TriggersPort
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError
 from functions.shared.ids import uuid7
 from functions.shared.observability import logger
-from functions.stores.messages import MessageStore
+from functions.stores.protocols import MessageStorePort
 from functions.topics.models import validate_name
 
 # Headers that configure the schedule itself rather than each message it publishes.
@@ -46,10 +46,10 @@ class ScheduleInfo:
 class ScheduleService:
     def __init__(
         self,
-        schedules: ScheduleRepository,
-        triggers: SchedulerTriggers,
+        schedules: ScheduleStorePort,
+        triggers: TriggersPort,
         publisher: MessageService,
-        messages: MessageStore,
+        messages: MessageStorePort,
         ensure_queue: Callable[[str], object],
         clock: Clock = now_ms,
     ) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -20,6 +20,14 @@ SCHEDULED_TIME = "<aws.scheduler.scheduled-time>"  # Scheduler fills in the time
 def trigger_name(schedule_id: str) -> str:
     name = f"cron-{schedule_id}"
     return name if len(name) <= 64 else f"cron-{hashlib.sha256(schedule_id.encode()).hexdigest()[:40]}"
+
+
+class TriggersPort(Protocol):
+    """What fires a schedule's cron (EventBridge Scheduler)."""
+
+    def put(self, schedule_id: str, cron: Cron) -> None: ...
+
+    def delete(self, schedule_id: str) -> None: ...
 
 
 class SchedulerTriggers:

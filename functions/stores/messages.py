@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from botocore.exceptions import ClientError
 
@@ -52,6 +52,16 @@ from functions.stores.message_items import (
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+
+class StoredMessage(Protocol):
+    """A message as one read found it: its status, and its request item (None when missing)."""
+
+    @property
+    def status(self) -> MessageStatus | None: ...
+
+    @property
+    def request_item(self) -> Mapping[str, Any] | None: ...
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from functions.shared.dynamo import DynamoRepository, cancellation_reasons, epoc
 from functions.shared.ids import time_of_uuid7, uuid7
 from functions.shared.shards import shard_key
 from functions.stores.message_items import LATE, LATE_AFTER_MS, PENDING, TTL, VISIBLE, result_fields, state_key
-from functions.stores.messages import MessageStore, NewMessage, Stored
+from functions.stores.messages import MessageStore, NewMessage, StoredMessage
 from functions.stores.queues import QueueRepository
 
 if TYPE_CHECKING:
@@ -54,7 +54,7 @@ class MessageMoves(DynamoRepository):
     # --- delivery ---------------------------------------------------------------------------------
 
     def claim(
-        self, message_id: str, attempt: int, now_ms: int, lease_until_ms: int, stored: Stored | None = None
+        self, message_id: str, attempt: int, now_ms: int, lease_until_ms: int, stored: StoredMessage | None = None
     ) -> Message | ClaimRefused:
         """CREATED/RETRY (due) -> ACTIVE. The message is read first, both items in one query (the ACTIVE entry
         copies the state's url and label, and a record that cannot claim is told apart without a write); the write

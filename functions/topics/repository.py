@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from functions.shared.dynamo import DynamoRepository, from_item, to_item, values
 from functions.shared.resources import TOPICS_TABLE
@@ -11,6 +11,18 @@ from functions.topics.models import Endpoint, Topic
 
 LISTING = "topic"
 ALL = TOPICS_TABLE.indexes[0].name
+
+
+class TopicStorePort(Protocol):
+    """What the services use of `TopicRepository`."""
+
+    def get(self, name: str) -> Topic | None: ...
+
+    def list(self) -> list[Topic]: ...
+
+    def save(self, topic: Topic, expected_version: int | None) -> bool: ...
+
+    def delete(self, name: str, expected_version: int | None = None) -> bool: ...
 
 
 class TopicRepository(DynamoRepository):

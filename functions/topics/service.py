@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 from functions.topics.models import Endpoint, Topic, validate_name
-from functions.topics.repository import TopicRepository
+from functions.topics.repository import TopicStorePort
 
 _ATTEMPTS = 5  # optimistic concurrency: re-read and re-apply when another writer got there first
 
@@ -17,7 +17,7 @@ MAX_ENDPOINTS = 100
 
 
 class TopicService:
-    def __init__(self, topics: TopicRepository, validate_url: Callable[[str], object], clock: Clock = now_ms) -> None:
+    def __init__(self, topics: TopicStorePort, validate_url: Callable[[str], object], clock: Clock = now_ms) -> None:
         self.topics = topics
         self.validate_url = validate_url
         self.clock = clock

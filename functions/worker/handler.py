@@ -30,7 +30,7 @@ from functions.core.models import DeliveryTask
 from functions.shared.config import get_settings
 from functions.shared.observability import count, logger, metrics, tracer
 from functions.shared.resources import DELIVERY_BATCH_SIZE
-from functions.worker.dependencies import delivery_service, schedule_service
+from functions.worker.root import worker_root
 
 
 class _Invocation(threading.local):
@@ -73,7 +73,7 @@ def handle_record(record: SQSRecord) -> str:
         )
         raise PoisonRecordError(f"record {record.message_id} is not a delivery task") from exc
     try:
-        outcome = delivery_service().process(task)
+        outcome = worker_root().delivery.process(task)
     except Exception:
         # Reported as this record's failure (the batch goes on); the record comes back after the visibility
         # timeout. Logged here, as the batch processor itself does not say why.
@@ -94,9 +94,9 @@ async def record_handler(record: SQSRecord) -> str:
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse | dict[str, int]:
     if event.get("sweep"):  # the recurring sweep schedule, not an SQS batch
-        return {"requeued": delivery_service().sweep(get_settings().sweep_grace_seconds)}
+        return {"requeued": worker_root().delivery.sweep(get_settings().sweep_grace_seconds)}
     if "schedule" in event:  # a cron schedule's trigger
-        fired = schedule_service().fire(str(event["schedule"]), scheduled_time_ms(event.get("scheduledTime")))
+        fired = worker_root().schedules.fire(str(event["schedule"]), scheduled_time_ms(event.get("scheduledTime")))
         return {"published": len(fired)}
     return async_process_partial_response(
         event=event, record_handler=record_handler, processor=_invocation.processor, context=context

@@ -7,13 +7,14 @@ from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import pytest
+from qstash.message import PublishResponse, PublishUrlGroupResponse
 
 from local_mode.runtime import LocalMode
 
 T = TypeVar("T")
 
 
-def wait_until(probe: Callable[[], T], timeout: float = 30, interval: float = 0.2, what: str = "condition") -> T:
+def wait_until(probe: Callable[[], T | None], timeout: float = 30, interval: float = 0.2, what: str = "condition") -> T:
     deadline = time.monotonic() + timeout
     while True:
         value = probe()
@@ -22,6 +23,12 @@ def wait_until(probe: Callable[[], T], timeout: float = 30, interval: float = 0.
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout} s waiting for {what}")
         time.sleep(interval)
+
+
+def one_url(answer: PublishResponse | list[PublishUrlGroupResponse]) -> PublishResponse:
+    """The SDK's answer to a publish to one URL (its type also covers a URL group's answer, a list)."""
+    assert isinstance(answer, PublishResponse), answer
+    return answer
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +42,9 @@ def local() -> Iterator[LocalMode]:
 
 def message_status(message_id: str) -> Any:
     """The stored state of a message (read from the backend, as an operator would with the AWS CLI)."""
+    from functions.composition.stores import Stores
     from functions.shared.config import get_settings
-    from functions.wiring import repositories
 
-    messages = repositories(get_settings())[0].store
+    messages = Stores(get_settings()).messages.store
     message = messages.get(message_id, 0)
     return message.status if message else None

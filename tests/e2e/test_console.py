@@ -12,7 +12,7 @@ import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import requests
@@ -22,6 +22,9 @@ from werkzeug import Request, Response
 from functions.api.console import CONTENT_SECURITY_POLICY
 from local_mode.runtime import LocalMode
 from tests.e2e.conftest import wait_until
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Dialog
 
 CHROMIUM = Path("/usr/bin/chromium")
 if not CHROMIUM.exists():
@@ -339,7 +342,12 @@ def test_bulk_retry_of_two_entries_delivers_them(
     rows.nth(2).locator("input.select-entry").check()
     expect(page.locator("#selection-count")).to_have_text("2 selected")
     questions: list[str] = []
-    page.once("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+
+    def answer(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        dialog.accept()
+
+    page.once("dialog", answer)
     page.click("#retry-selected")
 
     # Then the console reports two new messages and the entries leave the DLQ

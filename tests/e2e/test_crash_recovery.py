@@ -14,7 +14,7 @@ from qstash import QStash
 from werkzeug import Request, Response
 
 from local_mode.runtime import LocalMode
-from tests.e2e.conftest import message_status, wait_until
+from tests.e2e.conftest import message_status, one_url, wait_until
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +50,7 @@ def test_worker_killed_mid_delivery_is_recovered(local_without_worker, httpserve
     client = QStash(local_without_worker.token, base_url=local_without_worker.url, retry=False)
     try:
         # When a message is published and the worker dies during its delivery
-        published = client.message.publish(url=httpserver.url_for("/crash"), body="survive")
+        published = one_url(client.message.publish(url=httpserver.url_for("/crash"), body="survive"))
         wait_until(lambda: workers[0].poll() is not None, timeout=30, what="the worker to be killed")
         assert message_status(published.message_id).state == "ACTIVE"  # claimed, outcome never recorded
 

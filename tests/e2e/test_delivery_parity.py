@@ -16,7 +16,7 @@ from qstash.errors import SignatureError
 from werkzeug import Request, Response
 
 from local_mode.runtime import LocalMode
-from tests.e2e.conftest import message_status, wait_until
+from tests.e2e.conftest import message_status, one_url, wait_until
 
 
 def client(local: LocalMode) -> QStash:
@@ -48,7 +48,7 @@ def test_a_2_second_delay_arrives_on_time(local, httpserver: HTTPServer):
 
 def test_a_20_minute_delay_waits_in_scheduler(local, httpserver: HTTPServer):
     # Given a message delayed by 20 minutes
-    published = client(local).message.publish(url=httpserver.url_for("/much-later"), body="x", delay="20m")
+    published = one_url(client(local).message.publish(url=httpserver.url_for("/much-later"), body="x", delay="20m"))
     message = client(local).message.get(published.message_id)
     scheduler = boto3.client("scheduler", endpoint_url=local.backend.endpoint)
     group = local.backend.env["SCHEDULE_GROUP"]
@@ -78,8 +78,8 @@ def test_retries_follow_the_retry_delay_then_the_dlq_then_a_replay(local, httpse
     receiver = Receiver200(status=500, body="down for maintenance")
     httpserver.expect_request("/flaky").respond_with_handler(receiver)
     # When a message with 2 retries, 1 s apart, is published to it
-    published = client(local).message.publish(
-        url=httpserver.url_for("/flaky"), body="important", retries=2, retry_delay="1000"
+    published = one_url(
+        client(local).message.publish(url=httpserver.url_for("/flaky"), body="important", retries=2, retry_delay="1000")
     )
     # Then it is attempted exactly 3 times, about a second apart, and lands in the DLQ
     status = wait_until(
@@ -133,16 +133,18 @@ def test_callback_and_failure_callback_payloads(local, httpserver: HTTPServer):
     httpserver.expect_request("/callback").respond_with_handler(callback)
     httpserver.expect_request("/failure").respond_with_handler(failure)
     # When a message with one retry is published with callback headers
-    published = client(local).message.publish(
-        url=httpserver.url_for("/fails"),
-        body='{"order": 7}',
-        content_type="application/json",
-        headers={"X-Order": "7"},
-        retries=1,
-        retry_delay="500",
-        callback=httpserver.url_for("/callback"),
-        failure_callback=httpserver.url_for("/failure"),
-        callback_headers={"X-Cb": "yes"},
+    published = one_url(
+        client(local).message.publish(
+            url=httpserver.url_for("/fails"),
+            body='{"order": 7}',
+            content_type="application/json",
+            headers={"X-Order": "7"},
+            retries=1,
+            retry_delay="500",
+            callback=httpserver.url_for("/callback"),
+            failure_callback=httpserver.url_for("/failure"),
+            callback_headers={"X-Cb": "yes"},
+        )
     )
     status = wait_until(
         lambda: (s := message_status(published.message_id)) and s.state == "FAILED" and s, timeout=20, what="FAILED"
@@ -209,7 +211,8 @@ def test_cancel_all_cancels_every_pending_message(local, httpserver: HTTPServer)
     receiver = Receiver200()
     httpserver.expect_request("/never").respond_with_handler(receiver)
     ids = [
-        client(local).message.publish(url=httpserver.url_for("/never"), body="no", delay=2).message_id for _ in range(5)
+        one_url(client(local).message.publish(url=httpserver.url_for("/never"), body="no", delay=2)).message_id
+        for _ in range(5)
     ]
     assert client(local).message.cancel_all() >= 5
     time.sleep(4)
@@ -239,7 +242,10 @@ def test_signing_key_rotation_is_seen_by_the_worker(local, httpserver: HTTPServe
 def test_the_sdk_dlq_cancel_and_key_methods(local, httpserver: HTTPServer):
     httpserver.expect_request("/404").respond_with_data("404 Not Found", status=404)
     sdk = client(local)
-    ids = [sdk.message.publish(url=httpserver.url_for("/404"), body=f"{i}", retries=0).message_id for i in range(3)]
+    ids = [
+        one_url(sdk.message.publish(url=httpserver.url_for("/404"), body=f"{i}", retries=0)).message_id
+        for i in range(3)
+    ]
     wait_until(lambda: all((s := message_status(i)) and s.state == "FAILED" for i in ids), what="3 FAILED")
     # dlq.list / get / delete / delete_many as the SDK calls them
     listed = sdk.dlq.list()
@@ -249,7 +255,9 @@ def test_the_sdk_dlq_cancel_and_key_methods(local, httpserver: HTTPServer):
     sdk.dlq.delete(mine[0].dlq_id)
     assert sdk.dlq.delete_many([m.dlq_id for m in mine[1:]]) == 2
     # cancel_many with ids, keys get
-    pending = [sdk.message.publish(url=httpserver.url_for("/404"), body="x", delay="1h").message_id for _ in range(2)]
+    pending = [
+        one_url(sdk.message.publish(url=httpserver.url_for("/404"), body="x", delay="1h")).message_id for _ in range(2)
+    ]
     assert sdk.message.cancel_many(pending) == 2
     assert sdk.signing_key.get().current == local.signing_keys["current"]
 
@@ -284,10 +292,10 @@ def test_the_sdk_url_group_and_batch_methods(local, httpserver: HTTPServer):
         ]
     )
     assert len(answers) == 2 and isinstance(answers[1], list) and len(answers[1]) == 2
-    from qstash.message import BatchRequest
+    from qstash.message import BatchRequest, BatchResponse
 
     [plain] = sdk.message.batch([BatchRequest(url=httpserver.url_for("/g1"), body="plain")])
-    assert plain.message_id
+    assert isinstance(plain, BatchResponse) and plain.message_id
     wait_until(lambda: len(one.seen) == 4 and len(two.seen) == 2, what="the batch deliveries")
     sdk.url_group.remove_endpoints(url_group="sdk-group", endpoints=[{"url": httpserver.url_for("/g2")}])
     assert [e.url for e in sdk.url_group.get("sdk-group").endpoints] == [httpserver.url_for("/g1")]
@@ -338,7 +346,11 @@ def test_a_cron_schedule_fires_once_per_minute_of_the_local_scheduler(local, htt
         # Then each minute of the local scheduler's clock fires it once
         for minute in range(1, 4):
             local.scheduler.advance(60)
-            wait_until(lambda m=minute: len(receiver.seen) >= baseline + m, timeout=10, what=f"firing {minute}")
+
+            def fired(m: int = minute) -> bool:
+                return len(receiver.seen) >= baseline + m
+
+            wait_until(fired, timeout=10, what=f"firing {minute}")
             time.sleep(1.5)  # the loop runs every second: the same minute must not fire twice
             assert len(receiver.seen) == baseline + minute
         assert {r.headers["Upstash-Schedule-Id"] for _, r, _ in receiver.seen} == {schedule_id}
@@ -373,7 +385,9 @@ def test_the_async_sdk(local, httpserver: HTTPServer):
 
     async def scenario() -> None:
         sdk = AsyncQStash(local.token, base_url=local.url, retry=False)
-        published = await sdk.message.publish_json(url=httpserver.url_for("/async"), body={"a": 1}, label="async")
+        published = one_url(
+            await sdk.message.publish_json(url=httpserver.url_for("/async"), body={"a": 1}, label="async")
+        )
         message = await sdk.message.get(published.message_id)
         assert message.label == "async"
         await sdk.queue.upsert("async-queue", parallelism=1)
@@ -383,7 +397,8 @@ def test_the_async_sdk(local, httpserver: HTTPServer):
         assert (await sdk.schedule.get(schedule_id)).cron == "0 0 1 1 *"
         await sdk.schedule.delete(schedule_id)
         await sdk.url_group.upsert_endpoints(url_group="async-group", endpoints=[{"url": httpserver.url_for("/async")}])
-        assert len(await sdk.message.publish(url_group="async-group", body="g")) == 1
+        fanned = await sdk.message.publish(url_group="async-group", body="g")
+        assert isinstance(fanned, list) and len(fanned) == 1
         keys = await sdk.signing_key.get()
         assert keys.current == local.signing_keys["current"]
         assert (await sdk.dlq.list()).messages is not None

@@ -9,6 +9,7 @@ the last test reports) any connection or name lookup that is not loopback: no tr
 
 from __future__ import annotations
 
+import _socket
 import ipaddress
 import os
 import socket
@@ -62,11 +63,11 @@ class NetworkGuard:
     def install(self) -> None:
         guard = self
 
-        def connect(sock: socket.socket, address: Any) -> Any:
+        def connect(sock: _socket.socket, address: Any) -> None:
             guard.check(sock, address)
-            return guard._connect(sock, address)
+            guard._connect(sock, address)
 
-        def connect_ex(sock: socket.socket, address: Any) -> Any:
+        def connect_ex(sock: _socket.socket, address: Any) -> int:
             guard.check(sock, address)
             return guard._connect_ex(sock, address)
 
@@ -80,7 +81,7 @@ class NetworkGuard:
         socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
         socket.getaddrinfo = getaddrinfo
 
-    def check(self, sock: socket.socket, address: Any) -> None:
+    def check(self, sock: _socket.socket, address: Any) -> None:
         if sock.family in (socket.AF_INET, socket.AF_INET6) and not self.is_loopback(address[0]):
             self.refused.append(f"connection to {address!r}")
             raise ConnectionRefusedError(f"fuzz network guard: {address!r} is not loopback")

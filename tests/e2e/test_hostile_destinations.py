@@ -11,7 +11,7 @@ from werkzeug import Request, Response
 
 from functions.core.models import MAX_RESPONSE_HEADER_BYTES
 from local_mode.runtime import LocalMode
-from tests.e2e.conftest import message_status, wait_until
+from tests.e2e.conftest import message_status, one_url, wait_until
 
 BIG_HEADERS = {f"X-Big-{i}": "v" * 60_000 for i in range(8)}  # ~480 KB: more than a DynamoDB item holds
 
@@ -29,7 +29,7 @@ def test_a_2xx_with_oversized_headers_is_delivered_once(local: LocalMode, httpse
     receiver = Counting(200)
     httpserver.expect_request("/big200").respond_with_handler(receiver)
     client = QStash(local.token, base_url=local.url, retry=False)
-    published = client.message.publish(url=httpserver.url_for("/big200"), body="x", retries=3)
+    published = one_url(client.message.publish(url=httpserver.url_for("/big200"), body="x", retries=3))
     wait_until(lambda: (s := message_status(published.message_id)) and s.state == "DELIVERED", what="DELIVERED")
     time.sleep(2)  # a record that came back would deliver it again now
     assert receiver.seen == 1
@@ -39,7 +39,7 @@ def test_a_5xx_with_oversized_headers_ends_in_the_dlq(local: LocalMode, httpserv
     receiver = Counting(500)
     httpserver.expect_request("/big500").respond_with_handler(receiver)
     client = QStash(local.token, base_url=local.url, retry=False)
-    published = client.message.publish(url=httpserver.url_for("/big500"), body="x", retries=1, retry_delay="0")
+    published = one_url(client.message.publish(url=httpserver.url_for("/big500"), body="x", retries=1, retry_delay="0"))
     status = wait_until(
         lambda: (s := message_status(published.message_id)) and s.state == "FAILED" and s, timeout=60, what="FAILED"
     )

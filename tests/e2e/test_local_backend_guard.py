@@ -10,10 +10,8 @@ import requests
 from local_mode.runtime import LocalMode
 
 # secretsmanager.GetSecretValue as a page's fetch() would send it (moto checks no signature)
-GET_SECRET = {
-    "headers": {"X-Amz-Target": "secretsmanager.GetSecretValue", "Content-Type": "application/x-amz-json-1.1"},
-    "data": '{"SecretId": "postbox-local/api-token"}',
-}
+GET_SECRET_HEADERS = {"X-Amz-Target": "secretsmanager.GetSecretValue", "Content-Type": "application/x-amz-json-1.1"}
+GET_SECRET_DATA = '{"SecretId": "postbox-local/api-token"}'
 
 
 def test_no_backend_server_unless_asked_for():
@@ -40,7 +38,7 @@ def test_the_backend_server_answers_no_web_page():
             ("POST", {"Host": f"rebound.evil.example:{port}"}),
         ):
             answer = requests.request(
-                method, endpoint, headers={**GET_SECRET["headers"], **headers}, data=GET_SECRET["data"], timeout=5
+                method, endpoint, headers={**GET_SECRET_HEADERS, **headers}, data=GET_SECRET_DATA, timeout=5
             )
             assert answer.status_code == 403, (method, headers, answer.text[:200])
             assert "Access-Control-Allow-Origin" not in answer.headers

@@ -7,7 +7,7 @@ from pytest_httpserver import HTTPServer
 from qstash import QStash, Receiver
 from werkzeug import Request, Response
 
-from tests.e2e.conftest import message_status, wait_until
+from tests.e2e.conftest import message_status, one_url, wait_until
 
 
 def client(local) -> QStash:
@@ -31,12 +31,14 @@ def test_sdk_publish_is_delivered_byte_for_byte(local, httpserver: HTTPServer):
     url = httpserver.url_for("/orders") + "?tenant=7"
     body = '{"order": 42, "note": "caf\u00e9 \u2615"}'
     # When the official SDK publishes to it
-    published = client(local).message.publish(
-        url=url,
-        body=body.encode(),
-        content_type="application/json",
-        headers={"X-Tenant": "seven"},
-        label="orders",
+    published = one_url(
+        client(local).message.publish(
+            url=url,
+            body=body.encode(),
+            content_type="application/json",
+            headers={"X-Tenant": "seven"},
+            label="orders",
+        )
     )
     # Then it arrives once, byte for byte, with the forwarded header, its id and a valid signature
     wait_until(lambda: seen, what="delivery")
@@ -64,8 +66,10 @@ def test_binary_bodies_are_delivered_untouched(local, httpserver: HTTPServer):
 
 def test_message_lookup_while_pending(local, httpserver: HTTPServer):
     # Given a message delayed by a minute
-    published = client(local).message.publish(
-        url=httpserver.url_for("/later"), body="later", delay=60, retries=2, headers={"X-A": "1"}
+    published = one_url(
+        client(local).message.publish(
+            url=httpserver.url_for("/later"), body="later", delay=60, retries=2, headers={"X-A": "1"}
+        )
     )
     # When the SDK looks it up / Then it answers the seed-000 fields
     message = client(local).message.get(published.message_id)
@@ -84,7 +88,7 @@ def test_spent_retries_end_in_the_dlq(local, httpserver: HTTPServer):
     seen, handler = recorder(500, "receiver exploded")
     httpserver.expect_request("/broken").respond_with_handler(handler)
     # When a message with one retry is published to it
-    published = client(local).message.publish(url=httpserver.url_for("/broken"), body="try me", retries=1)
+    published = one_url(client(local).message.publish(url=httpserver.url_for("/broken"), body="try me", retries=1))
     # Then it is attempted twice (the retry ~12 s later) and lands in the DLQ with the receiver's answer
     status = wait_until(
         lambda: (s := message_status(published.message_id)) and s.state == "FAILED" and s,
@@ -118,7 +122,7 @@ def test_sdk_reads_the_log(local, httpserver: HTTPServer):
     seen, handler = recorder(200, "ok")
     httpserver.expect_request("/logged").respond_with_handler(handler)
     sdk = client(local)
-    published = sdk.message.publish(url=httpserver.url_for("/logged"), body="log me", retry_delay="15000")
+    published = one_url(sdk.message.publish(url=httpserver.url_for("/logged"), body="log me", retry_delay="15000"))
     wait_until(lambda: message_status(published.message_id).state == "DELIVERED", what="DELIVERED")
     # When the SDK lists its DELIVERED log entries / Then there is exactly one, with the expression
     logs = sdk.log.list(filter={"message_id": published.message_id, "state": LogState.DELIVERED}).logs

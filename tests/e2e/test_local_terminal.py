@@ -46,14 +46,14 @@ class Output:
         deadline = time.monotonic() + timeout
         while (left := deadline - time.monotonic()) > 0:
             try:
-                line = self._lines.get(timeout=left)
+                read = self._lines.get(timeout=left)
             except queue.Empty:
                 break
-            if line is None:
+            if read is None:
                 break
-            self.seen.append(line)
-            if matches(line):
-                return line
+            self.seen.append(read)
+            if matches(read):
+                return read
         raise AssertionError("no such line in the output:\n" + "\n".join(self.seen))
 
 

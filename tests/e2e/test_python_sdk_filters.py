@@ -12,7 +12,7 @@ from qstash import QStash
 from qstash.log import LogState
 
 from local_mode.runtime import LocalMode
-from tests.e2e.conftest import wait_until
+from tests.e2e.conftest import one_url, wait_until
 
 
 def client(local: LocalMode) -> QStash:
@@ -28,14 +28,16 @@ def test_dlq_and_log_filters_labels_and_redaction(local: LocalMode, httpserver: 
     httpserver.expect_request("/sdk-fail").respond_with_data("no", status=503)
     sdk = client(local)
     tag = uuid.uuid4().hex[:8]
-    first = sdk.message.publish(url=httpserver.url_for("/sdk-fail"), body="one", retries=0, label=f"{tag}-a")
-    second = sdk.message.publish(
-        url=httpserver.url_for("/sdk-fail"),
-        body="two",
-        retries=0,
-        label=f"{tag}-b",
-        headers={"Authorization": "Bearer sdk-secret"},
-        redact={"body": True, "header": ["Authorization"]},
+    first = one_url(sdk.message.publish(url=httpserver.url_for("/sdk-fail"), body="one", retries=0, label=f"{tag}-a"))
+    second = one_url(
+        sdk.message.publish(
+            url=httpserver.url_for("/sdk-fail"),
+            body="two",
+            retries=0,
+            label=f"{tag}-b",
+            headers={"Authorization": "Bearer sdk-secret"},
+            redact={"body": True, "header": ["Authorization"]},
+        )
     )
     wait_until(
         lambda: (
@@ -72,5 +74,7 @@ def test_a_schedules_flow_control(local: LocalMode):
     assert schedule.flow_control is not None
     assert (schedule.flow_control.key, schedule.flow_control.parallelism) == ("sdk-flow", 10)
     assert (schedule.flow_control.rate, schedule.flow_control.period) == (5, 86400)
-    assert [s.flow_control.key for s in sdk.schedule.list() if s.schedule_id == schedule_id] == ["sdk-flow"]
+    assert [s.flow_control and s.flow_control.key for s in sdk.schedule.list() if s.schedule_id == schedule_id] == [
+        "sdk-flow"
+    ]
     sdk.schedule.delete(schedule_id)

@@ -114,7 +114,7 @@ class FakePip:
 @pytest.fixture
 def fake_pip(monkeypatch: pytest.MonkeyPatch) -> FakePip:
     fake = FakePip()
-    monkeypatch.setattr(build.subprocess, "run", fake)
+    monkeypatch.setattr(subprocess, "run", fake)  # (what infra.build runs pip with)
     return fake
 
 
@@ -295,9 +295,7 @@ def test_the_rehearsal_is_built_for_this_machine_with_the_runtimes_sdk(
         assert args[args.index("--python-version") + 1] == version
     assert not any(arg.startswith(("boto3", "botocore")) for arg in layer)
     assert [arg for arg in runtime if arg.startswith("boto3")] == [
-        line.strip('", ')
-        for line in (build.PROJECT_ROOT / "pyproject.toml").read_text().splitlines()
-        if '"boto3==' in line
+        line.strip('", ') for line in (PROJECT_ROOT / "pyproject.toml").read_text().splitlines() if '"boto3==' in line
     ]
     # And the layer leaves the SDK to the runtime, which keeps it
     assert not (tmp_path / "layer" / "python" / "botocore").exists()

@@ -4,6 +4,7 @@ API throttling and access logs, and the alarms and dashboard that watch the serv
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, cast
 
@@ -320,7 +321,7 @@ def emitted_metric(name: str, namespace: str) -> dict[str, Any]:
         default_dimensions=dict(configured.default_dimensions),
     )
     provider.add_metric(name=name, unit="Count", value=1)
-    emf = provider.serialize_metric_set()
+    emf: Mapping[str, Any] = provider.serialize_metric_set()
     (directive,) = emf["_aws"]["CloudWatchMetrics"]
     (dimension_names,) = directive["Dimensions"]
     assert [metric["Name"] for metric in directive["Metrics"]] == [name]

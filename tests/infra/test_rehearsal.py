@@ -89,7 +89,7 @@ class Account:
         session = boto3.session.Session(
             aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION
         )
-        self.client = lambda service: session.client(service, endpoint_url=endpoint)  # noqa: E731
+        self._session = session
         self.refs: dict[str, str] = {
             "AWS::Region": REGION,
             "AWS::AccountId": ACCOUNT,
@@ -103,6 +103,7 @@ class Account:
             self._create(logical_id, resource["Type"], resource.get("Properties", {}), f"{STACK.lower()}-{run}")
 
     def client(self, service: str) -> Any:
+        # (boto3's stubs type `client` per literal service name)
         return self._session.client(service, endpoint_url=self.endpoint)  # type: ignore[call-overload]
 
     def _create(self, logical_id: str, kind: str, properties: dict[str, Any], prefix: str) -> None:

@@ -875,7 +875,8 @@ def actions_called_by_functions() -> dict[str, set[str]]:
     session = boto3.session.Session(region_name="us-east-1", aws_access_key_id="unused", aws_secret_access_key="x")
     operations: dict[str, set[str]] = {}
     for service in AWS_SERVICES:
-        for method, operation in session.client(service).meta.method_to_api_mapping.items():
+        client = session.client(service)  # type: ignore[call-overload]  # (typed per literal service name)
+        for method, operation in client.meta.method_to_api_mapping.items():
             operations.setdefault(method, set()).add(f"{service}:{operation}")
     root = Path(__file__).resolve().parents[2] / "functions"
     called: dict[str, set[str]] = {}

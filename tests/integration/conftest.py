@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
@@ -18,6 +19,9 @@ from local_mode.frontdoor import build_event
 from local_mode.lambda_context import LocalLambdaContext
 from local_mode.runtime import reset_process_caches
 from local_mode.worker_loop import WorkerLoop, sqs_event
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs.type_defs import MessageTypeDef
 
 TOKEN = "integration-token"
 
@@ -51,7 +55,7 @@ class Postbox:
         result = lambda_handler(event, LocalLambdaContext("postbox-api"))
         return result["statusCode"], json.loads(result["body"] or "null"), result.get("headers", {})
 
-    def receive(self, max_messages: int = 10) -> list[dict[str, Any]]:
+    def receive(self, max_messages: int = 10) -> list[MessageTypeDef]:
         sqs = boto3.client("sqs")
         return sqs.receive_message(
             QueueUrl=self.env["DELIVERY_QUEUE_URL"],
@@ -60,11 +64,11 @@ class Postbox:
             MessageSystemAttributeNames=["All"],
         ).get("Messages", [])
 
-    def run_worker(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+    def run_worker(self, messages: list[MessageTypeDef]) -> dict[str, Any]:
         from functions.worker.handler import lambda_handler
 
         event = sqs_event(messages, "arn:aws:sqs:us-east-1:123456789012:postbox-local-delivery", "us-east-1")
-        return lambda_handler(event, LocalLambdaContext("postbox-worker"))
+        return dict(lambda_handler(event, LocalLambdaContext("postbox-worker")))
 
     def drain(self) -> int:
         """One poll of the event source: receive a batch, run the worker, delete what it did not report failed."""
@@ -97,7 +101,7 @@ def atomic_moto(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def postbox(monkeypatch: pytest.MonkeyPatch):
+def postbox(monkeypatch: pytest.MonkeyPatch) -> Iterator[Postbox]:
     with mock_aws():
         backend = provision(None, TOKEN, DEFAULT_SIGNING_KEYS)
         for name, value in backend.env.items():

@@ -28,11 +28,11 @@ from moto import mock_aws
 
 from functions.api.auth import TOKEN_ACCESS_HEADER
 from functions.api.console import is_console_path
+from functions.composition.stores import Stores
 from functions.core.models import AttemptResult, DlqEntry, MessageRequest
 from functions.shared.config import get_settings
 from functions.shared.ids import uuid7
 from functions.shared.resources import BODIES_BUCKET, COUNTERS_TABLE, TABLES
-from functions.wiring import repositories
 from local_mode.backend import AUTH_SECRET, DEFAULT_SIGNING_KEYS, SIGNING_SECRET, LocalBackend, provision
 from local_mode.frontdoor import build_event
 from local_mode.lambda_context import LocalLambdaContext
@@ -150,7 +150,8 @@ class World:
     clients: dict[str, Any] = field(default_factory=dict)
 
     def client(self, service: str) -> Any:
-        return self.clients.setdefault(service, boto3.client(service))
+        # (boto3's stubs type `client` per literal service name)
+        return self.clients.setdefault(service, boto3.client(service))  # type: ignore[call-overload]
 
     def fill(self, text: str) -> str:
         for name, value in self.ids.items():
@@ -204,7 +205,7 @@ def _seed(world: World) -> None:
     ok("POST", "/v2/topics/doomed-group/endpoints", {"endpoints": [{"url": f"{DEST}/a"}]})
     for schedule in ("sched-1", "sched-doomed"):
         ok("POST", f"/v2/schedules/{DEST}/cron", b"", {"Upstash-Cron": "0 * * * *", "Upstash-Schedule-Id": schedule})
-    _, dlq = repositories(get_settings())
+    dlq = Stores(get_settings()).dlq
     client = boto3.client("dynamodb")
     for name in ("dlq_get", "dlq_retry", "dlq_retry_bulk", "dlq_delete", "dlq_delete_bulk"):
         at = 1_800_000_000_000
@@ -239,7 +240,8 @@ def unchanged(world: World) -> dict[str, Any]:
 def snapshot(world: World) -> dict[str, Any]:
     """Everything a request could change, rate-limit counters aside (a refused request is still counted)."""
     env = world.backend.env
-    dynamodb, state = world.client("dynamodb"), {}
+    dynamodb = world.client("dynamodb")
+    state: dict[str, Any] = {}
     for table in TABLES:
         items = []
         for page in dynamodb.get_paginator("scan").paginate(TableName=env[table.env_var]):
@@ -288,12 +290,12 @@ def gateway_routes() -> set[tuple[str, str]]:
     for node in ast.walk(ast.parse(source.read_text())):
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ROUTES" for t in node.targets):
             assert isinstance(node.value, ast.Tuple)
-            routes = set()
+            routes: set[tuple[str, str]] = set()
             for entry in node.value.elts:
                 assert isinstance(entry, ast.Tuple), ast.unparse(entry)
                 method, path = entry.elts
                 assert isinstance(method, ast.Name) and isinstance(path, ast.Constant), ast.unparse(entry)
-                routes.add((method.id, path.value))
+                routes.add((method.id, str(path.value)))
             return routes
     raise AssertionError("ROUTES not found in infra/constructs/api.py")
 

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from local_mode.backend import AUTH_SECRET
-from tests.integration.conftest import TOKEN
+from tests.integration.conftest import TOKEN, Postbox
 
 READ = ("GET", "/v2/queues")
 WRITE = ("POST", "/v2/queues", json.dumps({"queueName": "q", "parallelism": 1}).encode())
@@ -20,11 +20,11 @@ def set_secret(value: object) -> None:
     boto3.client("secretsmanager").put_secret_value(SecretId=AUTH_SECRET, SecretString=raw)
 
 
-def read(postbox, token: str) -> int:
+def read(postbox: Postbox, token: str) -> int:
     return postbox.api(*READ, token=token)[0]
 
 
-def write(postbox, token: str) -> int:
+def write(postbox: Postbox, token: str) -> int:
     method, path, body = WRITE
     return postbox.api(method, path, body=body, token=token)[0]
 

@@ -4,23 +4,27 @@ before anything is stored, and a batch that fails part way leaves nothing that w
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from functions.composition.stores import Stores
 from functions.shared.config import get_settings
 from functions.stores.messages import MessageStore
-from functions.wiring import repositories
+
+if TYPE_CHECKING:
+    from tests.integration.conftest import Postbox
 
 URL = "https://example.com/hook"
 
 
-def batch(entries: list[dict]) -> bytes:
+def batch(entries: list[dict[str, Any]]) -> bytes:
     return json.dumps(entries).encode()
 
 
-def stored_items(postbox) -> list[dict]:
-    messages = repositories(get_settings())[0].store
-    return messages.client.scan(TableName=get_settings().messages_table)["Items"]
+def stored_items(postbox: Postbox) -> list[dict[str, Any]]:
+    messages = Stores(get_settings()).messages.store
+    return [dict(item) for item in messages.client.scan(TableName=get_settings().messages_table)["Items"]]
 
 
 def test_limits_are_4xx_before_anything_is_stored(postbox):
@@ -66,7 +70,7 @@ def test_a_batch_that_fails_part_way_leaves_nothing(postbox, monkeypatch, failin
         return original(self, *args, **kwargs)
 
     monkeypatch.setattr(MessageStore, "create", flaky)
-    entries = [
+    entries: list[dict[str, Any]] = [
         {"destination": URL, "body": "a", "headers": {"Upstash-Deduplication-Id": "dedup-a"}},
         {"destination": URL, "body": "b", "headers": {"Upstash-Deduplication-Id": "dedup-b"}},
         {"destination": URL, "body": "c"},

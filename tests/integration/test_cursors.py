@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Mapping
 
 import pytest
 
@@ -14,7 +15,7 @@ from functions.shared.ids import uuid7_bound
 from tests.integration.test_dlq_cancel_keys import seed_dlq
 
 
-def cursor(key: dict[str, str]) -> str:
+def cursor(key: Mapping[str, object]) -> str:
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 

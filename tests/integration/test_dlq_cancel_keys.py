@@ -7,19 +7,26 @@ import uuid
 import boto3
 import pytest
 
+from functions.composition.stores import Stores
 from functions.core.models import AttemptResult, DlqEntry, MessageRequest
 from functions.shared.config import get_settings
 from functions.shared.ids import uuid7
-from functions.wiring import repositories
 
 DEST = "/v2/publish/https://example.com/hook"
 
 
-def seed_dlq(count, *, start_ms=1_800_000_000_000, step_ms=1000, url="https://a.example.com/x", status=500):
+def seed_dlq(
+    count: int,
+    *,
+    start_ms: int = 1_800_000_000_000,
+    step_ms: int = 1000,
+    url: str = "https://a.example.com/x",
+    status: int = 500,
+) -> list[str]:
     """Dead-letter `count` messages directly through the repository (one per `step_ms`)."""
-    _, dlq = repositories(get_settings())
+    dlq = Stores(get_settings()).dlq
     client = boto3.client("dynamodb")
-    ids = []
+    ids: list[str] = []
     for i in range(count):
         at = start_ms + i * step_ms
         request = MessageRequest(
@@ -96,8 +103,9 @@ def test_retry_from_the_dlq_publishes_again(postbox):
     new_id = body["messageId"]
     # the entry is gone, the new message waits in the queue with its replay count kept
     assert postbox.api("GET", f"/v2/dlq/{dlq_id}")[0] == 404
-    messages = repositories(get_settings())[0].store
+    messages = Stores(get_settings()).messages.store
     replay = messages.get(new_id, 0)
+    assert replay is not None
     assert replay.request.replay_count == 1 and replay.request.body == b"b0"
     assert [json.loads(m["Body"])["messageId"] for m in postbox.receive()] == [new_id]
     assert postbox.api("POST", f"/v2/dlq/retry/{dlq_id}")[0] == 404
@@ -123,16 +131,19 @@ def test_cancel_one_and_all(postbox):
     assert body == {"cancelled": 1}
     status, body, _ = postbox.api("DELETE", "/v2/messages")  # no body, no filter: every pending message
     assert body == {"cancelled": 1}
-    messages = repositories(get_settings())[0].store
-    assert {messages.get(i, 0).status.state for i in ids} == {"CANCELED"}
+    messages = Stores(get_settings()).messages.store
+    found = [messages.get(i, 0) for i in ids]
+    assert {m.status.state if m else None for m in found} == {"CANCELED"}
 
 
 def test_cancel_by_filter(postbox):
     keep = postbox.api("POST", DEST, headers={"Upstash-Delay": "1h", "Upstash-Label": "keep"})[1]["messageId"]
     drop = postbox.api("POST", DEST, headers={"Upstash-Delay": "1h", "Upstash-Label": "drop"})[1]["messageId"]
     assert postbox.api("DELETE", "/v2/messages?label=drop")[1] == {"cancelled": 1}
-    messages = repositories(get_settings())[0].store
-    assert messages.get(keep, 0).status.state == "CREATED" and messages.get(drop, 0).status.state == "CANCELED"
+    messages = Stores(get_settings()).messages.store
+    kept, dropped = messages.get(keep, 0), messages.get(drop, 0)
+    assert kept is not None and dropped is not None
+    assert kept.status.state == "CREATED" and dropped.status.state == "CANCELED"
 
 
 def test_dedup_answers_202_with_the_first_id(postbox):
@@ -150,10 +161,10 @@ def test_dedup_answers_202_with_the_first_id(postbox):
 
 def test_concurrent_publishes_with_one_dedup_id_store_one_message(postbox):
     # Given 50 publishes of the same dedup id at once, straight to the service (no front door in between)
-    from functions.api.dependencies import message_service
+    from functions.api.root import api_root
     from functions.messages.service import PublishInput
 
-    service = message_service()
+    service = api_root().messages
     answers, barrier = [], threading.Barrier(50)
 
     def publish():

@@ -1,7 +1,10 @@
 """The event log, the /v1 message view, lookup by dedup key, request ids and rate limits, against mock_aws."""
 
+from __future__ import annotations
+
 import base64
 import hashlib
+from collections.abc import Callable
 
 import boto3
 import pytest
@@ -9,11 +12,12 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from local_mode.runtime import reset_process_caches
+from tests.integration.conftest import Postbox
 
 DEST = "/v2/publish/https://example.com/hook"
 
 
-def answers(*statuses):
+def answers(*statuses: int) -> Callable[[Request], Response]:
     """A destination handler answering the given statuses in turn (the last one repeats)."""
     remaining = list(statuses)
 
@@ -24,7 +28,7 @@ def answers(*statuses):
     return handler
 
 
-def deliver_until_done(postbox, rounds=10):
+def deliver_until_done(postbox: Postbox, rounds: int = 10) -> None:
     for _ in range(rounds):
         if not postbox.drain():
             return

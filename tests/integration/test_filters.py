@@ -6,21 +6,22 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from functions.composition.stores import Stores
 from functions.core.lifecycle import MessageState
 from functions.core.models import AttemptResult, DlqEntry, FlowControl, MessageRequest, MessageStatus
 from functions.shared.clock import now_ms
 from functions.shared.config import get_settings
 from functions.shared.ids import uuid7
 from functions.stores.messages import NewMessage
-from functions.wiring import repositories
 
 T0 = now_ms() - 600_000  # ten minutes ago: inside the log's retention
 # Three records, each a pending message (with its CREATED log entry) and a DLQ entry of its own.
-RECORDS = {
+RECORDS: dict[str, dict[str, Any]] = {
     "a": {
         "url": "http://a.example.com:8080/x/y?q=1",
         "topic_name": "ta",
@@ -59,7 +60,8 @@ class Seeded:
 
 @pytest.fixture
 def seeded(postbox) -> Seeded:
-    messages, dlq = repositories(get_settings())
+    stores = Stores(get_settings())
+    messages, dlq = stores.messages, stores.dlq
     seeded = Seeded()
     for i, (name, spec) in enumerate(RECORDS.items()):
         at = T0 + i * 1000
@@ -98,8 +100,10 @@ def listed_log(postbox, seeded: Seeded, query: str, route: str = "/v2/events") -
 
 
 def pending(postbox, seeded: Seeded) -> set[str]:
-    messages = repositories(get_settings())[0].store
-    return {n for n, i in seeded.message.items() if messages.get(i, 0).status.state == MessageState.CREATED}
+    messages = Stores(get_settings()).messages.store
+    return {
+        n for n, i in seeded.message.items() if (m := messages.get(i, 0)) and m.status.state == MessageState.CREATED
+    }
 
 
 # --- the requests that widened: each leaves the DLQ and the pending messages as they were ----------------------
@@ -108,7 +112,7 @@ def pending(postbox, seeded: Seeded) -> set[str]:
 def test_the_widening_requests_change_nothing(postbox, seeded):
     dlq_before = listed_dlq(postbox, seeded, "")
     assert dlq_before == {"a", "b", "c"}
-    cases = [
+    cases: list[tuple[str, str, dict[str, Any] | None, int, dict[str, Any] | None]] = [
         ("DELETE", "/v2/dlq?flowControlKey=nothing-has-this", None, 200, {"deleted": 0}),
         ("POST", "/v2/dlq/retry?flowControlKey=non-existent-key&count=100", None, 201, {"responses": []}),
         ("DELETE", "/v2/dlq?labeel=some-value&count=100", None, 400, None),
@@ -208,7 +212,7 @@ DLQ_FIELDS = {**FIELDS, "responseStatus": (["500"], ["500", "404"])}
 
 
 def _by_id(seeded: Seeded, kind: str, name: str) -> str:
-    return getattr(seeded, kind)[name]
+    return str(getattr(seeded, kind)[name])
 
 
 @pytest.mark.parametrize("field", sorted(DLQ_FIELDS))

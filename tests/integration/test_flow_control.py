@@ -4,13 +4,13 @@ import time
 
 from pytest_httpserver import HTTPServer
 
+from functions.composition.stores import Stores
 from functions.core.models import AttemptResult, DeliveryTask, FlowControl
 from functions.delivery.service import DeliveryPolicy, DeliveryService, Outcome
 from functions.flow.limiter import FlowLimiter, Slot, Wait
 from functions.flow.repository import FlowRepository
 from functions.shared.clock import now_ms
 from functions.shared.config import get_settings
-from functions.wiring import delivery_queue, repositories
 from tests.fakes import Clock
 from tests.helpers import ConcurrencyProbe
 
@@ -108,13 +108,14 @@ class SlowRoute:
 
 def worker(clock: Clock, route: SlowRoute) -> DeliveryService:
     settings = get_settings()
-    messages, dlq = repositories(settings)
+    stores = Stores(settings)
+    messages, dlq = stores.messages, stores.dlq
     policy = DeliveryPolicy(
         attempt_timeout_s=5, default_timeout_s=3, claim_margin_s=5, retention_s=60, dlq_retention_s=60
     )
     flows = FlowLimiter(FlowRepository(settings.counters_table))
     return DeliveryService(
-        messages, dlq, delivery_queue(settings), route, policy, signing_key=lambda: "k", clock=clock, flows=flows
+        messages, dlq, stores.delivery_queue, route, policy, signing_key=lambda: "k", clock=clock, flows=flows
     )
 
 

@@ -7,14 +7,14 @@ import json
 
 import pytest
 
+from functions.composition.stores import Stores
 from functions.shared.config import get_settings
-from functions.wiring import repositories
 
 URL = "https://example.com/hook"
 
 
 def stored_messages(postbox) -> int:
-    messages = repositories(get_settings())[0].store
+    messages = Stores(get_settings()).messages.store
     return messages.client.scan(TableName=get_settings().messages_table, Select="COUNT")["Count"]
 
 

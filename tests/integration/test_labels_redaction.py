@@ -10,8 +10,8 @@ import json
 from pytest_httpserver import HTTPServer
 from werkzeug import Response
 
+from functions.composition.stores import Stores
 from functions.shared.config import get_settings
-from functions.wiring import repositories
 from tests.integration.test_schedules import MINUTE, create, fire
 
 
@@ -118,13 +118,14 @@ def test_a_schedule_keeps_flow_control_content_type_and_labels(postbox):
     assert (schedule["label"], schedule["labels"]) == ("s1", ["s1", "s2"])
     assert postbox.api("GET", "/v2/schedules")[1] == [schedule]
     # And it keeps only the headers a publish reads (never the request's token)
-    stored = repositories(get_settings())[0].store.client.scan(TableName=get_settings().schedules_table)["Items"]
+    stored = Stores(get_settings()).messages.store.client.scan(TableName=get_settings().schedules_table)["Items"]
     assert "not-kept" not in json.dumps(stored, default=repr)
     # And the messages it publishes carry the flow control and the Content-Type
     assert fire("fc", MINUTE + 60_000) == {"published": 1}
-    messages = repositories(get_settings())[0].store
+    messages = Stores(get_settings()).messages.store
     [record] = postbox.receive()
     message = messages.get(json.loads(record["Body"])["messageId"], 0)
+    assert message is not None and message.request.flow_control is not None
     assert message.request.flow_control.key == "sched-key" and message.request.flow_control.period_s == 86400
     assert message.request.content_type == "application/json" and message.request.labels == ("s1", "s2")
 

@@ -5,6 +5,7 @@ from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
+from functions.composition.stores import Stores
 from functions.core.models import DeliveryTask
 from functions.delivery.http import HttpSender
 from functions.delivery.service import DeliveryPolicy, DeliveryService
@@ -13,7 +14,6 @@ from functions.messages.service import MessageService, PublishInput
 from functions.messages.views import v1_message_view
 from functions.shared.config import get_settings
 from functions.shared.ssrf import AddressPolicy
-from functions.wiring import events_repository, repositories
 from tests.fakes import FakeQueue
 
 LOCAL = AddressPolicy(allow_loopback=True)
@@ -48,7 +48,8 @@ def test_v1_status_attempts_and_log_agree(postbox, httpserver: HTTPServer, statu
     httpserver.clear()
     httpserver.expect_request("/p").respond_with_handler(destination)
     settings_ = get_settings()
-    messages, dlq = repositories(settings_)
+    stores = Stores(settings_)
+    messages, dlq = stores.messages, stores.dlq
     queue = FakeQueue()
     limits = PublishLimits(default_retries=3, max_retries=10, max_body_bytes=1024, addresses=LOCAL)
     publisher = MessageService(messages, dlq, queue, limits, retention_s=3600)
@@ -72,9 +73,11 @@ def test_v1_status_attempts_and_log_agree(postbox, httpserver: HTTPServer, statu
         worker.process(task)
     # Then the log, the /v1 status and the attempt count are what the rules say
     log, status, attempts = expected_run(statuses, retries)
-    events = events_repository(settings_).for_message(published.message_id, now_ms=0)
+    events = stores.events.for_message(published.message_id, now_ms=0)
     assert [e.state.value for e in events] == log
-    view = v1_message_view(messages.store.get(published.message_id, 0), project_id="p", request_id="r").data
+    message = messages.store.get(published.message_id, 0)
+    assert message is not None
+    view = v1_message_view(message, project_id="p", request_id="r").data
     assert (view.status, view.attempt_count) == (status, attempts)
     assert view.response_status == statuses[attempts - 1]
     assert sum(e.state == "ACTIVE" for e in events) == attempts

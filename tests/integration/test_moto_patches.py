@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import boto3
 import pytest
@@ -182,6 +182,9 @@ def test_a_key_query_answers_as_moto_does(ranged, query):
     assert expected["Count"] or query["ExpressionAttributeValues"][":p"] == {"S": "nobody"}  # not vacuous
 
 
+KEY_TYPES: tuple[tuple[str, Literal["S", "N"]], ...] = (("pk", "S"), ("sk", "S"), ("g", "S"), ("t", "S"), ("n", "N"))
+
+
 @pytest.fixture
 def indexed() -> Iterator[Any]:
     """A table with a sparse string-keyed index and a number-keyed one, holding items the sparse index leaves out
@@ -192,10 +195,7 @@ def indexed() -> Iterator[Any]:
             TableName="x",
             BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": name, "AttributeType": kind}
-                for name, kind in (("pk", "S"), ("sk", "S"), ("g", "S"), ("t", "S"), ("n", "N"))
-            ],
+            AttributeDefinitions=[{"AttributeName": name, "AttributeType": kind} for name, kind in KEY_TYPES],
             GlobalSecondaryIndexes=[
                 {
                     "IndexName": "byG",

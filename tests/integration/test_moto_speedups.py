@@ -3,7 +3,8 @@ without them, give the same responses, the same errors and the same tables."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import boto3
@@ -14,7 +15,7 @@ from moto import mock_aws
 from local_mode import moto_speedups
 
 TABLE = "t"
-EVERY_TYPE = {
+EVERY_TYPE: dict[str, Any] = {
     "pk": {"S": "every-type"},
     "s": {"S": "text ünïcode"},
     "n": {"N": "-12.5"},
@@ -67,9 +68,9 @@ UPDATES: list[dict[str, Any]] = [
 ]
 
 
-def _answer(call: Callable[[], dict[str, Any]]) -> Any:
+def _answer(call: Callable[[], Mapping[str, Any]]) -> Any:
     try:
-        answer = call()
+        answer = dict(call())
     except ClientError as exc:
         return ("error", exc.response["Error"]["Code"], exc.response["Error"].get("Message"))
     answer.pop("ResponseMetadata", None)
@@ -91,13 +92,19 @@ def scenario() -> list[Any]:
         key = {"pk": {"S": f"message-{round_}"}}
         answers.append(_answer(lambda: dynamodb.put_item(TableName=TABLE, Item=EVERY_TYPE)))
         answers.append(_answer(lambda: dynamodb.get_item(TableName=TABLE, Key={"pk": {"S": "every-type"}})))
-        item = {**key, "state": {"S": "CREATED"}, "attempt": {"N": "0"}, "log": {"L": []}, "n": {"N": "1"}}
-        answers.append(_answer(lambda item=item: dynamodb.put_item(TableName=TABLE, Item=item)))
+        item: dict[str, Any] = {
+            **key,
+            "state": {"S": "CREATED"},
+            "attempt": {"N": "0"},
+            "log": {"L": []},
+            "n": {"N": "1"},
+        }
+        answers.append(_answer(partial(dynamodb.put_item, TableName=TABLE, Item=item)))
         for update in UPDATES:
-            call = {"TableName": TABLE, "Key": key, "ReturnValues": "ALL_NEW", **update}
-            answers.append(_answer(lambda call=call: dynamodb.update_item(**call)))
+            call: dict[str, Any] = {"TableName": TABLE, "Key": key, "ReturnValues": "ALL_NEW", **update}
+            answers.append(_answer(partial(dynamodb.update_item, **call)))
         keys = [key, {"pk": {"S": "every-type"}}]
-        answers.append(_answer(lambda keys=keys: dynamodb.batch_get_item(RequestItems={TABLE: {"Keys": keys}})))
+        answers.append(_answer(partial(dynamodb.batch_get_item, RequestItems={TABLE: {"Keys": keys}})))
     answers.append(sorted(map(str, dynamodb.scan(TableName=TABLE)["Items"])))
     url = sqs.create_queue(QueueName="q")["QueueUrl"]
     for n in range(3):

@@ -7,17 +7,17 @@ from __future__ import annotations
 import boto3
 import pytest
 
+from functions.composition.stores import Stores
 from functions.core import lifecycle
 from functions.core.filters import RecordFilter
 from functions.core.lifecycle import MessageState
-from functions.core.models import FlowControl, MessageRequest, MessageStatus
+from functions.core.models import AttemptResult, FlowControl, MessageRequest, MessageStatus
 from functions.shared.clock import now_ms
 from functions.shared.config import get_settings
 from functions.shared.dynamo import from_item
 from functions.shared.ids import uuid7
 from functions.stores.message_items import TRACK_AFTER_MS, state_key
 from functions.stores.messages import NewMessage
-from functions.wiring import repositories
 
 NOW = now_ms()
 
@@ -39,7 +39,7 @@ def tracked(message_id: str) -> bool:
 
 @pytest.fixture
 def store(postbox):
-    return repositories(get_settings())[0]
+    return Stores(get_settings()).messages
 
 
 def test_a_first_try_is_not_tracked_but_is_pending_until_it_ends(store) -> None:
@@ -109,15 +109,11 @@ def test_the_sweep_tracks_what_is_unfinished_a_minute_on_and_the_set_stays_compl
     assert store.pending.track_waiting(NOW) == 0
 
 
-def _ok():
-    from functions.core.models import AttemptResult
-
+def _ok() -> AttemptResult:
     return AttemptResult(status=200)
 
 
-def _failed():
-    from functions.core.models import AttemptResult
-
+def _failed() -> AttemptResult:
     return AttemptResult(status=500)
 
 

@@ -1,19 +1,23 @@
 """FIFO queues: management, order, parallelism and pause, against mock_aws with real receivers."""
 
+from __future__ import annotations
+
 import json
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from tests.helpers import ConcurrencyProbe
+from tests.integration.conftest import Postbox
 
 
-def upsert(postbox, **body):
+def upsert(postbox: Postbox, **body: object) -> tuple[int, Any, dict[str, str]]:
     return postbox.api("POST", "/v2/queues", body=json.dumps(body).encode())
 
 
-def drain_all(postbox, rounds=100):
+def drain_all(postbox: Postbox, rounds: int = 100) -> None:
     idle = 0
     for _ in range(rounds):
         if postbox.drain():

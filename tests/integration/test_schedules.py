@@ -1,29 +1,39 @@
 """Cron schedules: management, the Scheduler trigger, and firing once per tick, against mock_aws."""
 
+from __future__ import annotations
+
 import json
+from typing import Any
 
 import boto3
 import pytest
 from pytest_httpserver import HTTPServer
 
 from local_mode.lambda_context import LocalLambdaContext
+from tests.integration.conftest import Postbox
 
 MINUTE = 1_800_000_000_000  # a whole minute (unix ms)
 
 
-def create(postbox, destination, cron="*/1 * * * *", headers=None, body=b"tick"):
+def create(
+    postbox: Postbox,
+    destination: str,
+    cron: str = "*/1 * * * *",
+    headers: dict[str, str] | None = None,
+    body: bytes = b"tick",
+) -> tuple[int, Any, dict[str, str]]:
     return postbox.api(
         "POST", f"/v2/schedules/{destination}", body=body, headers={"Upstash-Cron": cron, **(headers or {})}
     )
 
 
-def fire(schedule_id, at_ms):
+def fire(schedule_id: str, at_ms: int) -> dict[str, Any]:
     from datetime import UTC, datetime
 
     from functions.worker.handler import lambda_handler
 
     when = datetime.fromtimestamp(at_ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return lambda_handler({"schedule": schedule_id, "scheduledTime": when}, LocalLambdaContext("postbox-worker"))
+    return dict(lambda_handler({"schedule": schedule_id, "scheduledTime": when}, LocalLambdaContext("postbox-worker")))
 
 
 def test_schedule_management(postbox):
@@ -135,6 +145,7 @@ def test_one_impossible_stored_schedule_never_fails_the_listing(postbox):
     assert create(postbox, "https://example.com/b", headers={"Upstash-Schedule-Id": "broken"})[0] == 200
     repository = ScheduleRepository(get_settings().schedules_table)
     stored = repository.get("broken")
+    assert stored is not None
     repository.put(stored.model_copy(update={"cron": "0 0 30 2 *"}))
     # Then the listing and the schedule answer, the impossible one without a next time, and firing it is a no-op
     code, listed, _ = postbox.api("GET", "/v2/schedules")

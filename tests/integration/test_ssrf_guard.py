@@ -34,7 +34,7 @@ def resolve(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         state["lookups"].append(host)
         answer = state["names"][host]
         addresses = answer() if callable(answer) else answer
-        results = []
+        results: list[Any] = []
         for address in addresses:
             if ":" in address:
                 results.append((socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0)))
@@ -159,11 +159,12 @@ def test_the_allowlist_setting_admits_its_literals(postbox, monkeypatch):
 
 
 def stored_status(message_id: str) -> Any:
+    from functions.composition.stores import Stores
     from functions.shared.config import get_settings
-    from functions.wiring import repositories
 
-    messages = repositories(get_settings())[0].store
-    return messages.get(message_id, 0).status
+    messages = Stores(get_settings()).messages.store
+    message = messages.get(message_id, 0)
+    return message.status if message else None
 
 
 def test_local_mode_does_not_even_resolve_other_names(postbox, resolve):

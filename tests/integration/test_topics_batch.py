@@ -1,13 +1,18 @@
 """URL groups (topics) and batch publishing, against mock_aws, with real receivers on 127.0.0.1."""
 
+from __future__ import annotations
+
 import json
+from typing import Any
 
 import boto3
 import pytest
 from pytest_httpserver import HTTPServer
 
+from tests.integration.conftest import Postbox
 
-def upsert(postbox, name, endpoints):
+
+def upsert(postbox: Postbox, name: str, endpoints: list[dict[str, str]]) -> tuple[int, Any, dict[str, str]]:
     return postbox.api("POST", f"/v2/topics/{name}/endpoints", body=json.dumps({"endpoints": endpoints}).encode())
 
 

@@ -1,5 +1,7 @@
 """Worker handler: real SQS event batches from moto, real HTTP destinations on 127.0.0.1."""
 
+from __future__ import annotations
+
 import logging
 
 import boto3
@@ -7,22 +9,26 @@ from pytest_httpserver import HTTPServer
 from qstash import Receiver
 from werkzeug import Request, Response
 
+from functions.core.models import MessageStatus
 from functions.shared.observability import logger
 from local_mode.backend import DEFAULT_SIGNING_KEYS
+from tests.integration.conftest import Postbox
 
 
-def publish(postbox, url, headers=None, body=b"payload"):
+def publish(postbox: Postbox, url: str, headers: dict[str, str] | None = None, body: bytes = b"payload") -> str:
     status, answer, _ = postbox.api("POST", f"/v2/publish/{url}", body=body, headers=headers or {})
     assert status == 200, answer
-    return answer["messageId"]
+    return str(answer["messageId"])
 
 
-def state_of(postbox, message_id):
+def state_of(postbox: Postbox, message_id: str) -> MessageStatus:
+    from functions.composition.stores import Stores
     from functions.shared.config import get_settings
-    from functions.wiring import repositories
 
-    messages = repositories(get_settings())[0].store
-    return messages.get(message_id, 0).status
+    messages = Stores(get_settings()).messages.store
+    message = messages.get(message_id, 0)
+    assert message is not None
+    return message.status
 
 
 def test_delivery_reaches_the_destination_signed_and_is_recorded(postbox, httpserver: HTTPServer):
@@ -99,7 +105,7 @@ def test_connection_errors_are_failed_attempts(postbox):
     message_id = publish(postbox, "http://127.0.0.1:9/nothing-listens-here", {"Upstash-Retries": "0"})
     postbox.run_worker(postbox.receive())
     status = state_of(postbox, message_id)
-    assert status.state == "FAILED" and "connection" in status.last_error
+    assert status.state == "FAILED" and "connection" in (status.last_error or "")
 
 
 def test_redirects_are_not_followed(postbox, httpserver: HTTPServer):
@@ -131,8 +137,12 @@ def test_a_record_that_fails_unexpectedly_is_logged(postbox):
     records = postbox.receive()
     boto3.client("dynamodb").delete_table(TableName=postbox.env["MESSAGES_TABLE"])
     kept: list[logging.LogRecord] = []
-    handler = logging.Handler()
-    handler.emit = kept.append  # type: ignore[method-assign]
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            kept.append(record)
+
+    handler = Keep()
     logger._logger.addHandler(handler)  # noqa: SLF001 - the standard logger under Powertools' Logger
 
     # When the worker handles its record
@@ -148,7 +158,7 @@ def test_a_record_that_fails_unexpectedly_is_logged(postbox):
     # Then the log says why, naming the message
     (failure,) = [r for r in kept if r.getMessage() == "record failed, it will be received again"]
     assert failure.levelno == logging.ERROR and failure.message_id == message_id  # type: ignore[attr-defined]
-    assert failure.exc_info and failure.exc_info[0].__name__ == "ResourceNotFoundException"
+    assert failure.exc_info and failure.exc_info[1].__class__.__name__ == "ResourceNotFoundException"
 
 
 def test_method_get_sends_no_body(postbox, httpserver: HTTPServer):
@@ -197,11 +207,11 @@ def test_a_dlq_replay_is_not_swallowed_by_dedup(postbox, httpserver: HTTPServer)
 
 
 def test_expired_dlq_entries_are_gone(postbox):
+    from functions.composition.stores import Stores
     from functions.core.models import AttemptResult, DlqEntry, MessageRequest
     from functions.shared.config import get_settings
-    from functions.wiring import repositories
 
-    _, dlq = repositories(get_settings())
+    dlq = Stores(get_settings()).dlq
     request = MessageRequest(message_id="m", url="https://e.com", not_before_ms=1, created_at_ms=1)
     entry = DlqEntry(dlq_id="expired", request=request, response=AttemptResult(status=500), created_at_ms=1)
     boto3.client("dynamodb").put_item(**dlq.put_in_transaction(entry, expires_at_ms=1000)["Put"])  # expired in 1970

@@ -215,7 +215,7 @@ def test_exit_codes_by_status(status: int, code: ExitCode) -> None:
 
 def test_exit_codes_are_distinct_and_usage_is_clicks() -> None:
     assert len({int(code) for code in ExitCode}) == len(ExitCode)
-    assert ExitCode.OK == 0 and ExitCode.USAGE == 2
+    assert int(ExitCode.OK) == 0 and int(ExitCode.USAGE) == 2
 
 
 def _response(status: int, body: bytes) -> requests.Response:
@@ -279,7 +279,7 @@ def test_an_interrupted_bulk_command_reports_what_was_done_and_exits_130() -> No
         _bulk("Deleting", ["a", "b", "c"], True, 2, act, lambda: reports.append(len(done)), json_output=True)
 
     # Then what was done is reported, and the exit code says it was interrupted
-    assert stopped.value.exit_code == ExitCode.INTERRUPTED == 130
+    assert stopped.value.exit_code == int(ExitCode.INTERRUPTED) == 130
     assert done == [["a", "b"]] and reports == [1]
 
 

@@ -26,9 +26,16 @@ def get(path: str, method: str = "GET", **headers: str) -> dict[str, Any] | None
     return console_response(build_event(method, path, list(headers.items()), b"", "127.0.0.1"))
 
 
+def served(path: str, **headers: str) -> dict[str, Any]:
+    """The console's answer to a GET of one of its paths."""
+    answer = get(path, **headers)
+    assert answer is not None, path
+    return answer
+
+
 def test_the_page_and_its_files_are_served_with_their_type_and_the_security_headers() -> None:
     # When the page and each of its files are requested
-    answers = {path: get(path) for path in ("/console", "/console/", "/console/console.js", "/console/console.css")}
+    answers = {path: served(path) for path in ("/console", "/console/", "/console/console.js", "/console/console.css")}
 
     # Then each is served whole, with its content type, the CSP, nosniff, no referrer and revalidation
     for path, answer in answers.items():
@@ -59,7 +66,7 @@ def test_the_csp_allows_only_the_pages_own_files_and_origin() -> None:
 
 
 def test_an_unchanged_file_is_a_304_and_an_unknown_one_a_404() -> None:
-    etag = get("/console/console.js")["headers"]["ETag"]
+    etag = served("/console/console.js")["headers"]["ETag"]
     not_modified = get("/console/console.js", **{"If-None-Match": f'"other", {etag}'})
     assert not_modified is not None and not_modified["statusCode"] == 304 and not_modified["body"] == ""
     for path in ("/console/missing.js", "/console/__init__.py", "/console/console.js/x", "/console/.hidden.js"):
@@ -82,7 +89,12 @@ def test_the_files_are_read_once(monkeypatch: pytest.MonkeyPatch) -> None:
     get("/console")
     reads: list[Path] = []
     original = Path.read_text
-    monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: reads.append(self) or original(self, *a, **k))
+
+    def read_text(self: Path, *args: Any, **kwargs: Any) -> str:
+        reads.append(self)
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
 
     # When the page and a file are requested again
     get("/console")

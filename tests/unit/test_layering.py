@@ -26,7 +26,7 @@ LAYERS = [
     "messages",
     "events",
     "schedules",
-    "wiring",
+    "composition",
     "api",
     "worker",
 ]

@@ -1,11 +1,12 @@
 import pytest
 
+from functions.core.durations import parse_duration
+from functions.core.models import MessageRequest
 from functions.messages.publish import (
     PublishLimits,
     build_message,
     canonical_header_name,
     destination_from_path,
-    parse_duration,
     validate_destination,
 )
 from functions.shared.errors import BadRequestError, PayloadTooLargeError
@@ -16,7 +17,12 @@ LOCAL = AddressPolicy(allow_loopback=True)
 NOW = 1_800_000_000_000
 
 
-def build(headers=None, body=b"", destination="https://example.com/hook", limits=LIMITS):
+def build(
+    headers: dict[str, str] | None = None,
+    body: bytes = b"",
+    destination: str = "https://example.com/hook",
+    limits: PublishLimits = LIMITS,
+) -> MessageRequest:
     return build_message(
         message_id="m1",
         destination=destination,

@@ -2,6 +2,7 @@
 
 import base64
 import json
+from collections.abc import Iterable
 
 import pytest
 
@@ -17,19 +18,20 @@ from functions.core.models import (
 )
 from functions.delivery.service import ClaimBusyError, DeliveryPolicy, DeliveryService, Outcome
 from functions.messages.publish import PublishLimits
-from functions.messages.service import MessageService, PublishInput
+from functions.messages.service import MessageService, Published, PublishInput
 from functions.shared.errors import NotFoundError, ServiceUnavailableError
 from functions.shared.ssrf import AddressPolicy
 from tests.fakes import Clock, FakeDlq, FakeMessages, FakeQueue, FakeSender
 
 LIMITS = PublishLimits(default_retries=3, max_retries=10, max_body_bytes=1024, addresses=AddressPolicy())
 POLICY = DeliveryPolicy(attempt_timeout_s=5, default_timeout_s=3, claim_margin_s=5, retention_s=60, dlq_retention_s=120)
+World = tuple[Clock, FakeMessages, FakeDlq, FakeQueue, MessageService]
 OK = AttemptResult(status=200, body=b"ok")
 BOOM = AttemptResult(status=500, header={"X-Err": ["1"]}, body=b"boom")
 
 
 @pytest.fixture
-def world():
+def world() -> World:
     clock = Clock()
     dlq = FakeDlq()
     messages = FakeMessages(dlq=dlq)
@@ -38,7 +40,7 @@ def world():
     return clock, messages, dlq, queue, service
 
 
-def publish(service, headers=None, body=b"payload"):
+def publish(service: MessageService, headers: dict[str, str] | None = None, body: bytes = b"payload") -> Published:
     outcome = service.publish(
         PublishInput(
             path_tail="https://example.com/hook",
@@ -52,7 +54,7 @@ def publish(service, headers=None, body=b"payload"):
     return outcome.published[0]
 
 
-def delivery(world, results):
+def delivery(world: World, results: Iterable[AttemptResult]) -> tuple[DeliveryService, FakeSender]:
     clock, messages, dlq, queue, _ = world
     sender = FakeSender(list(results))
     return DeliveryService(messages, dlq, queue, sender, POLICY, signing_key=lambda: "sig_k", clock=clock), sender
@@ -206,7 +208,7 @@ def test_a_message_whose_outcomes_can_never_be_recorded_ends_in_the_dlq(world):
     assert len(sender.calls) == 2
 
 
-def test_an_exception_in_the_sender_is_a_failed_attempt(world):
+def test_an_exception_in_the_sender_is_a_failed_attempt(world, monkeypatch):
     # Given a sender that raises (a header value it cannot encode, a bug)
     clock, messages, _, _, service = world
     request = publish(service, {"upstash-retries": "0"})
@@ -215,7 +217,7 @@ def test_an_exception_in_the_sender_is_a_failed_attempt(world):
     def broken(**call):
         raise UnicodeEncodeError("latin-1", "\u2603", 0, 1, "ordinal not in range(256)")
 
-    deliver.sender.send = broken
+    monkeypatch.setattr(sender, "send", broken)
     # When it is attempted / Then the attempt failed with why, and the message is in the DLQ at once
     assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.FAILED
     status = messages.statuses[request.message_id]
@@ -368,18 +370,18 @@ def test_cancel_a_waiting_message(world):
         service.cancel("unknown")
 
 
-def test_cancel_during_an_attempt_stops_the_retries(world):
+def test_cancel_during_an_attempt_stops_the_retries(world, monkeypatch):
     # Given an attempt in flight when the cancel arrives
     clock, messages, dlq, queue, service = world
     request = publish(service, {"upstash-retries": "3"})
     deliver, sender = delivery(world, [BOOM])
-    original = deliver.sender.send
+    original = sender.send
 
     def cancel_meanwhile(**call):
         assert service.cancel(request.message_id) == 1
         return original(**call)
 
-    deliver.sender.send = cancel_meanwhile
+    monkeypatch.setattr(sender, "send", cancel_meanwhile)
     # When the attempt fails / Then there is no retry and no DLQ entry: the message is CANCELED
     assert deliver.process(DeliveryTask(message_id=request.message_id, attempt=0)) == Outcome.CANCELED
     assert messages.statuses[request.message_id].state == MessageState.CANCELED

@@ -274,7 +274,12 @@ def test_postbox_dev_forwards_the_log_format(monkeypatch: pytest.MonkeyPatch) ->
     from cli.main import app
 
     seen: list[list[str]] = []
-    monkeypatch.setattr("local_mode.__main__.main", lambda argv: seen.append(argv) or 0)
+
+    def main(argv: list[str]) -> int:
+        seen.append(argv)
+        return 0
+
+    monkeypatch.setattr("local_mode.__main__.main", main)
 
     CliRunner().invoke(app, ["dev", "--port", "0", "--log-format", "json"])
     CliRunner().invoke(app, ["dev", "--port", "0"])
