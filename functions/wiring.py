@@ -86,6 +86,7 @@ def build_message_service(settings: Settings) -> MessageService:
         topics=TopicRepository(settings.topics_table),
         dispatcher=dispatcher(settings, messages),
         flows=FlowRepository(settings.counters_table),
+        ensure_queue=build_queue_service(settings).ensure,
     )
 
 
