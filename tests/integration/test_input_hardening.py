@@ -151,12 +151,12 @@ def test_errors_on_v1_keep_its_envelope(postbox):
 
 
 def test_an_unexpected_failure_is_a_bare_500(postbox, monkeypatch):
-    from functions.api import handler
+    from functions.api.routes import keys
 
     def broken() -> object:
         raise RuntimeError("connection string postgres://user:secret@db")
 
-    monkeypatch.setattr(handler, "signing_keys", broken)
+    monkeypatch.setattr(keys, "signing_keys", broken)
     status, answer, _ = postbox.api("GET", "/v2/keys")
     assert status == 500 and answer == {"error": "internal error"}
 
