@@ -4,7 +4,7 @@
 2. the rate limit of the caller (its valid token, else its address): 429, with QStash's `RateLimit-*` headers on the
    publish routes so the SDKs raise their rate-limit error;
 3. the web console's page and files: answered here, public (functions/api/console);
-4. the OpenAPI document: public, routed without a token;
+4. the public routes of the route table (the OpenAPI document): routed without a token;
 5. the token: 401 without a valid one, 403 for a read-only token on anything but a read (functions/api/auth.py),
    whatever the path: an unknown path without a token is 401, not 404.
 
@@ -20,11 +20,14 @@ from typing import Any
 from functions.api.auth import TOKEN_ACCESS_HEADER, Access, TokenSet, authorize, caller_key, check_permission
 from functions.api.console import console_response
 from functions.api.responses import error_result, request_id
-from functions.api.routes.table import OPENAPI_PATH
+from functions.api.route_spec import Caller
+from functions.api.routes.table import ROUTES
 from functions.limits.service import RateLimiter, RateLimitStatus
 from functions.shared.errors import PostboxError
 
 RATE_LIMITED_PUBLISH_PATHS = ("/v2/publish/", "/v2/enqueue/", "/v2/batch")
+# The routes the resolver serves without a token (the OpenAPI document: the API's description holds no secret).
+PUBLIC_ROUTES = frozenset((r.method, r.path) for r in ROUTES if r.caller is Caller.PUBLIC and r.routed)
 
 
 @dataclass(frozen=True)
@@ -61,7 +64,7 @@ def _check_token(
         return console, None
     method = str(event.get("requestContext", {}).get("http", {}).get("method", ""))
     path = str(event.get("rawPath", ""))
-    if method == "GET" and path == OPENAPI_PATH:  # public: the API's description holds no secret
+    if (method, path) in PUBLIC_ROUTES:
         return None, None
     try:
         access = authorize(headers, query, tokens)

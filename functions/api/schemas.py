@@ -25,7 +25,6 @@ URL = {
     "pattern": "^https?://[A-Za-z0-9.-]+(:[1-9][0-9]{0,3})?(/[A-Za-z0-9._~/-]*)?$",
     "examples": ["http://127.0.0.1:9000/hook"],
 }
-UNIX_MS = {"type": "integer", "minimum": 0, "description": "unix milliseconds"}
 EVENT_STATES = {"type": "array", "items": {"type": "string", "enum": sorted(EVENT_STATE_FILTERS)}}
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from functions.api.app import ROUTERS, app
 from functions.api.auth import READ_ONLY_REFUSED_PATHS
+from functions.api.gate import PUBLIC_ROUTES
 from functions.api.route_spec import Caller, Route, resolver_rule, snake
 from functions.api.routes.table import ROUTES, routed
 
@@ -40,6 +41,12 @@ def test_writes_need_a_full_token_and_reads_but_the_signing_keys_a_read_only_one
         if route.method != "GET":
             assert route.caller is Caller.FULL, (route.method, route.path)
     assert READ_ONLY_REFUSED_PATHS == ("/v2/keys",)  # the gate's refusals come from the table
+
+
+def test_the_gate_routes_the_public_rows_without_a_token() -> None:
+    public = [r for r in routed() if r.caller is Caller.PUBLIC]
+    assert {("GET", "/openapi.json")} == PUBLIC_ROUTES
+    assert all("{" not in r.path for r in public)  # the gate compares exact paths
 
 
 @pytest.mark.parametrize(
