@@ -16,6 +16,7 @@ from functions.stores.dlq import DlqPage
 from functions.stores.messages import Created, NewMessage, StoredMessage
 from functions.stores.moves import CancelOutcome, ClaimRefused
 from functions.stores.slots import DispatchOutcome
+from functions.topics.models import Topic
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
@@ -294,3 +295,38 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += int(seconds * 1000)
+
+
+@dataclass
+class FakeTopics:
+    """URL groups in memory, with the repository's optimistic versions."""
+
+    topics: dict[str, Topic] = field(default_factory=dict)
+
+    def get(self, name: str) -> Topic | None:
+        return self.topics.get(name)
+
+    def list(self) -> list[Topic]:
+        return list(self.topics.values())
+
+    def save(self, topic: Topic, expected_version: int | None) -> bool:
+        stored = self.topics.get(name := topic.name)
+        if (stored.version if stored else None) != expected_version:
+            return False
+        self.topics[name] = topic.model_copy(update={"version": (expected_version or 0) + 1})
+        return True
+
+    def delete(self, name: str, expected_version: int | None = None) -> bool:
+        self.topics.pop(name, None)
+        return True
+
+
+@dataclass
+class FakeDispatcher:
+    """Records the queues it is asked to dispatch."""
+
+    dispatched: list[str] = field(default_factory=list)
+
+    def dispatch(self, queue_name: str) -> int:
+        self.dispatched.append(queue_name)
+        return 0

@@ -27,6 +27,8 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any
 
+from functions.api.route_spec import Caller
+from functions.api.routes.table import ROUTES
 from functions.shared.errors import PostboxError, UnauthorizedError
 from functions.shared.observability import logger
 
@@ -34,8 +36,9 @@ TOKEN_QUERY_PARAMETER = "qstash_token"
 FULL_ACCESS_FIELDS = ("token", "tokens")
 READ_ONLY_FIELDS = ("readOnlyToken", "readOnlyTokens")
 READ_METHODS = frozenset({"GET"})
-# Reads a read-only token may not make: the signing keys sign deliveries, so reading them is more than reading.
-READ_ONLY_REFUSED_PATHS = ("/v2/keys",)
+# Reads a read-only token may not make: the GET routes the route table gives to full-access tokens only (the signing
+# keys sign deliveries, so reading them is more than reading), and every path under them.
+READ_ONLY_REFUSED_PATHS = tuple(r.path for r in ROUTES if r.method in READ_METHODS and r.caller is Caller.FULL)
 # The answer header naming the access of the request's valid token (an `Access` value). Not secret: only the
 # token's holder sees it, and it says no more than what a write would answer.
 TOKEN_ACCESS_HEADER = "Postbox-Token-Access"

@@ -31,7 +31,7 @@ class ApiRoot:
 
     @cached_property
     def messages(self) -> MessageService:
-        return publishing.message_service(self.stores)
+        return publishing.message_service(self.stores, self.queues.ensure)
 
     @cached_property
     def queues(self) -> QueueService:

@@ -11,7 +11,7 @@ from functions.queues.service import QueueService
 from functions.schedules.service import ScheduleService
 
 
-def message_service(stores: Stores) -> MessageService:
+def message_service(stores: Stores, ensure_queue: Callable[[str], object]) -> MessageService:
     settings = stores.settings
     return MessageService(
         messages=stores.messages,
@@ -29,6 +29,7 @@ def message_service(stores: Stores) -> MessageService:
         topics=stores.topics,
         dispatcher=stores.dispatcher,
         flows=stores.flows,
+        ensure_queue=ensure_queue,
     )
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from typing import Protocol
 
 from functions.limits.repository import CounterStorePort
 from functions.shared.clock import Clock, now_ms
@@ -38,6 +39,15 @@ class _Lease:
     key: str  # the window's counter
     left: int  # requests taken and not yet spent by this instance
     counted: int  # the counter's value when the lease was taken
+
+
+class Limiter(Protocol):
+    """What the API's gate needs of a rate limiter."""
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def hit(self, caller: str) -> RateLimitStatus: ...
 
 
 class RateLimiter:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -11,7 +11,7 @@ from functions.core.lifecycle import MessageState
 from functions.core.models import DeliveryTask, DlqEntry, Message, MessageRequest, MessageStatus, lifetime_end_ms
 from functions.flow.repository import FlowStorePort
 from functions.messages.publish import PublishLimits, build_message, destination_from_path, is_group_name
-from functions.queues.dispatcher import Dispatcher
+from functions.queues.dispatcher import DispatcherPort
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 from functions.shared.ids import uuid7
@@ -21,7 +21,7 @@ from functions.stores.dlq import DlqPage
 from functions.stores.messages import Created, NewMessage
 from functions.stores.moves import CancelOutcome
 from functions.stores.protocols import DlqPort, MessageStoresPort
-from functions.topics.models import Topic
+from functions.topics.models import Topic, validate_name
 from functions.topics.repository import TopicStorePort
 
 if TYPE_CHECKING:
@@ -35,6 +35,17 @@ class PublishInput:
     headers: Mapping[str, str]
     body: bytes
     caller_ip: str | None
+
+
+@dataclass(frozen=True)
+class BatchItem:
+    """One entry of a batch publish: a destination (a URL or a URL group), its headers (lower-case names), its
+    body, and the FIFO queue to publish into, if any."""
+
+    destination: str
+    headers: Mapping[str, str]
+    body: str | None = None
+    queue: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,8 +85,9 @@ class MessageService:
         dedup_window_s: int = 600,
         clock: Clock = now_ms,
         topics: TopicStorePort | None = None,
-        dispatcher: Dispatcher | None = None,
+        dispatcher: DispatcherPort | None = None,
         flows: FlowStorePort | None = None,
+        ensure_queue: Callable[[str], object] | None = None,
     ) -> None:
         self.messages = messages
         self.dlq = dlq
@@ -83,6 +95,7 @@ class MessageService:
         self.topics = topics or _NoTopics()
         self.dispatcher = dispatcher
         self.flows = flows
+        self.ensure_queue = ensure_queue  # creates a FIFO queue (parallelism 1) unless it exists
         self.limits = limits
         self.retention_s = retention_s
         self.dedup_window_s = dedup_window_s
@@ -94,6 +107,32 @@ class MessageService:
         """Publish to a URL (one message) or to a URL group (one message per endpoint)."""
         destination = destination_from_path(publish.path_tail, publish.raw_query)
         return self.store(self.prepare(destination, publish.headers, publish.body, publish.caller_ip))
+
+    def enqueue(self, queue_name: str, publish: PublishInput) -> PublishOutcome:
+        """Publish into the FIFO queue `queue_name`, created when it does not exist; only once the message is
+        valid: a rejected publish creates no queue."""
+        destination = destination_from_path(publish.path_tail, publish.raw_query)
+        prepared = self.prepare(destination, publish.headers, publish.body, publish.caller_ip)
+        self._ensure_queue(queue_name)
+        return self.store(prepared, queue_name=queue_name)
+
+    def publish_batch(self, items: Sequence[BatchItem], caller_ip: str | None) -> list[PublishOutcome]:
+        """Publish every item of a batch, each validated (and its queue's name) before any is stored and before any
+        queue is created; all or nothing, as `store_many`."""
+        prepared, queues = [], []
+        for item in items:
+            destination = destination_from_path(item.destination, "")
+            prepared.append(self.prepare(destination, item.headers, (item.body or "").encode(), caller_ip))
+            queues.append(validate_name(item.queue, "queue") if item.queue else None)
+        for queue_name in queues:
+            if queue_name:
+                self._ensure_queue(queue_name)
+        return self.store_many(list(zip(prepared, queues, strict=True)))
+
+    def _ensure_queue(self, queue_name: str) -> None:
+        if self.ensure_queue is None:
+            raise ServiceUnavailableError("queues are not configured")
+        self.ensure_queue(queue_name)
 
     def prepare(self, destination: str, headers: Mapping[str, str], body: bytes, caller_ip: str | None) -> Prepared:
         """Validate a publish without storing anything (a batch validates every entry before storing any)."""

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from functions.core.models import DeliveryTask
 from functions.shared.clock import Clock, now_ms
 from functions.shared.observability import logger
 from functions.stores.delivery_queue import DeliveryQueue
 from functions.stores.protocols import QueueSlotsPort, QueueStorePort
 from functions.stores.slots import DispatchOutcome
+
+
+class DispatcherPort(Protocol):
+    """What publishing needs of the dispatcher: move a queue's oldest messages into its free slots."""
+
+    def dispatch(self, queue_name: str) -> int: ...
 
 
 class Dispatcher:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Protocol
 
 from functions.shared.clock import Clock, now_ms
 from functions.shared.errors import BadRequestError, NotFoundError, ServiceUnavailableError
@@ -16,13 +17,27 @@ _ATTEMPTS = 5  # optimistic concurrency: re-read and re-apply when another write
 MAX_ENDPOINTS = 100
 
 
+class EndpointInput(Protocol):
+    """An endpoint as a request names it: a url (required to add one) and an optional name."""
+
+    @property
+    def url(self) -> str | None: ...
+
+    @property
+    def name(self) -> str | None: ...
+
+
 class TopicService:
     def __init__(self, topics: TopicStorePort, validate_url: Callable[[str], object], clock: Clock = now_ms) -> None:
         self.topics = topics
         self.validate_url = validate_url
         self.clock = clock
 
-    def upsert_endpoints(self, name: str, endpoints: list[Endpoint]) -> Topic:
+    def upsert_endpoints(self, name: str, entries: Sequence[EndpointInput]) -> Topic:
+        """Add endpoints to the URL group `name` (created when missing) or update those of the same url or name."""
+        if any(not entry.url for entry in entries):
+            raise BadRequestError("every endpoint needs a url")
+        endpoints = [Endpoint(url=entry.url or "", name=entry.name) for entry in entries]
         validate_name(name)
         if not endpoints:
             raise BadRequestError("endpoints must not be empty")

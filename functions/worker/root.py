@@ -54,8 +54,9 @@ class WorkerRoot:
     def schedules(self) -> ScheduleService:
         from functions.composition import publishing
 
-        queues = publishing.queue_service(self.stores)
-        return publishing.schedule_service(self.stores, publishing.message_service(self.stores), queues.ensure)
+        ensure_queue = publishing.queue_service(self.stores).ensure
+        messages = publishing.message_service(self.stores, ensure_queue)
+        return publishing.schedule_service(self.stores, messages, ensure_queue)
 
 
 @cache

@@ -11,6 +11,7 @@ from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from functions.api.routes.table import ROUTES as API_ROUTES
 from functions.shared.resources import (
     COUNTERS_TABLE,
     DLQ_TABLE,
@@ -27,62 +28,9 @@ from infra.constructs.grants import grant_read_secret, grant_send, grant_write_s
 from infra.constructs.schedules import DelaySchedules
 from infra.constructs.storage import Storage, TableAccess
 
-GET, POST, DELETE, PATCH = (
-    apigwv2.HttpMethod.GET,
-    apigwv2.HttpMethod.POST,
-    apigwv2.HttpMethod.DELETE,
-    apigwv2.HttpMethod.PATCH,
-)
-# The function routes and authenticates each request itself; these only decide what reaches it.
-ROUTES = (
-    (POST, "/v2/publish/{destination+}"),
-    (POST, "/v2/enqueue/{queue}/{destination+}"),  # publish into a FIFO queue
-    (POST, "/v2/batch"),
-    (GET, "/v2/messages/{messageId}"),
-    (GET, "/v1/messages/{id}"),  # the v1 path of a message
-    (DELETE, "/v2/messages/{messageId}"),
-    (DELETE, "/v2/messages"),
-    (GET, "/v2/events"),
-    (GET, "/v2/logs"),  # QStash's newer name for the event log
-    (GET, "/v2/dlq"),
-    (GET, "/v2/dlq/{dlqId}"),
-    (DELETE, "/v2/dlq/{dlqId}"),
-    (DELETE, "/v2/dlq"),
-    (POST, "/v2/dlq/retry/{dlqId}"),
-    (POST, "/v2/dlq/retry"),
-    (GET, "/v2/keys"),
-    (POST, "/v2/keys/rotate"),
-    (POST, "/v2/topics/{name}/endpoints"),  # URL groups: QStash still calls them topics in its paths
-    (DELETE, "/v2/topics/{name}/endpoints"),
-    (GET, "/v2/topics"),
-    (GET, "/v2/topics/{name}"),
-    (DELETE, "/v2/topics/{name}"),
-    (POST, "/v2/queues"),  # FIFO queues: create or update (upsert)
-    (GET, "/v2/queues"),
-    (GET, "/v2/queues/{queueName}"),
-    (DELETE, "/v2/queues/{queueName}"),
-    (POST, "/v2/queues/{queueName}/pause"),
-    (POST, "/v2/queues/{queueName}/resume"),
-    (POST, "/v2/schedules/{destination+}"),  # cron schedules (EventBridge Scheduler, invoking the worker)
-    (GET, "/v2/schedules"),
-    (GET, "/v2/schedules/{scheduleId}"),
-    (DELETE, "/v2/schedules/{scheduleId}"),
-    (PATCH, "/v2/schedules/{scheduleId}/pause"),  # pause and resume take either method
-    (POST, "/v2/schedules/{scheduleId}/pause"),
-    (PATCH, "/v2/schedules/{scheduleId}/resume"),
-    (POST, "/v2/schedules/{scheduleId}/resume"),
-    (GET, "/v2/flowControl"),  # flow-control keys: list, inspect, pause/resume, pin/unpin parallelism, reset rate
-    (GET, "/v2/flowControl/{key}"),
-    (POST, "/v2/flowControl/{key}/pause"),
-    (POST, "/v2/flowControl/{key}/resume"),
-    (POST, "/v2/flowControl/{key}/pin"),
-    (POST, "/v2/flowControl/{key}/unpin"),
-    (POST, "/v2/flowControl/{key}/resetRate"),
-    (GET, "/v2/globalParallelism"),
-    (GET, "/console"),  # the web console's page and files (functions/api/console): public, they hold no data
-    (GET, "/console/{asset}"),
-    (GET, "/openapi.json"),  # the API's OpenAPI document (functions/api/openapi.py): public, as QStash's is
-)
+# The function routes and authenticates each request itself; these only decide what reaches it: every route of the
+# route table (functions/api/routes/table.py), in API Gateway's path syntax (`{name}`, a greedy `{name+}`).
+ROUTES: tuple[tuple[apigwv2.HttpMethod, str], ...] = tuple((apigwv2.HttpMethod[r.method], r.path) for r in API_ROUTES)
 API_TABLE_ACCESS: dict[TableDef, TableAccess] = {
     MESSAGES_TABLE: "read_write",
     DLQ_TABLE: "read_write",  # entries are deleted by hand and when replayed

@@ -33,10 +33,10 @@ Resources = dict[str, dict[str, Any]]
 
 EXPECTED_ROUTE_KEYS = {
     "POST /v2/publish/{destination+}",
-    "POST /v2/enqueue/{queue}/{destination+}",
+    "POST /v2/enqueue/{queueName}/{destination+}",
     "POST /v2/batch",
     "GET /v2/messages/{messageId}",
-    "GET /v1/messages/{id}",
+    "GET /v1/messages/{messageId}",
     "DELETE /v2/messages/{messageId}",
     "DELETE /v2/messages",
     "GET /v2/events",

@@ -3,15 +3,14 @@
 
 The matrix below classifies every route: a READ (a read-only token may call it), a WRITE (403 for a read-only
 token), the signing keys (a read, but refused to read-only tokens) or PUBLIC (no token needed). It is checked
-against the routes the resolver registers and the routes API Gateway forwards (`infra/constructs/api.py`
-ROUTES), so a new route fails here until it is classified. A refused request answers a JSON error and changes
-nothing: every table (rate-limit counters aside), object, queue, schedule and secret is compared before and
-after it.
+against the routes the resolver registers and against the route table (functions/api/routes/table.py: the routes
+API Gateway forwards, and who may call each), so a new route fails here until it is classified. A refused
+request answers a JSON error and changes nothing: every table (rate-limit counters aside), object, queue, schedule
+and secret is compared before and after it.
 """
 
 from __future__ import annotations
 
-import ast
 import base64
 import hashlib
 import json
@@ -19,7 +18,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -28,6 +26,8 @@ from moto import mock_aws
 
 from functions.api.auth import TOKEN_ACCESS_HEADER
 from functions.api.console import is_console_path
+from functions.api.route_spec import Caller
+from functions.api.routes.table import ROUTES
 from functions.composition.stores import Stores
 from functions.core.models import AttemptResult, DlqEntry, MessageRequest
 from functions.shared.config import get_settings
@@ -54,7 +54,7 @@ class Kind(Enum):
 @dataclass(frozen=True)
 class Call:
     method: str
-    route: str  # as API Gateway names it (infra ROUTES); the resolver's own routes are matched by `path`
+    route: str  # as the route table names it (API Gateway's form); the resolver's own routes are matched by `path`
     path: str  # with {placeholders} for the ids the world seeds
     kind: Kind
     body: Any = None  # JSON-encoded when not bytes
@@ -72,10 +72,10 @@ MATRIX = (
     Call("GET", "/console", "/console", P),  # the web console's page and files (answered before the resolver)
     Call("GET", "/console/{asset}", "/console/console.js", P),
     Call("POST", "/v2/publish/{destination+}", f"/v2/publish/{DEST}/hook?x=1", W, b"hello"),
-    Call("POST", "/v2/enqueue/{queue}/{destination+}", f"/v2/enqueue/orders/{DEST}/hook", W, b"hello"),
+    Call("POST", "/v2/enqueue/{queueName}/{destination+}", f"/v2/enqueue/orders/{DEST}/hook", W, b"hello"),
     Call("POST", "/v2/batch", "/v2/batch", W, [{"destination": f"{DEST}/batch", "body": "b"}]),
     Call("GET", "/v2/messages/{messageId}", "/v2/messages/{message}", R),
-    Call("GET", "/v1/messages/{id}", "/v1/messages/{message}", R),
+    Call("GET", "/v1/messages/{messageId}", "/v1/messages/{message}", R),
     Call("GET", "/v2/events", "/v2/events?count=5", R),
     Call("GET", "/v2/logs", "/v2/logs", R),
     Call("GET", "/v2/dlq", "/v2/dlq?count=10", R),
@@ -272,7 +272,7 @@ def snapshot(world: World) -> dict[str, Any]:
 
 
 def resolver_routes() -> list[Any]:
-    from functions.api.handler import app
+    from functions.api.app import app
 
     routes = app._static_routes + app._dynamic_routes  # noqa: SLF001 - the order the resolver matches in
     assert routes, "the resolver's routes moved: update resolver_routes()"
@@ -282,22 +282,6 @@ def resolver_routes() -> list[Any]:
 def resolved(method: str, path: str) -> Any:
     """The route the resolver picks for a request (its own matching: static routes first, by method and rule)."""
     return next((r for r in resolver_routes() if r.method == method and r.rule.match(path)), None)
-
-
-def gateway_routes() -> set[tuple[str, str]]:
-    """infra/constructs/api.py ROUTES, `((GET, "/v2/..."), ...)`, read without importing the CDK."""
-    source = Path(__file__).parents[2] / "infra" / "constructs" / "api.py"
-    for node in ast.walk(ast.parse(source.read_text())):
-        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "ROUTES" for t in node.targets):
-            assert isinstance(node.value, ast.Tuple)
-            routes: set[tuple[str, str]] = set()
-            for entry in node.value.elts:
-                assert isinstance(entry, ast.Tuple), ast.unparse(entry)
-                method, path = entry.elts
-                assert isinstance(method, ast.Name) and isinstance(path, ast.Constant), ast.unparse(entry)
-                routes.add((method.id, str(path.value)))
-            return routes
-    raise AssertionError("ROUTES not found in infra/constructs/api.py")
 
 
 def shape(body: Any) -> Any:
@@ -330,10 +314,23 @@ def test_every_resolver_route_is_classified():
     assert not stale, f"MATRIX calls that match no route: {stale}"
 
 
-def test_every_gateway_route_is_classified():
-    classified = {(c.method, c.route) for c in MATRIX}
-    missing = sorted(gateway_routes() - classified)
-    assert not missing, f"API Gateway forwards routes the auth matrix does not classify: {missing}"
+def test_every_route_of_the_table_is_classified_once():
+    classified = [(c.method, c.route) for c in MATRIX]
+    table = {(r.method, r.path) for r in ROUTES}
+    assert len(classified) == len(set(classified)), "a route classified twice"
+    missing = sorted(table - set(classified))
+    assert not missing, (
+        f"the route table (API Gateway's routes) has routes the auth matrix does not classify: {missing}"
+    )
+    stale = sorted(set(classified) - table)
+    assert not stale, f"MATRIX routes the route table does not have: {stale}"
+
+
+def test_the_table_says_who_may_call_each_route_as_the_matrix_does():
+    expected = {P: Caller.PUBLIC, R: Caller.READ, W: Caller.FULL, K: Caller.FULL}
+    callers = {(r.method, r.path): r.caller for r in ROUTES}
+    wrong = [c.id for c in MATRIX if callers.get((c.method, c.route)) is not expected[c.kind]]
+    assert not wrong, f"routes the table gives another caller than the matrix: {wrong}"
 
 
 def test_reads_are_get_and_the_rest_are_not():

@@ -1,0 +1,41 @@
+"""The resolver with every feature's Router, registered from the route table, and the error mapping."""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from functions.api.errors import register_error_handlers
+from functions.api.resolver import app
+from functions.api.route_spec import resolver_rule
+from functions.api.routes import dlq, events, flow, keys, messages, meta, publish, queues, schedules, topics
+from functions.api.routes.table import ROUTES, routed
+
+__all__ = ["ROUTERS", "app"]
+
+# The module of each tag's routes: its `router`, and a function per route named as the table's `handler`.
+ROUTERS: dict[str, ModuleType] = {
+    "meta": meta,
+    "publish": publish,
+    "messages": messages,
+    "logs": events,
+    "dlq": dlq,
+    "keys": keys,
+    "url groups": topics,
+    "queues": queues,
+    "schedules": schedules,
+    "flow control": flow,
+}
+
+
+def _include_routers() -> None:
+    """Each route on its feature's Router, in the table's order (the resolver tries static rules first, then the
+    dynamic ones in that order); each Router into the resolver."""
+    for tag, module in ROUTERS.items():
+        for route in routed():
+            if route.tag == tag:
+                module.router.route(resolver_rule(route, ROUTES), route.method)(getattr(module, route.handler))
+        app.include_router(module.router)
+
+
+_include_routers()
+register_error_handlers(app)

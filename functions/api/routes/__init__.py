@@ -1,0 +1,1 @@
+"""The API's routes: the route table (`table.py`) and one module per feature, each with its Router."""
