@@ -7,14 +7,15 @@ from types import ModuleType
 from functions.api.errors import register_error_handlers
 from functions.api.resolver import app
 from functions.api.route_spec import resolver_rule
-from functions.api.routes import dlq, events, flow, keys, messages, meta, publish, queues, schedules, topics
-from functions.api.routes.table import ROUTES, routed
+from functions.api.routes import console, dlq, events, flow, keys, messages, meta, publish, queues, schedules, topics
+from functions.api.routes.table import ROUTES
 
 __all__ = ["ROUTERS", "app"]
 
 # The module of each tag's routes: its `router`, and a function per route named as the table's `handler`.
 ROUTERS: dict[str, ModuleType] = {
     "meta": meta,
+    "console": console,
     "publish": publish,
     "messages": messages,
     "logs": events,
@@ -31,9 +32,10 @@ def _include_routers() -> None:
     """Each route on its feature's Router, in the table's order (the resolver tries static rules first, then the
     dynamic ones in that order); each Router into the resolver."""
     for tag, module in ROUTERS.items():
-        for route in routed():
+        for route in ROUTES:
             if route.tag == tag:
-                module.router.route(resolver_rule(route, ROUTES), route.method)(getattr(module, route.handler))
+                rule = resolver_rule(route, ROUTES)
+                module.router.route(rule, list(route.methods))(getattr(module, route.handler))
         app.include_router(module.router)
 
 

@@ -3,9 +3,9 @@
 1. the API tokens must be readable: 503 otherwise (every request refused until they are);
 2. the rate limit of the caller (its valid token, else its address): 429, with QStash's `RateLimit-*` headers on the
    publish routes so the SDKs raise their rate-limit error;
-3. the web console's page and files: answered here, public (functions/api/console);
-4. the public routes of the route table (the OpenAPI document): routed without a token;
-5. the token: 401 without a valid one, 403 for a read-only token on anything but a read (functions/api/auth.py),
+3. the public routes of the route table (the OpenAPI document, the web console's page and files): routed without
+   a token;
+4. the token: 401 without a valid one, 403 for a read-only token on anything but a read (functions/api/auth.py),
    whatever the path: an unknown path without a token is 401, not 404.
 
 A refused request reaches no route, no request validation and no service. Every answer carries `X-Request-Id`, the
@@ -18,22 +18,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from functions.api.auth import TOKEN_ACCESS_HEADER, Access, TokenSet, authorize, caller_key, check_permission
-from functions.api.console import console_response
 from functions.api.responses import error_result, request_id
-from functions.api.route_spec import Caller
-from functions.api.routes.table import ROUTES
+from functions.api.routes.table import is_public
 from functions.limits.service import Limiter, RateLimitStatus
 from functions.shared.errors import PostboxError
 
 RATE_LIMITED_PUBLISH_PATHS = ("/v2/publish/", "/v2/enqueue/", "/v2/batch")
-# The routes the resolver serves without a token (the OpenAPI document: the API's description holds no secret).
-PUBLIC_ROUTES = frozenset((r.method, r.path) for r in ROUTES if r.caller is Caller.PUBLIC and r.routed)
 
 
 @dataclass(frozen=True)
 class Admission:
-    """The gate's verdict: `answer` when the request is answered before routing (a refusal, a console file), None
-    to route it; the access of its valid token and its rate-limit status, for the answer's headers."""
+    """The gate's verdict: `answer` when the request is refused before routing, None to route it; the access of its
+    valid token and its rate-limit status, for the answer's headers."""
 
     answer: dict[str, Any] | None
     access: Access | None = None
@@ -59,12 +55,10 @@ def admit(event: dict[str, Any], tokens: TokenSet | None, limiter: Limiter | Non
 def _check_token(
     event: dict[str, Any], headers: dict[str, str], query: dict[str, str], tokens: TokenSet
 ) -> tuple[dict[str, Any] | None, Access | None]:
-    """The answer given before routing (a console file, a refusal) or None, and the access of the valid token."""
-    if (console := console_response(event)) is not None:
-        return console, None
-    method = str(event.get("requestContext", {}).get("http", {}).get("method", ""))
+    """The refusal, or None to route the request, and the access of the valid token."""
+    method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
     path = str(event.get("rawPath", ""))
-    if (method, path) in PUBLIC_ROUTES:
+    if is_public(method, path):
         return None, None
     try:
         access = authorize(headers, query, tokens)

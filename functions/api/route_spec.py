@@ -67,11 +67,17 @@ class Route:
     also_ok: tuple[int, ...] = ()  # further success statuses with the same body (202 for a duplicate publish)
     description: str = ""
     documented: bool = True  # in the OpenAPI document
-    routed: bool = True  # registered with the resolver (the console's files are answered before routing)
+    rule: str = ""  # the resolver's rule, when it is not the one derived from the path (see `resolver_rule`)
+    also_head: bool = False  # answers HEAD as GET (the console's page and files)
 
     @property
     def openapi_path(self) -> str:
         return _PLACEHOLDER.sub(r"{\1}", self.path)
+
+    @property
+    def methods(self) -> tuple[str, ...]:
+        """The methods the resolver serves it for."""
+        return (self.method, "HEAD") if self.also_head else (self.method,)
 
     @property
     def is_greedy(self) -> bool:
@@ -97,7 +103,9 @@ def resolver_rule(route: Route, routes: Sequence[Route]) -> str:
     """The resolver's rule for `route`: `{name}` becomes `<snake_name>` (one segment, passed to the handler); a path
     with a greedy placeholder becomes its literal head then `.+` (the handler reads the raw path), kept off the
     paths of the other routes of its method that share the head (`POST /v2/schedules/{scheduleId}/pause` against
-    `POST /v2/schedules/{destination+}`)."""
+    `POST /v2/schedules/{destination+}`). A route's own `rule` wins."""
+    if route.rule:
+        return route.rule
     if not route.is_greedy:
         return _PLACEHOLDER.sub(lambda m: f"<{snake(m[1])}>", route.path)
     head = route.path[: route.path.index("{")]
@@ -108,6 +116,12 @@ def resolver_rule(route: Route, routes: Sequence[Route]) -> str:
     ]
     lookahead = f"(?!(?:{'|'.join(siblings)})$)" if siblings else ""
     return f"{head}{lookahead}.+"
+
+
+def rule_pattern(rule: str) -> re.Pattern[str]:
+    """A resolver rule as a regular expression that matches at least the paths the resolver matches with it (a
+    `<name>` placeholder as any one segment)."""
+    return re.compile("^" + re.sub(r"<\w+>", "[^/]+", rule) + "$")
 
 
 def _segment_pattern(tail: str) -> str:

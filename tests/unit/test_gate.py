@@ -88,10 +88,12 @@ def test_a_disabled_limiter_counts_nothing_and_adds_no_header() -> None:
     assert admission == Admission(None, admission.access) and limiter.hits == []
 
 
-def test_the_console_is_answered_here_without_a_token() -> None:
-    admission = admit(event("GET", "/console", "not-a-token"), TOKENS, FakeLimiter())
-    assert admission.answer is not None and admission.answer["statusCode"] == 200
-    assert admission.answer["headers"]["Content-Type"].startswith("text/html") and admission.access is None
+@pytest.mark.parametrize(("method", "path"), [("GET", "/console"), ("HEAD", "/console/"), ("GET", "/console/app.js")])
+def test_the_console_is_routed_without_a_token(method: str, path: str) -> None:
+    admission = admit(event(method, path, "not-a-token"), TOKENS, FakeLimiter())
+    assert admission.answer is None and admission.access is None
+    refused = admit(event("POST", path), TOKENS, FakeLimiter())
+    assert refused.answer is not None and refused.answer["statusCode"] == 401
 
 
 def test_the_openapi_document_is_routed_without_a_token() -> None:

@@ -12,9 +12,8 @@ import pytest
 
 from functions.api.app import ROUTERS, app
 from functions.api.auth import READ_ONLY_REFUSED_PATHS
-from functions.api.gate import PUBLIC_ROUTES
-from functions.api.route_spec import Caller, Route, resolver_rule, snake
-from functions.api.routes.table import ROUTES, routed
+from functions.api.route_spec import Caller, Route, resolver_rule, rule_pattern, snake
+from functions.api.routes.table import ROUTES, is_public
 
 ROOT = Path(__file__).parents[2]
 
@@ -22,17 +21,17 @@ ROOT = Path(__file__).parents[2]
 def test_each_route_is_listed_once_and_its_handler_exists_in_its_features_module() -> None:
     keys = [(r.method, r.path) for r in ROUTES]
     assert len(keys) == len(set(keys))
-    for route in routed():
+    for route in ROUTES:
         module = ROUTERS[route.tag]
         assert callable(getattr(module, route.handler, None)), f"{route.handler} not in {module.__name__}"
 
 
 def test_the_resolver_registers_exactly_the_routed_rows_in_the_tables_order() -> None:
     registered = [(r.method, r.rule.pattern, r.func.__name__) for r in [*app._dynamic_routes, *app._static_routes]]
-    expected = [(r.method, app._compile_regex(resolver_rule(r, ROUTES)).pattern, r.handler) for r in routed()]
+    expected = [(m, app._compile_regex(resolver_rule(r, ROUTES)).pattern, r.handler) for r in ROUTES for m in r.methods]
     assert sorted(registered) == sorted(expected)
     dynamic = [r.func.__name__ for r in app._dynamic_routes]
-    in_table = [r.handler for r in routed() if "{" in r.path and not r.is_greedy]
+    in_table = [r.handler for r in ROUTES if "<" in resolver_rule(r, ROUTES) for _ in r.methods]
     assert sorted(dynamic) == sorted(in_table)
 
 
@@ -44,9 +43,36 @@ def test_writes_need_a_full_token_and_reads_but_the_signing_keys_a_read_only_one
 
 
 def test_the_gate_routes_the_public_rows_without_a_token() -> None:
-    public = [r for r in routed() if r.caller is Caller.PUBLIC]
-    assert {("GET", "/openapi.json")} == PUBLIC_ROUTES
-    assert all("{" not in r.path for r in public)  # the gate compares exact paths
+    public = {(r.method, r.path) for r in ROUTES if r.caller is Caller.PUBLIC}
+    assert public == {("GET", "/openapi.json"), ("GET", "/console"), ("GET", "/console/{asset}")}
+    for method, path in [("GET", "/openapi.json"), ("GET", "/console"), ("HEAD", "/console/"), ("GET", "/console/a/b")]:
+        assert is_public(method, path), (method, path)
+    for method, path in [
+        ("POST", "/openapi.json"),
+        ("HEAD", "/openapi.json"),
+        ("POST", "/console"),
+        ("GET", "/consoles"),
+        ("GET", "/openapi.json/x"),
+        ("GET", "/v2/keys"),
+        ("GET", "/v2/nowhere"),
+    ]:
+        assert not is_public(method, path), (method, path)
+
+
+def test_a_path_that_a_public_and_a_private_rule_both_match_is_not_public() -> None:
+    # Given a table where a token-checked route's rule also matches a public route's path
+    from functions.api.routes import table
+
+    rows = (
+        Route("GET", "/open", "h", Caller.PUBLIC, "s", "t"),
+        Route("GET", "/{name}", "h", Caller.READ, "s", "t"),
+    )
+    patterns = tuple((r, rule_pattern(resolver_rule(r, rows))) for r in rows)
+
+    # Then the gate checks its token, whichever the resolver would pick
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(table, "_PATTERNS", patterns)
+        assert not table.is_public("GET", "/open")
 
 
 @pytest.mark.parametrize(

@@ -2,9 +2,9 @@
 
 The page holds no data and needs no token to load: the user types a token into it, the page keeps it in session
 storage and sends it as `Authorization: Bearer` on its calls to the API, which checks it as on any other call. So
-`GET /console` and `GET /console/<asset>` are answered here, before the token check and the resolver (they are not
-API operations: the OpenAPI document leaves them out), with a Content-Security-Policy that lets the page run only
-its own scripts and styles and talk only to this origin. The files are read on the first request and kept.
+`GET /console` and `GET /console/<asset>` are public routes (functions/api/routes/console.py; they are not API
+operations: the OpenAPI document leaves them out), answered with a Content-Security-Policy that lets the page run
+only its own scripts and styles and talk only to this origin. The files are read on the first request and kept.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 CONSOLE_PATH = "/console"
 ASSETS_DIR = Path(__file__).parent
@@ -40,7 +39,6 @@ SECURITY_HEADERS = {
 # Revalidated on every load (a 304 when unchanged), so a deployed change is picked up at once.
 CACHE_CONTROL = "no-cache"
 _ASSET_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*\.(?:js|css)$")
-_METHODS = frozenset({"GET", "HEAD"})
 
 
 @dataclass(frozen=True)
@@ -64,27 +62,26 @@ def assets() -> dict[str, Asset]:
     return found
 
 
-def is_console_path(path: str) -> bool:
-    return path in (CONSOLE_PATH, CONSOLE_PATH + "/") or path.startswith(CONSOLE_PATH + "/")
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: str
 
 
-def console_response(event: dict[str, Any]) -> dict[str, Any] | None:
-    """The answer to a GET (or HEAD) of the console's page or one of its files; None for any other request, which
-    goes on to the token check and the resolver as usual."""
-    path = str(event.get("rawPath", ""))
-    method = str(event.get("requestContext", {}).get("http", {}).get("method", "")).upper()
-    if method not in _METHODS or not is_console_path(path):
-        return None
+def answer(path: str, if_none_match: str = "") -> Answer:
+    """The answer to a GET (or HEAD) of `path` under /console: the page (`/console`, `/console/`), one of its
+    files, or 404; 304 when `if_none_match` names the file's current ETag."""
     name = path.removeprefix(CONSOLE_PATH).strip("/") or "index.html"
     asset = assets().get(name) if name == "index.html" or _ASSET_NAME.match(name) else None
     if asset is None:
-        return _result(404, {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}, "not found\n")
-    headers = {"Content-Type": asset.content_type, "Cache-Control": CACHE_CONTROL, "ETag": asset.etag}
-    requested = {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("if-none-match", "")
-    if asset.etag in (tag.strip() for tag in requested.split(",")):
-        return _result(304, headers, "")
-    return _result(200, headers, asset.body)
-
-
-def _result(status: int, headers: dict[str, str], body: str) -> dict[str, Any]:
-    return {"statusCode": status, "headers": SECURITY_HEADERS | headers, "body": body, "isBase64Encoded": False}
+        headers = {"Content-Type": "text/plain; charset=utf-8", "Cache-Control": "no-store"}
+        return Answer(404, SECURITY_HEADERS | headers, "not found\n")
+    headers = SECURITY_HEADERS | {
+        "Content-Type": asset.content_type,
+        "Cache-Control": CACHE_CONTROL,
+        "ETag": asset.etag,
+    }
+    if asset.etag in (tag.strip() for tag in if_none_match.split(",")):
+        return Answer(304, headers, "")
+    return Answer(200, headers, asset.body)

@@ -9,16 +9,21 @@ no settings and builds no client: the CDK app imports it.
 
 from __future__ import annotations
 
-from functions.api.route_spec import Caller, Route
+from functions.api.route_spec import Caller, Route, resolver_rule, rule_pattern
 from functions.api.routes.table_messages import MESSAGE_ROUTES
 from functions.api.routes.table_resources import RESOURCE_ROUTES
 from functions.api.schemas import OPENAPI_PATH
 
-__all__ = ["OPENAPI_PATH", "ROUTES", "Caller", "Route", "routed"]
+__all__ = ["OPENAPI_PATH", "ROUTES", "Caller", "Route", "is_public"]
 
 ROUTES: tuple[Route, ...] = MESSAGE_ROUTES + RESOURCE_ROUTES
 
 
-def routed(routes: tuple[Route, ...] = ROUTES) -> list[Route]:
-    """The routes the resolver serves, in the table's order."""
-    return [r for r in routes if r.routed]
+_PATTERNS = tuple((route, rule_pattern(resolver_rule(route, ROUTES))) for route in ROUTES)
+
+
+def is_public(method: str, path: str) -> bool:
+    """Whether a request goes to a public route whatever the resolver's order: its method and path match a public
+    route's rule and no other route's."""
+    matched = [route for route, pattern in _PATTERNS if method in route.methods and pattern.match(path)]
+    return bool(matched) and all(route.caller is Caller.PUBLIC for route in matched)

@@ -52,8 +52,18 @@ MESSAGE_ROUTES: tuple[Route, ...] = (
         ok=(200, {"type": "object"}),
         errors=(429,),
     ),
-    # The web console's page and files (functions/api/console): answered before the token check and the resolver.
-    Route("GET", "/console", "console", PUBLIC, "The web console", "console", documented=False, routed=False),
+    # The web console's page (`/console`, `/console/`) and files: any other path under /console is the console's 404.
+    Route(
+        "GET",
+        "/console",
+        "console",
+        PUBLIC,
+        "The web console",
+        "console",
+        documented=False,
+        rule="/console/?",
+        also_head=True,
+    ),
     Route(
         "GET",
         "/console/{asset}",
@@ -62,7 +72,8 @@ MESSAGE_ROUTES: tuple[Route, ...] = (
         "A file of the web console",
         "console",
         documented=False,
-        routed=False,
+        rule="/console/.+",
+        also_head=True,
     ),
     # --- publishing
     Route(
