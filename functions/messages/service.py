@@ -124,9 +124,8 @@ class MessageService:
             destination = destination_from_path(item.destination, "")
             prepared.append(self.prepare(destination, item.headers, (item.body or "").encode(), caller_ip))
             queues.append(validate_name(item.queue, "queue") if item.queue else None)
-        for queue_name in queues:
-            if queue_name:
-                self._ensure_queue(queue_name)
+        for queue_name in dict.fromkeys(q for q in queues if q):  # each queue once, in the batch's order
+            self._ensure_queue(queue_name)
         return self.store_many(list(zip(prepared, queues, strict=True)))
 
     def _ensure_queue(self, queue_name: str) -> None:

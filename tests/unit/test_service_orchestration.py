@@ -81,6 +81,16 @@ def test_a_batch_answers_each_entry_in_order_and_queues_the_queued_ones(world):
     assert len(world.queue.sent) == 1  # the direct one's delivery record; the queued one waits for its slot
 
 
+def test_a_batch_makes_sure_of_each_queue_once(world):
+    # When a batch puts three messages into two queues
+    items = [BatchItem(URL, {}, "a", queue="orders"), BatchItem(URL, {}, "b", queue="mail")]
+    world.service.publish_batch([*items, BatchItem(URL, {}, "c", queue="orders")], "1.2.3.4")
+
+    # Then each queue is made sure of once, in the batch's order, and all three messages wait in them
+    assert world.queues.ensured == ["orders", "mail"]
+    assert sorted(r.queue_name or "" for r in world.messages.requests.values()) == ["mail", "orders", "orders"]
+
+
 @pytest.mark.parametrize(
     "bad",
     [

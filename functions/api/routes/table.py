@@ -25,5 +25,7 @@ _PATTERNS = tuple((route, rule_pattern(resolver_rule(route, ROUTES))) for route 
 def is_public(method: str, path: str) -> bool:
     """Whether a request goes to a public route whatever the resolver's order: its method and path match a public
     route's rule and no other route's."""
-    matched = [route for route, pattern in _PATTERNS if method in route.methods and pattern.match(path)]
-    return bool(matched) and all(route.caller is Caller.PUBLIC for route in matched)
+    rows = [(route, pattern) for route, pattern in _PATTERNS if method in route.methods]
+    if not any(route.caller is Caller.PUBLIC and pattern.match(path) for route, pattern in rows):
+        return False  # most requests: only the few public rules are tried
+    return not any(route.caller is not Caller.PUBLIC and pattern.match(path) for route, pattern in rows)
